@@ -1,0 +1,64 @@
+"""cicy4lib: learn the Hodge numbers of CICY four-folds.
+
+The public API is re-exported here lazily, so ``import cicy4lib`` stays cheap and the
+geometry functions work without importing torch.
+
+>>> import cicy4lib
+>>> cicy4lib.euler_number([[6]])
+2610
+"""
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+# public name -> defining module, or (module, attribute) where the names differ
+_EXPORTS = {
+    "ConfigurationError": "geometry",
+    "as_degree_matrix": "geometry",
+    "euler_number": "geometry",
+    "euler_numbers": "geometry",
+    "is_product": "geometry",
+    "hodge_numbers": "geometry",
+    "HodgeResult": "cohomology",
+    "CICYData": "data",
+    "DataError": "data",
+    "load_dataset": "data",
+    "Split": "splits",
+    "get_split": "splits",
+    "split_72": "splits",
+    "split_80": "splits",
+    "cv_folds": "splits",
+    "write_split_files": "splits",
+    "build_model": "models",
+    "list_models": "models",
+    "count_parameters": "models",
+    "save_checkpoint": "checkpoint",
+    "load_model": "checkpoint",
+    "import_published_module": "checkpoint",
+    "TrainConfig": "train",
+    "finetune_config": "train",
+    "train_model": ("train", "train"),  # cicy4lib.train is the module
+    "predict": "evaluate",
+    "metrics_table": "evaluate",
+    "constrain": "evaluate",
+    "evaluate_model": ("evaluate", "evaluate"),  # cicy4lib.evaluate is the module
+    "mean_ensemble": "ensemble",
+    "hill_climb": "ensemble",
+    "PAPER_ENSEMBLES": "ensemble",
+    "predict_configuration": "predict",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module, attr = _EXPORTS[name] if isinstance(_EXPORTS[name], tuple) else (_EXPORTS[name], name)
+        value = getattr(import_module(f".{module}", __name__), attr)
+        globals()[name] = value  # cache: later lookups skip __getattr__
+        return value
+    raise AttributeError(f"module 'cicy4lib' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,216 @@
+"""Command line: ``python -m cicy4lib <command>`` (also installed as ``cicy4``).
+
+Each command is a thin wrapper over a library function, so the notebooks and the
+command line do the same thing. Errors in user input (a bad matrix, a missing file,
+a checkpoint of another architecture) print one line and exit non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+
+def _cmd_models(args):
+    from .models import format_model_table
+
+    print(format_model_table())
+
+
+def _cmd_data(args):
+    from .data import load_dataset
+    from .splits import split_72, write_split_files
+
+    data = load_dataset(args.source, drop_products=not args.keep_products)
+    split = split_72(len(data), seed=args.seed)
+    paths = write_split_files(data, split, args.out)
+    print(f"{data.source}: {len(data)} configurations, scale {data.scale:g}")
+    print(f"wrote {len(paths)} files to {args.out}")
+
+
+def _cmd_train(args):
+    from .data import load_dataset
+    from .train import TrainConfig, finetune_config, train
+
+    data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
+    make_config = finetune_config if args.finetune else TrainConfig
+    overrides = {
+        "max_epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "time_budget_h": args.time_budget_h,
+        "amp": args.amp,
+        "device": args.device,
+    }
+    config = make_config(**{k: v for k, v in overrides.items() if v is not None})
+    result = train(
+        args.model,
+        data,
+        split=args.split,
+        config=config,
+        output_dir=args.output_dir,
+        run_name=args.run_name,
+        resume=not args.no_resume,
+        init_from=args.init_from,
+        progress=not args.quiet,
+    )
+    print(f"{args.model}: stopped ({result.stopped}), best val loss {result.best_val_loss:.4f}")
+    print(f"run directory: {result.run_dir}")
+
+
+def _cmd_evaluate(args):
+    from .checkpoint import load_model
+    from .data import load_dataset
+    from .evaluate import evaluate
+
+    data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
+    for path in args.checkpoints:
+        model, config = load_model(path)
+        split = args.split or config.get("split", "72")
+        table = evaluate(model, data, split, seed=args.seed)
+        print(f"== {config.get('arch', path)} on {data.source}, split {split}")
+        print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+def _cmd_ensemble(args):
+    from .data import load_dataset
+    from .ensemble import run_ensembles
+
+    data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
+    table = run_ensembles(
+        args.runs_dir,
+        data,
+        split=args.split,
+        names=args.names or None,
+        members=args.members or None,
+        hill_climb=args.hill_climb,
+        seed=args.seed,
+    )
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+
+
+def _cmd_predict(args):
+    from .predict import predict_configuration
+
+    text = args.matrix
+    if text == "-":
+        text = sys.stdin.read()
+    elif os.path.exists(text):
+        text = Path(text).read_text()
+    report = predict_configuration(text, checkpoints=args.checkpoint, exact=not args.no_exact)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key:>22}: {value}")
+
+
+def _cmd_demo(args):
+    from .demo import run_demo
+
+    run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet)
+
+
+def _maybe_subsample(data, max_samples, seed):
+    """Keep a random subset (for quick checks); the full data otherwise."""
+    if not max_samples or max_samples >= len(data):
+        return data
+    import numpy as np
+
+    keep = np.sort(np.random.default_rng(seed).choice(len(data), max_samples, replace=False))
+    return data.subset(keep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list the registered architectures with parameter counts")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("data", help="write the 72%%, 80%% and 5-fold split files (Kaggle names)")
+    p.add_argument("--source", default="sample", help="'sample', cicy4list.txt/.zip, or a folder of .npy files")
+    p.add_argument("--out", default="data-splits", help="output folder")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--keep-products", action="store_true", help="keep direct products (dropped by default)")
+    p.set_defaults(func=_cmd_data)
+
+    p = sub.add_parser("train", help="train one model (resumable)")
+    p.add_argument("model", help="registry name, e.g. LSTM-448 (see `models`)")
+    p.add_argument("--data", default="sample")
+    p.add_argument("--split", default="72", help="72, 80, cv0..cv4, strat")
+    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (paper: 550)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--output-dir", default="Results_p2_Trained_models")
+    p.add_argument("--run-name", default=None)
+    p.add_argument("--no-resume", action="store_true", help="start afresh even if a run state exists")
+    p.add_argument("--init-from", default=None, help="checkpoint to fine-tune from (80%% recipe)")
+    p.add_argument("--finetune", action="store_true", help="use the 80%% fine-tune recipe (min_lr 1e-7)")
+    p.add_argument("--time-budget-h", type=float, default=None, help="stop cleanly after this many hours")
+    p.add_argument("--max-samples", type=int, default=None, help="train on a random subset (quick checks)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--amp", action="store_true", help="automatic mixed precision (CUDA)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="accuracy/MSE/MAE/R2 tables, raw and constrained")
+    p.add_argument("checkpoints", nargs="+", help="model.pt files or run directories")
+    p.add_argument("--data", default="sample")
+    p.add_argument("--split", default=None, help="default: the split the checkpoint was trained on")
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("ensemble", help="mean ensembles (paper names) and hill-climbed weighted ensembles")
+    p.add_argument("--runs-dir", default="Results_p2_Trained_models")
+    p.add_argument("--data", default="sample")
+    p.add_argument("--split", default="72")
+    p.add_argument("--names", nargs="*", help="paper ensembles, e.g. Ens-2 Ens-80-4 (default: all available)")
+    p.add_argument("--members", nargs="*", help="run names for a custom mean ensemble")
+    p.add_argument("--hill-climb", action="store_true", help="also fit a weighted ensemble on the validation set")
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--seed", type=int, default=42)
+    p.set_defaults(func=_cmd_ensemble)
+
+    p = sub.add_parser("predict", help="Hodge numbers of one configuration matrix")
+    p.add_argument("matrix", help="e.g. '[[2,5]]' or '{{2,2,4}}', a file, or - for stdin")
+    p.add_argument("--checkpoint", nargs="*", default=[], help="model.pt files / run dirs (several = ensemble)")
+    p.add_argument("--no-exact", action="store_true", help="skip the exact cohomology computation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("demo", help="the main job on the embedded sample: train, ensemble, evaluate, figures")
+    p.add_argument("--output-dir", default="demo_output")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--models", nargs="*", default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_demo)
+
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # sub-programs with their own parsers
+    if argv[:1] == ["notebooks"]:
+        from .notebooks import main as notebooks_main
+
+        return notebooks_main(argv[1:]) or 0
+    if argv[:1] == ["sample"]:
+        from .sample import main as sample_main
+
+        return sample_main(argv[1:]) or 0
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ValueError, FileNotFoundError, KeyError) as err:
+        # ConfigurationError, DataError and CheckpointError are ValueErrors: one line, no traceback
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    return 0
