@@ -34,6 +34,7 @@ notebooks: setup
 
 bench: setup
 	$(PY) benchmarks/bench_euler.py
+	$(PY) benchmarks/bench_hodge.py
 	$(PY) benchmarks/bench_parser.py
 	$(PY) benchmarks/bench_train.py
 

@@ -38,12 +38,16 @@ _EXPORTS = {
     "TrainConfig": "train",
     "finetune_config": "train",
     "train_model": ("train", "train"),  # cicy4lib.train is the module
-    "predict": "evaluate",
+    "subsample": "data",
+    "predict_hodge": ("evaluate", "predict"),  # cicy4lib.predict is the module
+    "accuracy_summary": "evaluate",
     "metrics_table": "evaluate",
     "constrain": "evaluate",
     "evaluate_model": ("evaluate", "evaluate"),  # cicy4lib.evaluate is the module
     "mean_ensemble": "ensemble",
     "hill_climb": "ensemble",
+    "apply_weights": "ensemble",
+    "run_ensembles": "ensemble",
     "PAPER_ENSEMBLES": "ensemble",
     "predict_configuration": "predict",
 }

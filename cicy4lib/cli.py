@@ -65,14 +65,20 @@ def _cmd_evaluate(args):
     from .checkpoint import load_model
     from .data import load_dataset
     from .evaluate import evaluate
+    from .splits import get_split
 
     data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
     for path in args.checkpoints:
         model, config = load_model(path)
-        split = args.split or config.get("split", "72")
-        table = evaluate(model, data, split, seed=args.seed)
-        print(f"== {config.get('arch', path)} on {data.source}, split {split}")
-        print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+        split_name = args.split or config.get("split", "72")
+        split = get_split(data, split_name, seed=args.seed)
+        table = evaluate(model, data, split)
+        wide = table.pivot_table(index=["subset", "kind"], columns="target", values="accuracy", sort=False)
+        print(f"== {config.get('arch', path)} on {data.source}, split {split_name}: accuracy %")
+        print(wide.reindex(columns=["h11", "h21", "h31", "h22", "mean"]).to_string(float_format=lambda v: f"{v:.2f}"))
+        fallbacks = table.attrs.get("fallbacks")
+        if fallbacks:
+            print(f"constraint fallbacks (raw kept): {fallbacks}")
 
 
 def _cmd_ensemble(args):
@@ -114,14 +120,11 @@ def _cmd_demo(args):
     run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet)
 
 
-def _maybe_subsample(data, max_samples, seed):
-    """Keep a random subset (for quick checks); the full data otherwise."""
-    if not max_samples or max_samples >= len(data):
-        return data
-    import numpy as np
+def _maybe_subsample(data, max_samples, seed=0):
+    """Keep a random subset (quick checks); the same subset the notebooks use for the same size."""
+    from .data import subsample
 
-    keep = np.sort(np.random.default_rng(seed).choice(len(data), max_samples, replace=False))
-    return data.subset(keep)
+    return subsample(data, max_samples, seed=0)
 
 
 def build_parser() -> argparse.ArgumentParser:

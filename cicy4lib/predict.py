@@ -7,11 +7,57 @@ the network's raw and rounded predictions and the χ-constrained answer.
 """
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 
 from . import geometry
+
+_ROW_SPLIT = re.compile(r"[;\n]+")
+
+
+def parse_matrix_text(text: str) -> list[list[int]]:
+    """Read a configuration matrix written as JSON, Mathematica or plain rows.
+
+    Accepted: ``[[2,2,4]]``, ``{{2,2,4}}``, and rows separated by newlines or ``;`` with
+    entries separated by spaces or commas (``"1 1 0; 1 0 1"``).
+
+    Raises
+    ------
+    geometry.ConfigurationError
+        If the text is not a rectangular matrix of integers.
+    """
+    body = text.strip()
+    if not body:
+        raise geometry.ConfigurationError("empty configuration matrix")
+    if body[0] in "[{":
+        try:
+            value = json.loads(body.replace("{", "[").replace("}", "]"))
+        except json.JSONDecodeError as err:
+            raise geometry.ConfigurationError(f"cannot read the matrix {body!r}: {err.msg}") from None
+        if isinstance(value, list) and value and not isinstance(value[0], list):
+            value = [value]  # a single row such as [2, 5]
+    else:
+        value = [row.replace(",", " ").split() for row in _ROW_SPLIT.split(body) if row.strip()]
+    rows = value if isinstance(value, list) else [value]
+    if not rows or any(not isinstance(r, list) or not r for r in rows):
+        raise geometry.ConfigurationError(f"cannot read the matrix {body!r}: expected rows of integers")
+    if len({len(r) for r in rows}) != 1:
+        raise geometry.ConfigurationError(
+            f"rows have different lengths {[len(r) for r in rows]}: not a matrix")
+    try:
+        return [[_as_int(v) for v in r] for r in rows]
+    except ValueError as err:
+        raise geometry.ConfigurationError(f"cannot read the matrix {body!r}: {err}") from None
+
+
+def _as_int(value) -> int:
+    number = float(value)
+    if not number.is_integer():
+        raise ValueError(f"entry {value!r} is not an integer")
+    return int(number)
 
 
 def _checkpoint_path(path) -> Path:
@@ -43,6 +89,8 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
     geometry.ConfigurationError
         If the matrix is not a valid CICY four-fold configuration.
     """
+    if isinstance(conf, str):
+        conf = parse_matrix_text(conf)
     P = geometry.as_degree_matrix(conf)
     report = {
         "matrix": P.tolist(),

@@ -1,0 +1,727 @@
+"""Exact geometry of CICY four-folds: validation, direct products, Euler numbers.
+
+A configuration is stored as its integer *degree block* ``P`` (m rows = projective factors
+P^{n_i}, K columns = polynomials, ``P[i, j]`` = degree of polynomial j in the coordinates of
+P^{n_i}). The dimensions follow from the Calabi-Yau condition, ``n_i = sum_j P[i, j] - 1``,
+and a four-fold needs ``sum_i n_i - K = 4``.
+
+The Euler number is the integral of the fourth Chern class. With
+``c(X) = prod_i (1 + J_i)^(n_i + 1) / prod_j (1 + D_j)``, ``D_j = sum_i P[i, j] J_i``, and
+``c_1 = 0``, taking logarithms gives (power sums ``p_k = sum_i (n_i+1) J_i^k - sum_j D_j^k``)::
+
+    c2 = -p2 / 2,   c3 = p3 / 3,   c4 = p2^2 / 8 - p4 / 4,
+
+and ``chi = int_A c4 * prod_j D_j`` on the ambient space A, where ``J_i^(n_i+1) = 0`` and
+``int_A prod_i J_i^(n_i) = 1``. The fast path computes the coefficients
+``q(a) = [J^(n - a)] prod_j D_j`` for every degree-4 deficit ``a`` with a sparse dynamic
+programme over the columns, vectorised over many configurations at once, then contracts them
+with the coefficients of ``8 c4``. Everything is exact integer arithmetic.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+MAX_ROWS = 16
+MAX_COLS = 20
+DIMENSION = 4
+DEFAULT_SCALE = 6.0  # global maximum entry of the CICY4 list (conf.npy = integers / 6)
+
+_INTEGRAL_TOL = 1e-6
+_INT64_SAFE = float(2**62)
+_MAX_ENTRY = 2**20  # far above any valid degree; guards the integer conversions
+_MIN_PARALLEL = 20_000  # euler_numbers uses worker processes from this many entries on
+
+
+class ConfigurationError(ValueError):
+    """A matrix that is not a valid CICY four-fold configuration."""
+
+
+# --------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------
+def _as_array(conf) -> np.ndarray:
+    """Turn ``conf`` (array, tensor, nested lists) into a 2-D numeric numpy array."""
+    if isinstance(conf, (str, bytes)):
+        raise ConfigurationError(
+            "configuration must be a matrix, not a string (parse text before calling)")
+    try:
+        arr = np.asarray(conf)
+    except ValueError as exc:  # ragged nested lists
+        raise ConfigurationError(f"rows have different lengths: {exc}") from None
+    if arr.dtype == object:
+        raise ConfigurationError("rows have different lengths or entries are not numbers")
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer)
+                                 or np.issubdtype(arr.dtype, np.floating)):
+        raise ConfigurationError(f"entries must be integers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ConfigurationError(
+            f"configuration must be a 2-D matrix, got {arr.ndim}-D shape {arr.shape} "
+            "(write a single row as [[...]])")
+    if arr.size == 0:
+        raise ConfigurationError("configuration is empty")
+    if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        raise ConfigurationError("entries must be finite numbers (found NaN or inf)")
+    return arr
+
+
+def _is_integral(x: np.ndarray) -> bool:
+    return bool(np.all(np.abs(x - np.rint(x)) <= _INTEGRAL_TOL * np.maximum(1.0, np.abs(x))))
+
+
+def _strip_trailing_zeros(a: np.ndarray) -> np.ndarray:
+    """Drop all-zero trailing rows and columns (the padded dataset form)."""
+    rows = np.flatnonzero(a.any(axis=1))
+    cols = np.flatnonzero(a.any(axis=0))
+    if rows.size == 0:
+        raise ConfigurationError("all entries are zero")
+    return a[: rows[-1] + 1, : cols[-1] + 1]
+
+
+def _check_block(P: np.ndarray, n_given: np.ndarray | None) -> None:
+    """Check a degree block (and given dimensions, if any); raise on the first problem."""
+    m, K = P.shape
+    zero_rows = np.flatnonzero(~P.any(axis=1))
+    if zero_rows.size:
+        raise ConfigurationError(
+            f"row {zero_rows[0]} is all zeros (a projective factor that no polynomial uses)")
+    zero_cols = np.flatnonzero(~P.any(axis=0))
+    if zero_cols.size:
+        raise ConfigurationError(
+            f"column {zero_cols[0]} is all zeros (a polynomial of degree 0)")
+    sums = P.sum(axis=1)
+    if n_given is not None:
+        for i in range(m):
+            if n_given[i] < 1:
+                raise ConfigurationError(
+                    f"row {i}: dimension column gives P^{n_given[i]}; every factor needs n >= 1")
+            if sums[i] != n_given[i] + 1:
+                raise ConfigurationError(
+                    f"row {i}: degrees sum to {sums[i]} but P^{n_given[i]} needs "
+                    f"{n_given[i] + 1} (Calabi-Yau condition)")
+    small = np.flatnonzero(sums < 2)
+    if small.size:
+        i = small[0]
+        raise ConfigurationError(
+            f"row {i}: degrees sum to {sums[i]}, which makes it P^{sums[i] - 1}; "
+            "the Calabi-Yau condition needs a row sum >= 2 (P^n with n >= 1)")
+    dim = int(sums.sum() - m - K)
+    if dim != DIMENSION:
+        raise ConfigurationError(
+            f"dimension sum(n_i) - K = {dim}, not {DIMENSION} "
+            f"({m} rows with n_i = row sum - 1, {K} columns)")
+    if m > MAX_ROWS:
+        raise ConfigurationError(f"{m} rows: at most {MAX_ROWS} projective factors allowed")
+    if K > MAX_COLS:
+        raise ConfigurationError(f"{K} columns: at most {MAX_COLS} polynomials allowed")
+
+
+def _interpret_integer_matrix(a: np.ndarray) -> np.ndarray:
+    """Validate an integer matrix, with or without a leading dimension column."""
+    neg = np.argwhere(a < 0)
+    if neg.size:
+        i, j = neg[0]
+        raise ConfigurationError(f"negative entry {a[i, j]} at row {i}, column {j}")
+    if a.max() > _MAX_ENTRY:  # keeps the sums below exact in int64
+        raise ConfigurationError(
+            f"entry {a.max()} is too large (a four-fold's row sums are at most 25)")
+    a = _strip_trailing_zeros(a)
+    m, K = a.shape
+    block_dim = int(a.sum() - m - K)
+    # The dimension condition settles the reading: if the whole matrix is a valid
+    # degree block, reading column 0 as dimensions gives dimension K + 6 instead.
+    dimcol_dim = int(a[:, 0].sum() - (K - 1)) if K >= 2 else None
+    if block_dim != DIMENSION and dimcol_dim == DIMENSION:
+        P = np.ascontiguousarray(a[:, 1:])
+        _check_block(P, a[:, 0])
+        return P
+    P = np.ascontiguousarray(a)
+    _check_block(P, None)
+    return P
+
+
+def _candidate_scales(x: np.ndarray) -> list[float]:
+    """Scales to try on a float matrix: 1 if integral, the dataset's 6, the implied one."""
+    out = [1.0] if _is_integral(x) else []
+    out.append(DEFAULT_SCALE)
+    stripped = _strip_trailing_zeros(np.abs(x))
+    total = float(stripped.sum())
+    if total > 0:  # sum(n_i) - K = 4 with n_i = s * rowsum - 1 fixes s uniquely
+        m, K = stripped.shape
+        out.append((m + K + DIMENSION) / total)
+    return out
+
+
+def _first_fraction(x: np.ndarray) -> str:
+    """Describe the first non-integer entry of ``x``."""
+    bad = np.argwhere(np.abs(x - np.rint(x)) > _INTEGRAL_TOL * np.maximum(1.0, np.abs(x)))
+    if bad.size == 0:
+        return ""
+    i, j = bad[0]
+    return f"non-integer entry {x[i, j]:g} at row {i}, column {j}"
+
+
+def _rounded(y: np.ndarray) -> np.ndarray:
+    """Round an integral float matrix to int64, refusing values int64 cannot hold."""
+    if y.max() > _MAX_ENTRY:
+        raise ConfigurationError(
+            f"entry {y.max():g} is too large (a four-fold's row sums are at most 25)")
+    return np.rint(y).astype(np.int64)
+
+
+def _recover_float(x: np.ndarray, scale) -> np.ndarray:
+    """Integers from a float matrix (integral, or rescaled like conf.npy)."""
+    if np.any(x < 0):
+        i, j = np.argwhere(x < 0)[0]
+        raise ConfigurationError(f"negative entry {x[i, j]:g} at row {i}, column {j}")
+    if x.max() > _MAX_ENTRY:
+        raise ConfigurationError(
+            f"entry {x.max():g} is too large (a four-fold's row sums are at most 25)")
+    if scale is not None:
+        y = x * float(scale)
+        if not _is_integral(y):
+            raise ConfigurationError(
+                f"cannot recover the scale: entries times scale={scale:g} are not integers "
+                f"({_first_fraction(y)})")
+        return _interpret_integer_matrix(_rounded(y))
+    first_error = None
+    for s in _candidate_scales(x):
+        y = x * s
+        if not _is_integral(y):
+            continue
+        try:
+            return _interpret_integer_matrix(_rounded(y))
+        except ConfigurationError as exc:
+            first_error = first_error or (s, exc)
+    if first_error is not None and first_error[0] == 1.0:
+        raise first_error[1]  # an integer matrix: its own problem is the clearest message
+    raise ConfigurationError(
+        f"{_first_fraction(x) or 'float matrix'}: cannot recover the scale (tried 1, 6 and "
+        "the one the dimension condition implies; none gives integers forming a CY "
+        "four-fold); pass scale=... or integer degrees")
+
+
+def as_degree_matrix(conf, scale=None) -> np.ndarray:
+    """Validate a configuration and return its integer degree block.
+
+    Parameters
+    ----------
+    conf : array_like
+        One of: the degree block (rows = projective factors, columns = polynomials); the
+        same with a leading dimension column ``n_i``; the zero-padded 16x20 dataset form;
+        its rescaled float form (``conf.npy`` divides by the global maximum 6); nested lists.
+    scale : float, optional
+        Divisor used for a rescaled float matrix (integer input is never rescaled). When
+        omitted it is inferred: 1 for integral entries, then 6, then the unique scale the
+        dimension condition implies (sum(n_i) - K = 4 with n_i = scale * rowsum - 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 array (m, K), trailing zero rows and columns removed.
+
+    Raises
+    ------
+    ConfigurationError
+        Non-integer or negative entries, a zero row or column, a failing Calabi-Yau
+        condition (naming the row), dimension != 4, more than 16 rows or 20 columns, or a
+        float matrix whose scale cannot be recovered.
+    """
+    arr = _as_array(conf)
+    if np.issubdtype(arr.dtype, np.floating):
+        return _recover_float(arr.astype(np.float64), scale)
+    return _interpret_integer_matrix(arr.astype(np.int64))  # integers are never rescaled
+
+
+def dims(conf) -> np.ndarray:
+    """Dimensions ``n_i = sum_j P[i, j] - 1`` of the projective factors (int64, (m,))."""
+    return as_degree_matrix(conf).sum(axis=1) - 1
+
+
+def pad_configuration(conf) -> np.ndarray:
+    """The padded dataset form: int8 (16, 20), degree block in the top-left corner."""
+    P = as_degree_matrix(conf)
+    if P.max() > np.iinfo(np.int8).max:
+        raise ConfigurationError(f"entry {P.max()} does not fit the int8 padded form")
+    out = np.zeros((MAX_ROWS, MAX_COLS), dtype=np.int8)
+    out[: P.shape[0], : P.shape[1]] = P
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# direct products
+# --------------------------------------------------------------------------------------
+def _components(P: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Connected components of the row-column graph (edge where P[i, j] > 0)."""
+    m, K = P.shape
+    row_seen = np.zeros(m, dtype=bool)
+    blocks = []
+    for start in range(m):
+        if row_seen[start]:
+            continue
+        rows = np.zeros(m, dtype=bool)
+        rows[start] = True
+        while True:  # grow: rows -> their columns -> rows sharing them
+            cols = (P[rows] > 0).any(axis=0)
+            grown = (P[:, cols] > 0).any(axis=1) | rows
+            if np.array_equal(grown, rows):
+                break
+            rows = grown
+        row_seen |= rows
+        blocks.append((np.flatnonzero(rows), np.flatnonzero(cols)))
+    return blocks
+
+
+def product_blocks(conf) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Blocks of a block-diagonal configuration (under row and column permutations).
+
+    Returns
+    -------
+    list of (row_indices, column_indices)
+        One pair of int arrays per connected component of the bipartite graph
+        rows-columns; a single block means the configuration is not a direct product.
+    """
+    return _components(as_degree_matrix(conf))
+
+
+def is_product(conf) -> bool:
+    """True when the configuration is a direct product (more than one block)."""
+    return len(product_blocks(conf)) > 1
+
+
+# --------------------------------------------------------------------------------------
+# Euler number: slow reference (direct expansion of the total Chern class)
+# --------------------------------------------------------------------------------------
+def _poly_mul(a: dict, b: dict, n: tuple, max_degree: int | None = None) -> dict:
+    """Product of polynomials {exponent tuple: int} modulo J_i^(n_i+1) (and a degree cap)."""
+    out: dict = {}
+    for ea, ca in a.items():
+        for eb, cb in b.items():
+            e = tuple(x + y for x, y in zip(ea, eb))
+            if any(x > ni for x, ni in zip(e, n)):
+                continue
+            if max_degree is not None and sum(e) > max_degree:
+                continue
+            out[e] = out.get(e, 0) + ca * cb
+    return out
+
+
+def _euler_number_reference(P: np.ndarray) -> int:
+    """Euler number by expanding c(X) term by term (slow, Python integers).
+
+    Independent of the power-sum formula of the fast path: it multiplies out
+    ``prod_i (1+J_i)^(n_i+1) * prod_j sum_k (-D_j)^k`` up to degree 4.
+    """
+    P = np.asarray(P, dtype=np.int64)
+    m, K = P.shape
+    n = tuple(int(v) - 1 for v in P.sum(axis=1))
+    zero = (0,) * m
+    unit = [tuple(int(r == i) for r in range(m)) for i in range(m)]
+    total = {zero: 1}
+    for i in range(m):  # (1 + J_i)^(n_i+1) by the binomial theorem
+        factor = {tuple(k * x for x in unit[i]): math.comb(n[i] + 1, k)
+                  for k in range(min(n[i], DIMENSION) + 1)}
+        total = _poly_mul(total, factor, n, DIMENSION)
+    divisors = [{unit[i]: int(P[i, j]) for i in range(m) if P[i, j]} for j in range(K)]
+    for D in divisors:
+        inverse, power = {zero: 1}, {zero: 1}  # 1/(1+D) = sum_k (-D)^k
+        minus_d = {e: -c for e, c in D.items()}
+        for _ in range(DIMENSION):
+            power = _poly_mul(power, minus_d, n, DIMENSION)
+            for e, c in power.items():
+                inverse[e] = inverse.get(e, 0) + c
+        total = _poly_mul(total, inverse, n, DIMENSION)
+    c4 = {e: c for e, c in total.items() if sum(e) == DIMENSION}
+    volume = {zero: 1}
+    for D in divisors:
+        volume = _poly_mul(volume, D, n)
+    return int(sum(c * volume.get(tuple(ni - x for ni, x in zip(n, e)), 0)
+                   for e, c in c4.items()))
+
+
+# --------------------------------------------------------------------------------------
+# Euler number: fast path (sparse DP over columns, vectorised over configurations)
+# --------------------------------------------------------------------------------------
+_FACTORIAL = np.array([1, 1, 2, 6, 24], dtype=np.int64)
+_CFG_SHIFT = 24  # state key = configuration << 24 | packed exponent vector
+
+
+def _bit_layout(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bit offsets and masks packing an exponent vector e <= n into one integer.
+
+    Row i gets ``bit_length(n_i)`` bits; since bit_length(n) <= n and sum(n_i) <= 24,
+    a whole vector fits in 24 bits (padding rows, n_i = 0, get none).
+    """
+    bits = np.zeros_like(n)
+    for k in range(1, int(n.max(initial=0)).bit_length() + 1):
+        bits += n >= (1 << (k - 1))
+    offset = np.zeros_like(n)
+    offset[:, 1:] = np.cumsum(bits[:, :-1], axis=1)
+    if np.any(offset[:, -1] + bits[:, -1] > _CFG_SHIFT):
+        raise ValueError("exponent vectors need more than 24 bits (sum of n_i > 24)")
+    return offset, (1 << bits) - 1
+
+
+def _merge_states(key, val, deficit):
+    """Sum the values of equal (configuration, exponent) states."""
+    if key.size == 0:
+        return key, val, deficit
+    order = np.argsort(key)
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    val = np.add.reduceat(val[order], starts)
+    first = order[starts]
+    return key[starts], val, deficit[first]
+
+
+def _column_edges(P_j, remaining, layout):
+    """The edges of one column: (configuration, row) pairs with ``P[b, i, j] > 0``.
+
+    Returns ``first, count`` (each configuration's run of edges) and, per edge, the row's
+    bit offset, bit mask, dimension n_i, remaining support columns and degree.
+    """
+    offset, mask, n = layout
+    support = P_j > 0
+    count = support.sum(axis=1)
+    first = np.cumsum(count) - count
+    flat = np.flatnonzero(support)  # row-major: grouped by configuration
+    per_edge = (offset.ravel()[flat], mask.ravel()[flat], n.ravel()[flat],
+                remaining.ravel()[flat], P_j.ravel()[flat])
+    return first, count, per_edge
+
+
+def _advance(key, val, deficit, edges):
+    """Multiply every state by one column ``D_j``: one successor per edge, then merge."""
+    first, count, (e_off, e_mask, e_n, e_rem, e_p) = edges
+    cfg = key >> _CFG_SHIFT
+    cnt = count[cfg]
+    starts = np.cumsum(cnt) - cnt
+    pos = np.repeat(first[cfg] - starts, cnt) + np.arange(starts[-1] + cnt[-1])
+    k_e = np.repeat(key, cnt)
+    off, ne = e_off[pos], e_n[pos]
+    e = (k_e >> off) & e_mask[pos]
+    # giving column j to another row costs row i a unit of final deficit once its
+    # remaining columns can no longer bring e_i up to n_i
+    cost = (e + e_rem[pos] < ne).astype(np.int64)
+    d = np.repeat(deficit + np.add.reduceat(cost, starts), cnt) - cost
+    ok = (e < ne) & (d <= DIMENSION)  # J_i^(n_i+1) = 0; the deficits total exactly 4
+    return _merge_states(k_e[ok] + (np.int64(1) << off[ok]),
+                         np.repeat(val, cnt)[ok] * e_p[pos[ok]], d[ok])
+
+
+def _deficit_states(P: np.ndarray, n: np.ndarray):
+    """Coefficients ``q(a) = [J^(n-a)] prod_j D_j`` for all deficits ``a`` with |a| = 4.
+
+    A dynamic programme over the columns: a state is an exponent vector e <= n of the
+    partial product, packed into bits; each column gives one unit to one row of its
+    support. Row i ends with deficit ``a_i >= n_i - e_i - (its columns still to come)``,
+    and the deficits add up to exactly 4, so states whose lower bound exceeds 4 are
+    dropped as early as possible.
+
+    Parameters
+    ----------
+    P : int64 (B, R, K)
+        Degree blocks of one column count K, rows padded with zero rows.
+    n : int64 (B, R)
+        Dimensions (0 for padding rows).
+
+    Returns
+    -------
+    cfg, a, q : (S,), (S, R), (S,)
+        One row per non-zero coefficient: its configuration, its deficit vector and value.
+    """
+    B, R, K = P.shape
+    # columns with small support first: rows close early and fewer states stay alive
+    order = np.argsort((P > 0).sum(axis=1), axis=1, kind="stable")
+    P = np.take_along_axis(P, order[:, None, :], axis=2)
+    offset, mask = _bit_layout(n)
+    remaining = (P > 0).sum(axis=2)  # support columns of each row not processed yet
+    key = np.arange(B, dtype=np.int64) << _CFG_SHIFT
+    val = np.ones(B, dtype=np.int64)
+    deficit = np.maximum(n - remaining, 0).sum(axis=1)
+    for j in range(K):
+        remaining = remaining - (P[:, :, j] > 0)
+        edges = _column_edges(P[:, :, j], remaining, (offset, mask, n))
+        key, val, deficit = _advance(key, val, deficit, edges)
+        if key.size == 0:
+            break
+    cfg = key >> _CFG_SHIFT
+    e = (key[:, None] >> offset[cfg]) & mask[cfg]
+    a = n[cfg] - e
+    if np.any(a.sum(axis=1) != DIMENSION):
+        raise RuntimeError("internal error: deficit vectors do not have degree 4")
+    return cfg, a, val
+
+
+def _c4_coefficients(P, n, cfg, a):
+    """Coefficients of ``8 c4`` at the monomials ``J^a`` (|a| = 4), exact int64.
+
+    ``8 c4 = p2^2 - 2 p4`` with ``p2 = sum_ab M_ab J_a J_b``, ``M = diag(n+1) - P P^T``.
+    For ``a`` = the multiset {r1, r2, r3, r4} and ``f = prod_i a_i!``:
+    ``[J^a] p2^2 = (8/f) (M12 M34 + M13 M24 + M14 M23)`` and
+    ``[J^a] sum_j D_j^4 = (24/f) sum_j P1j P2j P3j P4j``.
+    """
+    S, R = a.shape
+    B, _, K = P.shape
+    M = -np.einsum("bik,bjk->bij", P, P)
+    M[:, np.arange(R), np.arange(R)] += n + 1
+    rows = np.repeat(np.tile(np.arange(R), S), a.ravel()).reshape(S, 4)
+    base = cfg * R
+    r1, r2, r3, r4 = (base + rows[:, k] for k in range(4))  # flat row indices
+    M = M.reshape(B * R, R)
+    c1, c2, c3, c4 = (rows[:, k] for k in range(4))
+    pairs = (M[r1, c2] * M[r3, c4] + M[r1, c3] * M[r2, c4] + M[r1, c4] * M[r2, c3])
+    Pf = P.reshape(B * R, K)
+    quartic = np.einsum("sk,sk->s", Pf[r1] * Pf[r2], Pf[r3] * Pf[r4])
+    pure = np.where(c1 == c4, n.ravel()[r1] + 1, 0)  # a = 4 e_i: the (n_i+1) J_i^4 term
+    numerator = 8 * pairs + 48 * quartic - 48 * pure
+    fact = np.prod(_FACTORIAL[a], axis=1)
+    if np.any(numerator % fact):
+        raise RuntimeError("internal error: non-integral coefficient of 8 c4")
+    return numerator // fact
+
+
+def _euler_same_k(P: np.ndarray) -> np.ndarray:
+    """Euler numbers of validated degree blocks sharing K, rows zero-padded: (B, R, K)."""
+    B = P.shape[0]
+    n = np.maximum(P.sum(axis=2) - 1, 0)
+    bound = np.prod(P.sum(axis=1).astype(np.float64), axis=1)  # >= every DP value
+    cfg, a, q = _deficit_states(P, n)
+    coef = _c4_coefficients(P, n, cfg, a)
+    eight_chi = np.zeros(B, dtype=np.int64)
+    if cfg.size:  # cfg is sorted: sum each configuration's run of states
+        starts = np.flatnonzero(np.concatenate(([True], cfg[1:] != cfg[:-1])))
+        eight_chi[cfg[starts]] = np.add.reduceat(coef * q, starts)
+    size = np.bincount(cfg, np.abs(coef).astype(np.float64) * q, minlength=B)
+    unsafe = (bound > _INT64_SAFE) | (size > _INT64_SAFE)
+    for b in np.flatnonzero(unsafe):  # int64 could overflow: redo with Python integers
+        rows = P[b].any(axis=1)
+        eight_chi[b] = 8 * _euler_number_reference(P[b][rows])
+    if np.any(eight_chi % 8):
+        raise RuntimeError("internal error: 8 * chi is not divisible by 8")
+    return eight_chi // 8
+
+
+def _euler_padded(A: np.ndarray, m: np.ndarray, K: np.ndarray,
+                  max_batch: int = 2048) -> np.ndarray:
+    """Euler numbers of validated padded blocks ``A`` (N, rows, cols) with shapes (m, K)."""
+    out = np.zeros(len(A), dtype=np.int64)
+    for k in np.unique(K):
+        idx = np.flatnonzero(K == k)
+        idx = idx[np.argsort(m[idx], kind="stable")]  # similar row counts share a batch
+        for start in range(0, idx.size, max_batch):
+            part = idx[start: start + max_batch]
+            R = int(m[part].max())
+            out[part] = _euler_same_k(A[part, :R, :k].astype(np.int64))
+    return out
+
+
+def _validate_padded_batch(A: np.ndarray, original: np.ndarray, scale,
+                           offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised checks of padded integer blocks ``A``; returns (m, K), fixing ``A``.
+
+    Entries that fail the fast checks (a dimension column, another scale, or a real
+    problem) are read again from ``original`` by :func:`as_degree_matrix`, which either
+    accepts them or raises; the error names the entry's index ``offset + b``.
+    """
+    rows_nz = A.any(axis=2)
+    cols_nz = A.any(axis=1)
+    m = np.where(rows_nz.any(axis=1), A.shape[1] - np.argmax(rows_nz[:, ::-1], axis=1), 0)
+    K = np.where(cols_nz.any(axis=1), A.shape[2] - np.argmax(cols_nz[:, ::-1], axis=1), 0)
+    sums = A.sum(axis=2, dtype=np.int64)
+    in_block = np.arange(A.shape[1])[None, :] < m[:, None]
+    ok = ((A >= 0).all(axis=(1, 2)) & (rows_nz.sum(axis=1) == m) & (cols_nz.sum(axis=1) == K)
+          & np.all(~in_block | (sums >= 2), axis=1)
+          & (sums.sum(axis=1) - m - K == DIMENSION) & (m <= MAX_ROWS) & (K <= MAX_COLS))
+    for b in np.flatnonzero(~ok):
+        try:
+            P = as_degree_matrix(original[b], scale=scale)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"configuration {offset + b}: {exc}") from None
+        A[b] = 0
+        A[b, : P.shape[0], : P.shape[1]] = P
+        m[b], K[b] = P.shape
+    return m, K
+
+
+def _euler_array_chunk(args) -> np.ndarray:
+    """Worker: validate and evaluate one chunk of a (N, rows, cols) array."""
+    X, scale, offset = args
+    if np.issubdtype(X.dtype, np.floating):
+        s = scale
+        if s is None:  # integral floats above 1 are plain degrees, else conf.npy's form
+            s = 1.0 if X.max() > 1 and _is_integral(X) else DEFAULT_SCALE
+        Y = X * s
+        A = np.rint(Y).astype(np.int64)
+        # entries that are not integral at this scale fail validation and are redone
+        A[~np.all(np.abs(Y - A) <= _INTEGRAL_TOL, axis=(1, 2))] = -1
+    else:
+        A = X.astype(np.int64)
+    m, K = _validate_padded_batch(A, X, scale, offset)
+    return _euler_padded(A, m, K)
+
+
+def _run_chunks(X: np.ndarray, scale, n_jobs: int, chunk: int = 50_000) -> np.ndarray:
+    """Evaluate ``X`` in chunks, in ``n_jobs`` worker processes when more than one."""
+    if n_jobs > 1:  # at least two chunks per worker keeps both busy
+        chunk = max(1, min(chunk, -(-len(X) // (2 * n_jobs))))
+    tasks = [(X[s: s + chunk], scale, s) for s in range(0, len(X), chunk)]
+    if n_jobs <= 1 or len(tasks) == 1:
+        return np.concatenate([_euler_array_chunk(t) for t in tasks])
+    import concurrent.futures
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    ctx = multiprocessing.get_context(method)
+    with concurrent.futures.ProcessPoolExecutor(n_jobs, mp_context=ctx) as pool:
+        return np.concatenate(list(pool.map(_euler_array_chunk, tasks)))
+
+
+def euler_number(conf, scale=None) -> int:
+    """Euler number ``chi = int_X c4`` of one configuration, exact.
+
+    Parameters
+    ----------
+    conf : array_like
+        Any form accepted by :func:`as_degree_matrix`.
+    scale : float, optional
+        Divisor of a rescaled float matrix (inferred when omitted).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> euler_number([[6]])
+    2610
+    """
+    P = as_degree_matrix(conf, scale=scale)
+    return int(_euler_same_k(P[None])[0])
+
+
+def euler_numbers(confs, *, scale=None, n_jobs: int | None = 1) -> np.ndarray:
+    """Euler numbers of many configurations, batched and exact.
+
+    Parameters
+    ----------
+    confs : array_like or list
+        An array (N, rows, cols) of padded blocks (int, or rescaled float like conf.npy),
+        or a list of configurations in any form :func:`as_degree_matrix` accepts.
+    scale : float, optional
+        Divisor of rescaled float input; for a float array the default tries 6 first.
+    n_jobs : int or None
+        Worker processes for arrays of 20,000 or more configurations (None: one per
+        CPU core). One core evaluates about 8,000 configurations per second.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 (N,).
+
+    Raises
+    ------
+    ConfigurationError
+        For the first invalid configuration, naming its index.
+    """
+    n_jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
+    if not isinstance(confs, np.ndarray):
+        try:  # a list of equally shaped matrices takes the vectorised path too
+            stacked = np.asarray(confs)
+        except (ValueError, TypeError):
+            stacked = None
+        if stacked is not None and stacked.ndim == 3 and stacked.dtype != object:
+            confs = stacked
+    if isinstance(confs, np.ndarray) and confs.ndim == 3:
+        if len(confs) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if not (np.issubdtype(confs.dtype, np.integer)
+                or np.issubdtype(confs.dtype, np.floating)) or confs.dtype == bool:
+            raise ConfigurationError(f"entries must be integers, got dtype {confs.dtype}")
+        if len(confs) < _MIN_PARALLEL:  # starting workers costs more than it saves
+            n_jobs = 1
+        return _run_chunks(confs, scale, n_jobs)
+    blocks = []
+    for i, conf in enumerate(confs):
+        try:
+            blocks.append(as_degree_matrix(conf, scale=scale))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"configuration {i}: {exc}") from None
+    if not blocks:
+        return np.zeros(0, dtype=np.int64)
+    shapes = np.array([b.shape for b in blocks], dtype=np.int64)
+    A = np.zeros((len(blocks), shapes[:, 0].max(), shapes[:, 1].max()), dtype=np.int64)
+    for i, b in enumerate(blocks):
+        A[i, : b.shape[0], : b.shape[1]] = b
+    return _euler_padded(A, shapes[:, 0], shapes[:, 1])
+
+
+# --------------------------------------------------------------------------------------
+# Hodge numbers (delegated to cohomology) and random configurations
+# --------------------------------------------------------------------------------------
+def hodge_numbers(conf, scale=None):
+    """Hodge numbers (h11, h21, h31, h22) from line-bundle cohomology.
+
+    Validates ``conf`` here, then calls :func:`cicy4lib.cohomology.hodge_from_degree_matrix`
+    (imported lazily so this module works without it). Direct products are valid
+    four-folds; their result's ``detail`` says so.
+
+    Returns
+    -------
+    cicy4lib.cohomology.HodgeResult
+        ``.hodge`` (tuple or None), ``.method`` ("exact", "generic-rank", "undetermined"),
+        ``.euler`` and ``.detail``.
+    """
+    P = as_degree_matrix(conf, scale=scale)
+    from . import cohomology  # lazy: geometry must import without it
+
+    result = cohomology.hodge_from_degree_matrix(P)
+    blocks = _components(P)
+    if len(blocks) > 1 and dataclasses.is_dataclass(result):
+        note = f"direct product of {len(blocks)} blocks"
+        detail = getattr(result, "detail", "") or ""
+        if note not in detail:
+            result = dataclasses.replace(result, detail=f"{note}; {detail}" if detail else note)
+    return result
+
+
+def random_configuration(rng: np.random.Generator, *, n_rows: int | None = None,
+                         max_rows: int = MAX_ROWS, max_cols: int = MAX_COLS) -> np.ndarray:
+    """A random valid CY four-fold configuration of list-like shape (not deduplicated).
+
+    Rows are mostly P^1 and P^2 (n = 1..5 with probabilities .60/.25/.10/.03/.02), the
+    row count is ~ Normal(10, 3) clipped to [1, max_rows] unless given, K = sum(n) - 4.
+    Each column first gets one unit of degree, the remaining units of each row's
+    ``n_i + 1`` go to random columns, so entries are mostly 0, 1 and 2. Products and
+    duplicates are not excluded.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    n_rows : int, optional
+        Fix the number of rows.
+    max_rows, max_cols : int
+        Shape limits (at most 16 and 20).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 (m, K) degree block.
+    """
+    if n_rows is not None and not 1 <= n_rows <= max_rows:
+        raise ValueError(f"n_rows must be in 1..{max_rows}")
+    while True:
+        m = n_rows or int(np.clip(np.rint(rng.normal(10.0, 3.0)), 1, max_rows))
+        n = rng.choice([1, 2, 3, 4, 5], size=m, p=[0.60, 0.25, 0.10, 0.03, 0.02])
+        K = int(n.sum()) - DIMENSION
+        if 1 <= K <= max_cols:
+            break
+    units = np.repeat(np.arange(m), n + 1)
+    rng.shuffle(units)
+    cols = np.concatenate([np.arange(K), rng.integers(0, K, size=units.size - K)])
+    P = np.zeros((m, K), dtype=np.int64)
+    np.add.at(P, (units, cols), 1)
+    return P

@@ -1,0 +1,765 @@
+"""The embedded sample: genuine CICY four-folds generated and labelled by cicy4lib.
+
+The real CICY four-fold list (Gray–Haupt–Lukas, arXiv:1303.1832) cannot be downloaded
+here, so the package ships a sample built the way the list was built:
+
+1. *Seeds*: every Calabi–Yau four-fold configuration with at most ``SEED_ROWS`` rows
+   (complete enumeration, so small row counts are sampled from all that exist), except those
+   that only ineffective splittings lead to (every contraction keeps the Euler number).
+2. *Effective splittings*: a column ``c`` of ``[A | c, M]`` is split into ``n+1`` nonzero
+   columns ``c_1 + ... + c_{n+1} = c`` and a new ``P^n`` row with a 1 in each new column is
+   added. Row sums and ``sum(n_i) - K`` are unchanged, so the result is again a Calabi–Yau
+   four-fold. A splitting counts only when the Euler number changes; ineffective ones (the
+   same manifold again) are discarded. Each row count is grown from random configurations
+   one row smaller (a random walk from the seeds, layer by layer).
+3. De-duplication under row and column permutations (an exact canonical form), direct
+   products excluded.
+4. Labels: ``geometry.euler_number`` and ``cohomology.hodge_from_degree_matrix``; only
+   entries whose Hodge numbers are determined and satisfy both index relations are shipped.
+
+Run ``python -m cicy4lib.sample`` to regenerate ``_data/sample.npz`` and ``_data/SAMPLE_CARD.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+GENERATOR_VERSION = "1.0"
+DEFAULT_SEED = 2024
+DEFAULT_N = 10000
+DATA_DIR = Path(__file__).resolve().parent / "_data"
+SAMPLE_PATH = DATA_DIR / "sample.npz"
+CARD_PATH = DATA_DIR / "SAMPLE_CARD.md"
+
+MAX_ROWS, MAX_COLS = 16, 20  # same limits as geometry.MAX_ROWS / MAX_COLS
+SEED_ROWS = 4  # configurations with at most this many rows are enumerated completely
+# Weight of each row count in the sample (relative; row counts <= SEED_ROWS are capped by
+# how many configurations exist). The real list's mean h11 is 10.1; effective splittings
+# get rare beyond ~14 rows, so the weights peak a little lower (7-9 rows).
+ROW_WEIGHTS = {1: 1, 2: 2, 3: 3, 4: 5, 5: 7, 6: 9, 7: 10, 8: 10, 9: 10, 10: 9, 11: 7,
+               12: 5, 13: 3, 14: 2, 15: 1, 16: 1}
+# dimension n of the new P^n row in a random splitting: mostly P^1 and P^2, as in the list
+SPLIT_DIMS = {1: 0.6, 2: 0.28, 3: 0.09, 4: 0.03}
+LABEL_TIMEOUT_S = 20.0  # per configuration; a timed-out configuration is not shipped
+SPLIT_TRIES = 8  # random splittings tried per parent in a batch
+MAX_STALLS = 3  # rounds without a new configuration before a row count is given up
+MAX_ROUNDS = 60  # batches per row count
+LAYER_BATCH = 400  # parents split per batch
+PARENT_FACTOR = 2.0  # layer width relative to the next layer's quota
+OVERSHOOT = 1.4  # candidates labelled per requested entry (spare for the h21 > 0 preference)
+H21_SHARE = 0.30  # preferred share of h21 > 0 within each row count (the list: ~30%)
+META_KEYS = ("conf", "euler", "hodge", "method", "id", "is_product", "meta")
+
+
+class CanonicalFormError(RuntimeError):
+    """Raised when a configuration is too symmetric for the canonical-form search budget."""
+
+
+# --------------------------------------------------------------------------- canonical form
+def _rank(signatures):
+    """Dense ranks of hashable, orderable signatures (equal signature -> equal rank)."""
+    order = {s: r for r, s in enumerate(sorted(set(signatures)))}
+    return np.fromiter((order[s] for s in signatures), dtype=np.int64, count=len(signatures))
+
+
+def _refine(P, rows, cols, nz_rows, nz_cols):
+    """Colour refinement of the weighted bipartite row/column graph until it is stable.
+
+    Colours are ranks of sorted signatures, so they are invariant under permutations:
+    isomorphic configurations get corresponding colours.
+    """
+    while True:
+        new_rows = _rank([(rows[i], tuple(sorted((P[i, j], cols[j]) for j in nz_rows[i])))
+                          for i in range(P.shape[0])])
+        new_cols = _rank([(cols[j], tuple(sorted((P[i, j], new_rows[i]) for i in nz_cols[j])))
+                          for j in range(P.shape[1])])
+        stable = (new_rows.max() == rows.max() and new_cols.max() == cols.max())
+        rows, cols = new_rows, new_cols
+        if stable:
+            return rows, cols
+
+
+def _leaf(P, rows):
+    """Matrix for a discrete row colouring: rows by colour, columns sorted descending."""
+    Q = P[np.argsort(rows, kind="stable")]
+    return Q[:, np.lexsort(-Q[::-1])]
+
+
+def canonical_form(P, max_leaves=20000):
+    """Canonical representative of ``P`` under row and column permutations.
+
+    Two degree matrices are equivalent (equal up to permuting rows and columns) exactly
+    when their canonical forms are equal. Method: colour refinement, then individualisation
+    of one row of the smallest ambiguous colour class at a time (rows with identical
+    entries are interchangeable, so only one of them is tried); each discrete colouring
+    orders the rows, columns are sorted, and the lexicographically smallest matrix wins.
+
+    Parameters
+    ----------
+    P : array_like of int, shape (m, K)
+        Degree block.
+    max_leaves : int
+        Search budget; :class:`CanonicalFormError` beyond it (never seen in practice).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (m, K)
+    """
+    P = np.asarray(P, dtype=np.int64)
+    m, K = P.shape
+    nz_rows = [np.flatnonzero(P[i]) for i in range(m)]
+    nz_cols = [np.flatnonzero(P[:, j]) for j in range(K)]
+    # start from the dimensions (bigger projective spaces first) and column degrees
+    rows0 = _rank([-int(s) for s in P.sum(1)])
+    cols0 = _rank([-int(s) for s in P.sum(0)])
+    best = [None]
+    budget = [max_leaves]
+
+    def search(rows, cols):
+        rows, cols = _refine(P, rows, cols, nz_rows, nz_cols)
+        sizes = np.bincount(rows)
+        if sizes.max() == 1:
+            leaf = _leaf(P, rows)
+            key = leaf.astype(np.int8).tobytes()
+            if best[0] is None or key < best[0][0]:
+                best[0] = (key, leaf)
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise CanonicalFormError("configuration too symmetric for the canonical-form budget")
+            return
+        # individualise within the smallest ambiguous class (fewest branches)
+        target = min((s, c) for c, s in enumerate(sizes) if s > 1)[1]
+        tried = set()
+        for r in np.flatnonzero(rows == target):
+            key = P[r].tobytes()
+            if key in tried:  # identical rows: swapping them is an automorphism
+                continue
+            tried.add(key)
+            bumped = (rows == target) & (np.arange(m) != r)
+            search(rows * 2 + bumped, cols)
+
+    search(rows0, cols0)
+    return best[0][1]
+
+
+def canonical_key(P):
+    """Hashable canonical key: shape plus the canonical matrix's bytes."""
+    C = canonical_form(P)
+    return (C.shape, C.astype(np.int8).tobytes())
+
+
+def equivalent(P, Q):
+    """True when ``Q`` is ``P`` with rows and columns permuted."""
+    P, Q = np.asarray(P), np.asarray(Q)
+    return P.shape == Q.shape and canonical_key(P) == canonical_key(Q)
+
+
+# --------------------------------------------------------------------------- configurations
+def is_valid_cy4(P):
+    """Calabi–Yau four-fold degree block within the list's limits (no linear columns)."""
+    P = np.asarray(P)
+    m, K = P.shape
+    if not (1 <= m <= MAX_ROWS and 1 <= K <= MAX_COLS) or (P < 0).any():
+        return False
+    n = P.sum(1) - 1
+    # a column of total degree 1 is a hyperplane: the configuration is a smaller one in disguise
+    return bool((n >= 1).all() and (P.sum(0) >= 2).all() and n.sum() - K == 4)
+
+
+def split(P, col, parts):
+    """Split column ``col`` of ``P`` into ``parts`` and add the new ``P^n`` row on top.
+
+    Parameters
+    ----------
+    P : array (m, K)
+    col : int
+    parts : sequence of n+1 nonzero integer vectors of length m summing to ``P[:, col]``.
+
+    Returns
+    -------
+    numpy.ndarray (m+1, K+n): new row ``[1]*(n+1) + [0]*(K-1)`` then the old rows with the
+    parts in place of column ``col`` (first), followed by the other columns.
+    """
+    P = np.asarray(P, dtype=np.int64)
+    parts = np.asarray(parts, dtype=np.int64).reshape(len(parts), P.shape[0])
+    if (parts.sum(0) != P[:, col]).any() or (parts.sum(1) == 0).any() or len(parts) < 2:
+        raise ValueError("parts must be at least two nonzero vectors summing to the column")
+    rest = np.delete(P, col, axis=1)
+    old = np.concatenate([parts.T, rest], axis=1)
+    new_row = np.zeros((1, old.shape[1]), dtype=np.int64)
+    new_row[0, :len(parts)] = 1
+    return np.concatenate([new_row, old], axis=0)
+
+
+def contractions(P):
+    """Configurations ``P`` is a splitting of: remove a row whose entries are all 0/1 and
+    merge the columns it meets into one. Yields (row index, contracted matrix)."""
+    P = np.asarray(P, dtype=np.int64)
+    if P.shape[0] < 2:
+        return
+    for i in range(P.shape[0]):
+        if P[i].max() > 1:
+            continue
+        hit = np.flatnonzero(P[i])
+        rest = np.delete(P, i, axis=0)
+        merged = rest[:, hit].sum(1, keepdims=True)
+        yield i, np.concatenate([merged, np.delete(rest, hit, axis=1)], axis=1)
+
+
+def random_splitting(P, rng, dims=SPLIT_DIMS):
+    """One random splitting of ``P`` (or None when no splitting fits the size limits)."""
+    m, K = P.shape
+    if m >= MAX_ROWS:
+        return None
+    colsum = P.sum(0)
+    ok_cols = np.flatnonzero(colsum >= 2)
+    if len(ok_cols) == 0:
+        return None
+    col = int(rng.choice(ok_cols, p=(colsum[ok_cols] - 1) / (colsum[ok_cols] - 1).sum()))
+    n_max = min(int(colsum[col]) - 1, MAX_COLS - K)
+    choices = [d for d in dims if d <= n_max]
+    if not choices:
+        return None
+    w = np.array([dims[d] for d in choices], dtype=float)
+    n = int(rng.choice(choices, p=w / w.sum()))
+    # deal the units of degree in column `col` to n+1 parts, every part nonempty
+    units = np.repeat(np.arange(m), P[:, col])
+    rng.shuffle(units)
+    owner = np.concatenate([np.arange(n + 1), rng.integers(0, n + 1, size=len(units) - n - 1)])
+    parts = np.zeros((n + 1, m), dtype=np.int64)
+    np.add.at(parts, (owner, units), 1)
+    return split(P, col, parts)
+
+
+def _columns(caps, k, prev):
+    """Multisets of k columns (non-increasing tuples, each of total degree >= 2) that use
+    up the row capacities ``caps`` exactly."""
+    if k == 0:
+        if not any(caps):
+            yield []
+        return
+    if sum(caps) < 2 * k:
+        return
+    for v in itertools.product(*(range(c, -1, -1) for c in caps)):
+        if sum(v) < 2 or (prev is not None and v > prev):
+            continue
+        rest = tuple(c - x for c, x in zip(caps, v))
+        if k == 1 and any(rest):
+            continue
+        for tail in _columns(rest, k - 1, v):
+            yield [v] + tail
+
+
+def enumerate_configurations(max_rows=SEED_ROWS):
+    """Every Calabi–Yau four-fold configuration with at most ``max_rows`` rows, up to
+    permutations, without direct products (block-diagonal ones) and columns of degree 1.
+
+    Returns
+    -------
+    dict rows -> list of canonical degree matrices (int64), in a deterministic order.
+    """
+    from .geometry import is_product
+
+    out = {}
+    for m in range(1, max_rows + 1):
+        seen = {}
+        # 2K <= total degree = K + 4 + m, so K <= m + 4 and sum(n) = K + 4
+        for K in range(1, m + 5):
+            for dims in _partitions(K + 4, m):
+                caps = tuple(d + 1 for d in dims)
+                for cols in _columns(caps, K, None):
+                    P = np.array(cols, dtype=np.int64).T
+                    if is_product(P):
+                        continue
+                    key = canonical_key(P)
+                    seen.setdefault(key, canonical_form(P))
+        out[m] = [seen[k] for k in sorted(seen)]
+    return out
+
+
+def _partitions(total, parts):
+    """Non-increasing tuples of ``parts`` positive integers summing to ``total``."""
+    def rec(left, k, cap):
+        if k == 0:
+            if left == 0:
+                yield ()
+            return
+        for x in range(min(cap, left - (k - 1)), 0, -1):
+            for rest in rec(left - x, k - 1, x):
+                yield (x,) + rest
+    yield from rec(total, parts, total)
+
+
+# --------------------------------------------------------------------------- generation
+def _row_quotas(n, max_rows, available):
+    """Entries wanted per row count: ``n`` spread by ROW_WEIGHTS, capped where fewer exist."""
+    rows = [r for r in ROW_WEIGHTS if r <= max_rows]
+    w = np.array([ROW_WEIGHTS[r] for r in rows], dtype=float)
+    quotas = {}
+    left, wleft = n, w.sum()
+    # fill capped (small) row counts first, spread the remainder over the rest
+    for r, wr in sorted(zip(rows, w), key=lambda t: available.get(t[0], np.inf)):
+        q = int(round(left * wr / wleft)) if wleft > 0 else 0
+        q = min(q, available.get(r, q))
+        quotas[r] = q
+        left -= q
+        wleft -= wr
+    return dict(sorted(quotas.items()))
+
+
+def _redundant_mask(mats, chis, rule="any"):
+    """Which of ``mats`` are ineffective splittings (batched Euler numbers).
+
+    ``rule="any"``: some contraction has the same Euler number (the configuration is an
+    ineffective splitting of a smaller one). ``rule="all"``: it has contractions and every
+    one has the same Euler number (no effective splitting leads to it).
+    """
+    from .geometry import euler_numbers
+
+    owners, smaller = [], []
+    for k, P in enumerate(mats):
+        for _, Q in contractions(P):
+            owners.append(k)
+            smaller.append(Q)
+    owners = np.asarray(owners, dtype=np.int64)
+    if not smaller:
+        return np.zeros(len(mats), dtype=bool)
+    same = euler_numbers(smaller) == np.asarray(chis, dtype=np.int64)[owners]
+    n_same = np.bincount(owners[same], minlength=len(mats))
+    if rule == "any":
+        return n_same > 0
+    n_all = np.bincount(owners, minlength=len(mats))
+    return (n_all > 0) & (n_same == n_all)
+
+
+def _split_layer(parents, quota, rng, seen):
+    """Up to ``quota`` new configurations one row larger than ``parents`` (list of
+    (P, chi)), each made by an *effective* random splitting of a random parent.
+
+    Work is batched (``LAYER_BATCH`` parents x ``SPLIT_TRIES`` splittings per Euler-number
+    call, which is much faster than one call each); a parent's first effective splitting
+    in a batch is taken, ineffective ones (same Euler number) are discarded, and so are
+    configurations already in ``seen`` (canonical keys, updated in place) and products.
+    Stops after ``MAX_STALLS`` batches in a row without a new configuration.
+    """
+    from .geometry import euler_numbers, is_product
+
+    kept = []
+    stalls = 0
+    for _ in range(MAX_ROUNDS):
+        if len(kept) >= quota or stalls >= MAX_STALLS or not parents:
+            break
+        picks = rng.integers(len(parents), size=min(LAYER_BATCH, 2 * (quota - len(kept)) + 16))
+        tries, owner = [], []
+        for k, i in enumerate(picks):
+            for _ in range(SPLIT_TRIES):
+                Q = random_splitting(parents[i][0], rng)
+                if Q is not None:
+                    tries.append(Q)
+                    owner.append(k)
+        if not tries:
+            break
+        chis = euler_numbers(tries)
+        owner = np.asarray(owner)
+        found = 0
+        for k, i in enumerate(picks):
+            hit = np.flatnonzero((owner == k) & (chis != parents[i][1]))
+            if len(hit) == 0 or len(kept) >= quota:
+                continue
+            Q, c = tries[hit[0]], int(chis[hit[0]])
+            try:
+                C = canonical_form(Q)
+            except CanonicalFormError:  # too symmetric to de-duplicate cheaply: skip it
+                continue
+            key = (C.shape, C.astype(np.int8).tobytes())
+            if key in seen or is_product(Q):
+                continue
+            seen.add(key)
+            kept.append((C, c))
+            found += 1
+        stalls = 0 if found else stalls + 1
+    return kept
+
+
+def generate_candidates(n, seed, max_rows=14, seeds=None, log=None):
+    """Distinct, non-product configurations reached by effective splittings, about ``n`` in all.
+
+    Row counts up to SEED_ROWS are drawn from the complete enumeration; each larger row
+    count comes from effective random splittings of random configurations one row smaller
+    (a random walk from the seeds, grown layer by layer).
+
+    Returns
+    -------
+    (list of (canonical matrix, euler number) in a seeded random order, quotas per row count)
+    """
+    from .geometry import euler_numbers
+
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    if seeds is None:
+        seeds = enumerate_configurations(min(SEED_ROWS, max_rows))
+    seed_rows = max(seeds)
+    # a seed that every contraction maps to the same Euler number can only be reached by
+    # ineffective splittings: the same manifold as a smaller configuration, so it is dropped
+    layers = {m: list(zip(Ps, euler_numbers(list(Ps)).tolist())) for m, Ps in seeds.items()}
+    clean = {}
+    for m, items in layers.items():
+        red = _redundant_mask([P for P, _ in items], [c for _, c in items], rule="all")
+        clean[m] = [item for item, r in zip(items, red) if not r]
+    quotas = _row_quotas(n, max_rows, {m: len(v) for m, v in clean.items()})
+    chosen = {}
+    for m, items in clean.items():
+        take = np.sort(rng.permutation(len(items))[:quotas.get(m, 0)])
+        chosen[m] = [items[t] for t in take]
+    seen = {canonical_key(P) for items in layers.values() for P, _ in items}
+    parents = {seed_rows: clean[seed_rows]}
+    spare = {}
+    for r in range(seed_rows + 1, max_rows + 1):
+        # effective splittings get rarer with every row and each parent has only a few:
+        # grow each layer wider than its quota so the next one has parents enough
+        width = max(quotas.get(r, 0), int(PARENT_FACTOR * quotas.get(r + 1, 0)))
+        kept = _split_layer(parents[r - 1], width, rng, seen)
+        parents[r] = kept
+        order = rng.permutation(len(kept))
+        chosen[r] = [kept[t] for t in np.sort(order[:quotas.get(r, 0)])]
+        spare[r] = [kept[t] for t in order[quotas.get(r, 0):]]
+        if log:
+            log(f"  rows {r}: {len(chosen[r])}/{quotas.get(r, 0)} from {len(kept)} "
+                f"({time.perf_counter() - t0:.0f} s)")
+    # large row counts are reached less and less often: make up the total from the spare
+    # configurations of the row counts that filled their quota, in proportion to their weights
+    short = n - sum(len(v) for v in chosen.values())
+    full = [r for r in spare if spare[r]]
+    if short > 0 and full:
+        w = np.array([ROW_WEIGHTS[r] for r in full], dtype=float)
+        for r, extra in zip(full, np.ceil(short * w / w.sum()).astype(int)):
+            chosen[r] += spare[r][:extra]
+    items = [item for r in sorted(chosen) for item in chosen[r]]
+    order = rng.permutation(len(items))
+    return [items[i] for i in order], quotas
+
+
+# --------------------------------------------------------------------------- labelling
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def label_one(args):
+    """Hodge numbers of one configuration: (hodge tuple or None, method, detail)."""
+    P, timeout = args
+    from .cohomology import hodge_from_degree_matrix
+
+    use_alarm = timeout and hasattr(signal, "setitimer")
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        res = hodge_from_degree_matrix(np.asarray(P, dtype=np.int64))
+        return (None if res.hodge is None else tuple(int(h) for h in res.hodge)), res.method, ""
+    except _Timeout:
+        return None, "timeout", f"> {timeout:g} s"
+    except Exception as exc:  # a failure is counted and reported, never shipped
+        return None, "error", f"{type(exc).__name__}: {exc}"[:200]
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def label_all(matrices, workers=2, timeout=LABEL_TIMEOUT_S, log=None):
+    """Label every matrix (in order) with ``workers`` processes."""
+    tasks = [(P, timeout) for P in matrices]
+    if workers <= 1:
+        return [label_one(t) for t in tasks]
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    out = []
+    t0 = time.perf_counter()
+    with ctx.Pool(workers) as pool:
+        for i, res in enumerate(pool.imap(label_one, tasks, chunksize=4)):
+            out.append(res)
+            if log and (i + 1) % 1000 == 0:
+                log(f"  labelled {i + 1}/{len(tasks)} ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
+def _consistent(h, chi):
+    h11, h21, h31, h22 = h
+    return chi == 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22 and 44 == -4 * h11 + 2 * h21 - 4 * h31 + h22
+
+
+def pad(P):
+    """int8 (16, 20) padded degree block."""
+    out = np.zeros((MAX_ROWS, MAX_COLS), dtype=np.int8)
+    out[:P.shape[0], :P.shape[1]] = P
+    return out
+
+
+def build_sample(n=DEFAULT_N, seed=DEFAULT_SEED, workers=2, max_rows=14, timeout=LABEL_TIMEOUT_S,
+                 seeds=None, log=None):
+    """Generate, label and select the sample.
+
+    Returns
+    -------
+    dict of arrays with the keys of ``sample.npz`` (``meta`` as a dict, not yet JSON).
+    """
+    t0 = time.perf_counter()
+    cands, quotas = generate_candidates(int(np.ceil(n * OVERSHOOT)), seed, max_rows=max_rows,
+                                        seeds=seeds, log=log)
+    t_gen = time.perf_counter() - t0
+    if log:
+        log(f"generated {len(cands)} candidates in {t_gen:.0f} s; labelling with {workers} workers")
+    labels = label_all([P for P, _ in cands], workers=workers, timeout=timeout, log=log)
+    t_lab = time.perf_counter() - t0 - t_gen
+    methods = Counter()
+    keep = []
+    inconsistent = 0
+    for (P, chi), (h, method, _) in zip(cands, labels):
+        methods[method] += 1
+        if h is None or method in ("undetermined", "timeout", "error"):
+            continue
+        if not _consistent(h, chi):
+            inconsistent += 1
+            continue
+        keep.append((P, chi, h, method))
+    # the requested size, spread over row counts like the quotas. Splitting drives h21 to 0
+    # much faster than in the list (~30% there have h21 > 0), so within each row count the
+    # entries with h21 > 0 are taken first, up to H21_SHARE of its quota (labels untouched;
+    # this only chooses which labelled configurations are kept)
+    want = _row_quotas(n, max_rows, Counter(P.shape[0] for P, *_ in keep))
+    chosen = []
+    for r, q in want.items():
+        here = [item for item in keep if item[0].shape[0] == r]
+        pos = [item for item in here if item[2][1] > 0][: int(round(H21_SHARE * q))]
+        rest = [item for item in here if item[2][1] == 0][: q - len(pos)]
+        chosen += pos + rest
+        if len(pos) + len(rest) < q:  # not enough with h21 = 0: more with h21 > 0
+            chosen += [item for item in here if item[2][1] > 0][len(pos): len(pos) + q - len(pos) - len(rest)]
+    rng = np.random.default_rng([seed, 1])
+    chosen = [chosen[i] for i in rng.permutation(len(chosen))]
+    N = len(chosen)
+    conf = np.stack([pad(P) for P, *_ in chosen]) if N else np.zeros((0, MAX_ROWS, MAX_COLS), np.int8)
+    hodge = np.array([h for _, _, h, _ in chosen], dtype=np.int64).reshape(N, 4)
+    meta = {
+        "description": "CICY four-folds generated by effective splittings and labelled by "
+                       "cicy4lib (NOT the Oxford CICY4 list)",
+        "seed": seed, "generator_version": GENERATOR_VERSION, "n_requested": n,
+        "max_rows": max_rows, "label_timeout_s": timeout, "workers": workers,
+        "seed_rows": SEED_ROWS, "overshoot": OVERSHOOT, "h21_share_preference": H21_SHARE,
+        "n_generated": len(cands), "n_labelled_ok": len(keep), "n_shipped": N,
+        "n_undetermined": methods.get("undetermined", 0), "n_timeout": methods.get("timeout", 0),
+        "n_error": methods.get("error", 0), "n_inconsistent": inconsistent,
+        "methods_generated": dict(sorted(methods.items())),
+        "quotas": {str(k): v for k, v in quotas.items()},
+        "generation_seconds": round(t_gen, 1), "labelling_seconds": round(t_lab, 1),
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(), "numpy": np.__version__,
+    }
+    return {
+        "conf": conf,
+        "euler": np.array([c for _, c, _, _ in chosen], dtype=np.int64),
+        "hodge": hodge,
+        "method": np.array([mth for *_, mth in chosen], dtype="<U16"),
+        "id": np.arange(N, dtype=np.int64),
+        "is_product": np.zeros(N, dtype=bool),
+        "meta": meta,
+    }
+
+
+# --------------------------------------------------------------------------- summaries, card
+def summary(arrays):
+    """Shares, shape and label distributions of a sample (plain dict)."""
+    conf, hodge = arrays["conf"], arrays["hodge"]
+    rows = (conf != 0).any(2).sum(1)
+    cols = (conf != 0).any(1).sum(1)
+    N = len(hodge)
+    return {
+        "n": N,
+        "non_favourable": float(np.mean(hodge[:, 0] != rows)) if N else 0.0,
+        "h21_positive": float(np.mean(hodge[:, 1] > 0)) if N else 0.0,
+        "rows": dict(sorted(Counter(rows.tolist()).items())),
+        "cols": dict(sorted(Counter(cols.tolist()).items())),
+        "methods": dict(sorted(Counter(arrays["method"].tolist()).items())),
+        "mean": {k: float(hodge[:, i].mean()) if N else 0.0
+                 for i, k in enumerate(("h11", "h21", "h31", "h22"))},
+        "range": {k: [int(hodge[:, i].min()), int(hodge[:, i].max())] if N else []
+                  for i, k in enumerate(("h11", "h21", "h31", "h22"))},
+        "euler_range": [int(arrays["euler"].min()), int(arrays["euler"].max())] if N else [],
+    }
+
+
+def _histogram(values, bins=None, width=40):
+    """Text histogram rows: '| range | count | bar |'."""
+    values = np.asarray(values)
+    if bins is None:
+        edges = None
+        keys = sorted(Counter(values.tolist()).items())
+        rows = [(str(k), c) for k, c in keys]
+    else:
+        counts, edges = np.histogram(values, bins=bins)
+        rows = [(f"{int(edges[i])}–{int(edges[i + 1]) - (i < len(counts) - 1)}", int(c))
+                for i, c in enumerate(counts) if c]
+    top = max((c for _, c in rows), default=1)
+    lines = ["| value | count | |", "|---:|---:|:---|"]
+    lines += [f"| {k} | {c} | {'#' * max(1, round(width * c / top))} |" for k, c in rows]
+    return "\n".join(lines)
+
+
+def _bins(values, n_bins=15):
+    lo, hi = int(np.min(values)), int(np.max(values))
+    if hi - lo <= 30:
+        return None
+    step = max(1, int(np.ceil((hi - lo + 1) / n_bins)))
+    return np.arange(lo, hi + step + 1, step)
+
+
+def write_card(arrays, path=CARD_PATH, command=None, npz_path=None):
+    """Write the dataset card (markdown) describing a sample (``npz_path``: its file, for the size)."""
+    meta = arrays["meta"] if isinstance(arrays["meta"], dict) else json.loads(str(arrays["meta"]))
+    s = summary(arrays)
+    hodge, euler = arrays["hodge"], arrays["euler"]
+    command = command or (f"python -m cicy4lib.sample --seed {meta['seed']} --n {meta['n_requested']} "
+                          f"--workers {meta['workers']}")
+    npz_path = Path(npz_path or Path(path).with_name("sample.npz"))
+    size = npz_path.stat().st_size if npz_path.exists() else None
+    lines = [
+        "# Embedded sample of CICY four-folds (`cicy4lib/_data/sample.npz`)",
+        "",
+        "**Provenance.** Generated and labelled by `cicy4lib` — this is **not** the Oxford CICY4 list",
+        "(Gray–Haupt–Lukas, arXiv:1303.1832). Every entry is a genuine complete-intersection",
+        "Calabi–Yau four-fold configuration, built the way the list was built: all configurations",
+        f"with at most {SEED_ROWS} rows are enumerated, larger ones are reached from them by random",
+        "*effective* splittings (a splitting that leaves the Euler number unchanged is discarded; so is",
+        "a seed that only such splittings lead to), de-duplicated under row and column permutations by",
+        "an exact canonical form, with direct products excluded.",
+        "χ is `geometry.euler_number` (exact); the Hodge numbers come from line-bundle cohomology",
+        "(`cohomology.hodge_from_degree_matrix`); only entries whose Hodge numbers were determined and",
+        "satisfy χ = 4 + 2h11 − 4h21 + 2h31 + h22 and 44 = −4h11 + 2h21 − 4h31 + h22 are shipped.",
+        "Statistics of this sample are *sample* statistics, not those of the CICY4 list.",
+        "",
+        f"**Selection.** Splitting drives h21 to 0 faster than in the list, so about {OVERSHOOT:g}x the",
+        "requested number of configurations is generated and labelled, and within each row count the",
+        f"ones with h21 > 0 are taken first, up to {100 * H21_SHARE:.0f}% of that row count's quota (the rest at",
+        "random). This chooses which genuinely labelled configurations are kept; no label is altered.",
+        "",
+        "## Regenerate",
+        "",
+        "```",
+        command,
+        "```",
+        "",
+        f"Seed {meta['seed']}, generator version {meta['generator_version']}, {meta['workers']} worker(s); "
+        f"wall time {meta['wall_seconds']:.0f} s (generation {meta['generation_seconds']:.0f} s, "
+        f"labelling {meta['labelling_seconds']:.0f} s) on {meta['machine']}, Python {meta['python']}, "
+        f"numpy {meta['numpy']}. Labelling is capped at {meta['label_timeout_s']:g} s per configuration "
+        "(a timed-out one is dropped), so on a much slower machine the selection can differ slightly.",
+        "",
+        "## Contents",
+        "",
+        f"- {s['n']} entries" + (f", file size {size / 1e6:.2f} MB" if size else "") + ".",
+        "- Keys: `conf` int8 (N,16,20) padded degree blocks (no dimension column), `euler` int64 (N,),",
+        "  `hodge` int64 (N,4) (h11, h21, h31, h22), `method` str (N,), `id` int64 (N,),",
+        "  `is_product` bool (N,) (all False), `meta` JSON string.",
+        f"- Candidates generated and labelled: {meta['n_generated']}; Hodge numbers determined and",
+        f"  consistent: {meta['n_labelled_ok']}; undetermined: {meta['n_undetermined']}; timed out: "
+        f"{meta['n_timeout']}; errors: {meta['n_error']}; inconsistent with χ: {meta['n_inconsistent']}.",
+        f"- Labelling methods over all candidates: {meta['methods_generated']}.",
+        f"- Labelling methods of the shipped entries: {s['methods']}.",
+        "",
+        "## Shares (sample vs the real list)",
+        "",
+        "| | sample | CICY4 list |",
+        "|---|---:|---:|",
+        f"| non-favourable (h11 ≠ number of rows) | {100 * s['non_favourable']:.1f}% | 45.5% |",
+        f"| h21 > 0 | {100 * s['h21_positive']:.1f}% | ~30% |",
+        f"| mean h11 | {s['mean']['h11']:.2f} | 10.1 |",
+        f"| mean h21 | {s['mean']['h21']:.3f} | 0.817 |",
+        f"| mean h31 | {s['mean']['h31']:.1f} | 39.6 |",
+        f"| mean h22 | {s['mean']['h22']:.1f} | 241 |",
+        "",
+        "## Shapes",
+        "",
+        "Rows (number of projective factors):",
+        "",
+        _histogram(((arrays["conf"] != 0).any(2).sum(1))),
+        "",
+        "Columns (number of polynomials):",
+        "",
+        _histogram(((arrays["conf"] != 0).any(1).sum(1))),
+        "",
+        "## Hodge numbers and Euler number",
+        "",
+    ]
+    for i, name in enumerate(("h11", "h21", "h31", "h22")):
+        lines += [f"{name} (range {s['range'][name]}):", "", _histogram(hodge[:, i], _bins(hodge[:, i])), ""]
+    lines += [f"χ (range {s['euler_range']}):", "", _histogram(euler, _bins(euler)), ""]
+    Path(path).write_text("\n".join(lines), encoding="utf-8")
+    return Path(path)
+
+
+def save_sample(arrays, path=SAMPLE_PATH):
+    """Write ``sample.npz`` (``meta`` stored as a JSON string)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(arrays)
+    data["meta"] = np.array(json.dumps(arrays["meta"], sort_keys=True))
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez_compressed(tmp, **data)
+    os.replace(tmp, path)
+    return path
+
+
+def load_sample(path=SAMPLE_PATH):
+    """The arrays of ``sample.npz`` as a dict (``meta`` parsed from JSON)."""
+    with np.load(path, allow_pickle=False) as z:
+        out = {k: z[k] for k in z.files}
+    out["meta"] = json.loads(str(out["meta"]))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m cicy4lib.sample", description=__doc__.splitlines()[0])
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--n", type=int, default=DEFAULT_N, help="entries to ship")
+    ap.add_argument("--out", default=str(SAMPLE_PATH), help="output .npz (card written beside it)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--max-rows", type=int, default=14)
+    ap.add_argument("--timeout", type=float, default=LABEL_TIMEOUT_S, help="seconds per labelling")
+    args = ap.parse_args(argv)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    arrays = build_sample(args.n, args.seed, workers=args.workers, max_rows=args.max_rows,
+                          timeout=args.timeout, log=log)
+    out = save_sample(arrays, args.out)
+    command = "python -m cicy4lib.sample " + " ".join(
+        [f"--seed {args.seed}", f"--n {args.n}", f"--workers {args.workers}"]
+        + ([f"--max-rows {args.max_rows}"] if args.max_rows != 14 else [])
+        + ([f"--timeout {args.timeout:g}"] if args.timeout != LABEL_TIMEOUT_S else []))
+    card = write_card(arrays, Path(out).with_name("SAMPLE_CARD.md"), command=command, npz_path=out)
+    s = summary(arrays)
+    print(json.dumps({"out": str(out), "card": str(card), "bytes": Path(out).stat().st_size,
+                      "n": s["n"], "non_favourable": round(s["non_favourable"], 4),
+                      "h21_positive": round(s["h21_positive"], 4), "methods": s["methods"],
+                      "wall_seconds": arrays["meta"]["wall_seconds"]}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

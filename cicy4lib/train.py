@@ -1,0 +1,535 @@
+"""Train one network with the paper's recipe: fast, resumable, with a wall-clock budget.
+
+The recipe (SPEC §3) is :class:`TrainConfig`'s defaults: HuberLoss(δ=1), AdamW(lr 0.01),
+batch 128 shuffled, ReduceLROnPlateau('min', factor 0.1, patience 10, min_lr 1e-8), at most 550
+epochs and the published notebooks' early stopping (patience 20). :func:`finetune_config` is the
+80% recipe (min_lr 1e-7), used with ``init_from=<the 72% run>``.
+
+>>> from cicy4lib import load_dataset
+>>> from cicy4lib.train import TrainConfig, train
+>>> result = train("LSTM-448", load_dataset("sample"), "72", TrainConfig(max_epochs=3))  # doctest: +SKIP
+>>> result.stopped, result.best_val_loss                                               # doctest: +SKIP
+
+Run directory ``<output_dir>/<run_name>`` (default run name ``f"{model}_{split}"``):
+
+``model.pt`` / ``model.json``
+    best weights (a plain state_dict) and their JSON config, written when the validation loss improves.
+``state.pt``
+    everything needed to continue (model, optimizer, scheduler, all RNG states, epoch, early-stopping
+    state, history), written atomically after every epoch. ``train(..., resume=True)`` continues from
+    it and produces exactly what an uninterrupted run would have produced (bit for bit on CPU).
+``log.csv``
+    one row per epoch: ``train_loss,val_loss,epoch,lr,seconds`` (the paper's two columns first).
+
+Speed: the train and validation tensors are moved to the device once; each epoch draws a
+permutation from a dedicated generator and slices batches by index (no DataLoader, no per-sample
+indexing); the loss is accumulated on the device and read back once per epoch; AdamW uses its
+fused kernel; validation runs in large batches under ``torch.inference_mode`` (its loss is still
+the mean over batches of ``batch_size``, as the notebooks compute it). ``amp=True`` enables float16
+autocast with a GradScaler on CUDA; the LSTM/GRU layers run on cuDNN's RNN kernels there.
+cuDNN is set to deterministic kernels by default (``deterministic=False`` enables
+``cudnn.benchmark`` instead: possibly faster, no longer reproducible); these flags are global.
+
+Early stopping and the time budget are checked after each epoch; the budget stops training when
+the next epoch would not finish in time (elapsed + last epoch's duration > budget), leaving a
+resumable ``state.pt``. A run killed mid-epoch resumes from the last completed epoch.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import tempfile
+import time
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import atomic_torch_save, load_model, save_checkpoint
+from .models import build_model, canonical_name
+
+STATE_FORMAT = 1
+LOG_COLUMNS = ["train_loss", "val_loss", "epoch", "lr", "seconds"]
+FINISHED = ("early_stopping", "max_epochs")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class TrainConfig:
+    """Training settings. The defaults are the paper's recipe (SPEC §3).
+
+    Fields in :attr:`RECIPE_FIELDS` define the run: resuming with different values is refused.
+    The others (``max_epochs``, ``time_budget_h``, ``amp``, ``device``, ``num_threads``,
+    ``eval_batch_size``, ``deterministic``) only control how and how long it runs.
+    """
+
+    lr: float = 0.01
+    weight_decay: float = 0.01  # AdamW's default
+    batch_size: int = 128
+    max_epochs: int = 550
+    patience: int = 20  # early stopping: stop once the count of non-improving epochs exceeds this
+    lr_factor: float = 0.1
+    lr_patience: int = 10
+    min_lr: float = 1e-8
+    huber_delta: float = 1.0
+    seed: int = 42
+    time_budget_h: float | None = None  # wall-clock limit per call, e.g. 11.5 on Kaggle
+    amp: bool = False  # float16 autocast + GradScaler; CUDA only
+    device: str | None = None  # None: "cuda" if available, else "cpu"
+    num_threads: int | None = None  # torch CPU threads during this call (None: leave as is)
+    eval_batch_size: int = 4096
+    deterministic: bool = True  # cuDNN deterministic kernels (False: cudnn.benchmark)
+    fused_optimizer: bool = True  # AdamW's fused kernel (same update rule, fewer passes over memory)
+
+    RECIPE_FIELDS = ("lr", "weight_decay", "batch_size", "patience", "lr_factor", "lr_patience",
+                     "min_lr", "huber_delta", "seed")
+
+    def __post_init__(self):
+        positive = {"lr": self.lr, "batch_size": self.batch_size, "lr_factor": self.lr_factor,
+                    "huber_delta": self.huber_delta, "eval_batch_size": self.eval_batch_size}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if int(self.max_epochs) != self.max_epochs or self.max_epochs < 1:
+            raise ValueError(f"max_epochs must be a positive integer, got {self.max_epochs!r}")
+        for name in ("patience", "lr_patience"):
+            if int(getattr(self, name)) != getattr(self, name) or getattr(self, name) < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
+        if self.time_budget_h is not None and not self.time_budget_h > 0:
+            raise ValueError(f"time_budget_h must be positive or None, got {self.time_budget_h!r}")
+
+    def recipe(self) -> dict:
+        """The fields that define the run (recorded in model.json and checked on resume)."""
+        return {name: getattr(self, name) for name in self.RECIPE_FIELDS}
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def finetune_config(**overrides) -> TrainConfig:
+    """The paper's 80% recipe: same optimizer settings (lr 0.01, factor 0.1), ``min_lr=1e-7``.
+
+    Use it with ``train(..., split="80", init_from=<72% run dir or model.pt>)``.
+    """
+    return TrainConfig(**{"min_lr": 1e-7, **overrides})
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns. ``model`` holds the best weights (lowest validation loss), in eval mode."""
+
+    model: torch.nn.Module
+    history: pd.DataFrame
+    run_dir: Path
+    best_val_loss: float
+    stopped: str  # "early_stopping" | "max_epochs" | "time_budget"
+    best_epoch: int = 0
+    epochs: int = 0  # epochs completed so far (all calls together)
+    seconds: float = 0.0  # training wall time, all calls together
+
+
+# --------------------------------------------------------------------------- early stopping
+
+
+@dataclass(frozen=True)
+class EarlyStopping:
+    """Early-stopping state: best validation loss so far (None before the first epoch), counter."""
+
+    best: float | None = None
+    counter: int = 0
+
+
+def early_stopping_step(state: EarlyStopping, val_loss: float, patience: int):
+    """One epoch of the published notebooks' early stopping.
+
+    The first epoch's loss is the first best; a strictly lower loss is a new best (save the
+    checkpoint, reset the counter); anything else adds 1; stop once the counter exceeds ``patience``.
+
+    Returns
+    -------
+    (EarlyStopping, improved: bool, stop: bool)
+    """
+    if state.best is None or val_loss < state.best:
+        return EarlyStopping(best=float(val_loss), counter=0), True, False
+    counter = state.counter + 1
+    return EarlyStopping(best=state.best, counter=counter), False, counter > patience
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed python, numpy and torch (CPU and CUDA); set cuDNN to deterministic kernels."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    torch.backends.cudnn.deterministic = deterministic
+    torch.backends.cudnn.benchmark = not deterministic
+
+
+def resolve_device(device=None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' requested but torch sees no CUDA GPU")
+    return device
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Call ``write(tmp_path)`` then move the file into place: readers never see a partial file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _quiet() -> bool:
+    return os.environ.get("CICY4_QUIET", "").strip().lower() in ("1", "true", "yes")
+
+
+def _rng_state(shuffle: torch.Generator) -> dict:
+    """All RNG states as tensors and plain values, so ``torch.load(weights_only=True)`` reads them."""
+    py_version, py_keys, py_gauss = random.getstate()
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    state = {
+        "python": {"version": py_version, "keys": torch.tensor(py_keys, dtype=torch.int64), "gauss": py_gauss},
+        "numpy": {"name": np_name, "keys": torch.from_numpy(np_keys.astype(np.int64)), "pos": int(np_pos),
+                  "has_gauss": int(np_has_gauss), "gauss": float(np_gauss)},
+        "torch": torch.get_rng_state(),
+        "shuffle": shuffle.get_state(),
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict, shuffle: torch.Generator) -> None:
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(k) for k in py["keys"].tolist()), py["gauss"]))
+    npy = state["numpy"]
+    np.random.set_state((npy["name"], npy["keys"].numpy().astype(np.uint32), npy["pos"],
+                         npy["has_gauss"], npy["gauss"]))
+    torch.set_rng_state(state["torch"])
+    shuffle.set_state(state["shuffle"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _resolve_split(data, split):
+    if isinstance(split, str):
+        from .splits import get_split
+
+        return get_split(data, split)
+    for part in ("train", "valid", "name"):
+        if not hasattr(split, part):
+            raise TypeError(f"split must be a split name or a Split, got {type(split).__name__}")
+    return split
+
+
+def _tensors(data, idx, part: str, device):
+    """Features (n,16,20) float32 and targets (n,4) float32 on ``device``; rows with unknown Hodge
+    numbers (-1) are dropped with a warning."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if len(idx) == 0:
+        raise ValueError(f"the {part} set of the split is empty")
+    hodge = np.asarray(data.hodge)[idx]
+    known = (hodge >= 0).all(axis=1)
+    if not known.all():
+        warnings.warn(f"{part}: dropping {int((~known).sum())} rows with unknown Hodge numbers", stacklevel=3)
+        idx, hodge = idx[known], hodge[known]
+        if len(idx) == 0:
+            raise ValueError(f"the {part} set has no rows with known Hodge numbers")
+    x = torch.from_numpy(np.ascontiguousarray(data.features(idx), dtype=np.float32)).to(device)
+    y = torch.from_numpy(hodge.astype(np.float32)).to(device)
+    return x, y
+
+
+def make_optimizer(model, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with the recipe's lr and weight decay; the fused kernel where this torch build has one."""
+    params = list(model.parameters())
+    if config.fused_optimizer:
+        try:
+            return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel for this device
+            pass
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _autocast(device: torch.device, amp: bool):
+    if amp and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return nullcontext()
+
+
+# --------------------------------------------------------------------------- the two loops
+
+
+def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=False, scaler=None):
+    """One pass over ``x[perm]`` in batches of ``batch_size`` (the last one may be partial).
+
+    Returns the mean of the per-batch Huber losses (one host synchronisation per call).
+    """
+    model.train()
+    autocast = _autocast(x.device, amp)
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    n_batches = 0
+    for start in range(0, len(perm), batch_size):
+        idx = perm[start:start + batch_size]
+        xb, yb = x[idx], y[idx]
+        with autocast:
+            out = model(xb)
+        loss = F.huber_loss(out.float(), yb, delta=delta)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        total += loss.detach()
+        n_batches += 1
+    return (total / max(n_batches, 1)).item()
+
+
+@torch.inference_mode()
+def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=1.0, amp=False) -> float:
+    """Mean over batches of ``batch_size`` of the batch's mean Huber loss, as the notebooks compute it.
+
+    The forward passes run in chunks of ``eval_batch_size``; the per-sample losses are then grouped
+    into the training batch size, so the number matches the published per-batch average.
+    """
+    model.eval()
+    with _autocast(x.device, amp):
+        out = torch.cat([model(x[i:i + eval_batch_size]).float() for i in range(0, len(x), eval_batch_size)])
+    per_sample = F.huber_loss(out, y, delta=delta, reduction="none").mean(dim=1).double()
+    n = len(per_sample)
+    n_batches = math.ceil(n / batch_size)
+    padded = torch.zeros(n_batches * batch_size, dtype=per_sample.dtype, device=per_sample.device)
+    padded[:n] = per_sample
+    counts = torch.full((n_batches,), float(batch_size), dtype=per_sample.dtype, device=per_sample.device)
+    counts[-1] = n - (n_batches - 1) * batch_size
+    return (padded.view(n_batches, batch_size).sum(dim=1) / counts).mean().item()
+
+
+# --------------------------------------------------------------------------- checkpoints of a run
+
+
+def _save_best(run_dir: Path, model, meta: dict) -> None:
+    save_checkpoint(run_dir, model, meta)  # model.pt (state_dict) + model.json, both atomic
+
+
+def _load_best_weights(run_dir: Path, model) -> None:
+    state_dict = torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True)
+    model.load_state_dict(state_dict)
+    model.eval()
+
+
+def _init_weights(model, init_from) -> None:
+    """Copy weights from a run directory or a ``model.pt`` (fine-tuning on the 80% split)."""
+    source, _ = load_model(init_from, arch=model.arch)  # clear errors: missing, corrupt, other arch
+    model.load_state_dict(source.state_dict())
+
+
+def _write_log(run_dir: Path, history: dict) -> pd.DataFrame:
+    frame = pd.DataFrame({col: history[col] for col in LOG_COLUMNS}, columns=LOG_COLUMNS)
+    frame["epoch"] = frame["epoch"].astype(int)
+    text = frame.to_csv(index=False)
+    _atomic_write(run_dir / "log.csv", lambda tmp: Path(tmp).write_text(text))
+    return frame
+
+
+def _check_resumable(state: dict, name: str, split_name: str, config: TrainConfig, path: Path) -> None:
+    hint = "Pass resume=False to start over, or choose another run_name/output_dir."
+    if state.get("format") != STATE_FORMAT:
+        raise ValueError(f"{path}: unknown state format {state.get('format')!r}. {hint}")
+    if state["model_name"] != name:
+        raise ValueError(f"{path} belongs to model {state['model_name']!r}, not {name!r}. {hint}")
+    if state["split"] != split_name:
+        raise ValueError(f"{path} was trained on split {state['split']!r}, not {split_name!r}. {hint}")
+    changed = {k: (v, config.recipe()[k]) for k, v in state["recipe"].items() if config.recipe().get(k) != v}
+    if changed:
+        text = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise ValueError(f"{path}: the recipe differs from the saved run ({text}). {hint}")
+
+
+# --------------------------------------------------------------------------- train
+
+
+def train(model_name, data, split="72", config: TrainConfig | None = None, *,
+          output_dir="Results_p2_Trained_models", run_name=None, resume=True, init_from=None,
+          progress=True) -> TrainResult:
+    """Train ``model_name`` on ``data`` with the paper's recipe; resumable.
+
+    Parameters
+    ----------
+    model_name : str
+        A registered architecture, e.g. ``"LSTM-448"`` (see :func:`cicy4lib.models.list_models`).
+    data : CICYData
+        Needs ``features(idx)`` (float32 (n,16,20)), ``hodge`` (int64 (N,4)) and ``scale``.
+    split : str or Split
+        ``"72"``, ``"80"``, ``"cv0"``..``"cv4"``, ... (see :func:`cicy4lib.splits.get_split`) or a Split.
+    config : TrainConfig, optional
+        Defaults to the paper's recipe.
+    output_dir, run_name
+        The run directory is ``output_dir/run_name``; run_name defaults to ``f"{model}_{split}"``.
+    resume : bool
+        Continue from ``state.pt`` when the run directory has one (a finished run returns at once).
+        False starts over, overwriting the run directory's files.
+    init_from : path, optional
+        Run directory or ``model.pt`` to initialise the weights from (fine-tuning); ignored when
+        resuming, since the saved state already holds the weights.
+    progress : bool
+        tqdm bar over epochs (also off when the environment sets ``CICY4_QUIET=1``).
+    """
+    config = config or TrainConfig()
+    name = canonical_name(model_name)
+    split = _resolve_split(data, split)
+    split_name = split.name or "custom"
+    run_dir = Path(output_dir) / (run_name or f"{name}_{split_name}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_path = run_dir / "state.pt"
+    device = resolve_device(config.device)
+    if config.amp and device.type != "cuda":
+        warnings.warn("amp=True has no effect on CPU; training in float32", stacklevel=2)
+    amp = config.amp and device.type == "cuda"
+
+    state = None
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        _check_resumable(state, name, split_name, config, state_path)
+    elif state_path.exists():
+        state_path.unlink()  # starting over: never mix a stale state with the new run
+
+    old_threads = torch.get_num_threads()
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    try:
+        seed_everything(config.seed, config.deterministic)
+        model = build_model(name)
+        if state is None and init_from is not None:
+            _init_weights(model, init_from)
+        model.to(device)
+        if state is not None and (state["stopped"] == "early_stopping" or state["epoch"] >= config.max_epochs):
+            return _finished_result(model, run_dir, state, config)
+        return _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
+                    progress)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _finished_result(model, run_dir, state, config) -> TrainResult:
+    """Resuming a run that already ended: load its best weights, train nothing."""
+    _load_best_weights(run_dir, model)
+    stopped = state["stopped"] if state["stopped"] in FINISHED else "max_epochs"
+    history = pd.DataFrame(state["history"], columns=LOG_COLUMNS)
+    return TrainResult(model, history, run_dir, state["best_val_loss"], stopped, state["best_epoch"],
+                       state["epoch"], state["seconds"])
+
+
+def _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
+         progress) -> TrainResult:
+    t_start = time.perf_counter()
+    x_train, y_train = _tensors(data, split.train, "train", device)
+    x_valid, y_valid = _tensors(data, split.valid, "valid", device)
+
+    optimizer = make_optimizer(model, config)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, "min", factor=config.lr_factor, patience=config.lr_patience, min_lr=config.min_lr)
+    scaler = torch.amp.GradScaler("cuda") if amp else None
+    shuffle = torch.Generator().manual_seed(config.seed)  # CPU generator: same permutations on any device
+
+    history = {col: [] for col in LOG_COLUMNS}
+    stopper, epoch, best_epoch, seconds = EarlyStopping(), 0, 0, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"], shuffle)
+        stopper = EarlyStopping(state["best_val_loss"], state["counter"])
+        epoch, best_epoch, seconds = state["epoch"], state["best_epoch"], state["seconds"]
+        history = {col: list(state["history"][col]) for col in LOG_COLUMNS}
+
+    meta = {"arch": name, "scale": float(data.scale), "split": split_name, "seed": config.seed,
+            "recipe": config.recipe(), "metrics": {}, "data_source": str(getattr(data, "source", "")),
+            "n_train": len(x_train), "n_valid": len(x_valid),
+            "init_from": None if init_from is None else str(init_from)}
+
+    from tqdm import tqdm  # plain text bar: works in terminals, notebooks and papermill logs alike
+
+    bar = tqdm(total=config.max_epochs, initial=epoch, desc=name, unit="epoch",
+               disable=not progress or _quiet(), dynamic_ncols=True)
+    stopped = "max_epochs"
+    try:
+        while epoch < config.max_epochs:
+            t_epoch = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
+            perm = torch.randperm(len(x_train), generator=shuffle).to(device)
+            train_loss = train_epoch(model, x_train, y_train, perm, batch_size=config.batch_size,
+                                     optimizer=optimizer, delta=config.huber_delta, amp=amp, scaler=scaler)
+            val_loss = validation_loss(model, x_valid, y_valid, batch_size=config.batch_size,
+                                       eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp)
+            epoch += 1
+            stopper, improved, stop = early_stopping_step(stopper, val_loss, config.patience)
+            if improved:
+                best_epoch = epoch
+                _save_best(run_dir, model, {**meta, "best_val_loss": val_loss, "epoch": epoch})
+            if not stop:
+                scheduler.step(val_loss)  # after the early-stopping check, as the notebooks do
+
+            epoch_seconds = time.perf_counter() - t_epoch
+            seconds += epoch_seconds
+            for col, value in zip(LOG_COLUMNS, (train_loss, val_loss, epoch, lr, epoch_seconds)):
+                history[col].append(value)
+            elapsed = time.perf_counter() - t_start
+            if stop:
+                stopped = "early_stopping"
+            elif epoch >= config.max_epochs:
+                stopped = "max_epochs"
+            elif config.time_budget_h is not None and elapsed + epoch_seconds > config.time_budget_h * 3600:
+                stopped = "time_budget"  # the next epoch would not finish within the budget
+            else:
+                stopped = None
+            _save_state(run_dir / "state.pt", {
+                "format": STATE_FORMAT, "model_name": name, "split": split_name, "recipe": config.recipe(),
+                "config": config.to_dict(), "epoch": epoch, "best_val_loss": stopper.best,
+                "counter": stopper.counter, "best_epoch": best_epoch, "seconds": seconds,
+                "stopped": stopped or "running", "history": history,
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else {},
+                "rng": _rng_state(shuffle)})
+            _write_log(run_dir, history)
+            bar.update(1)
+            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{stopper.best:.4g}", lr=f"{lr:.1e}")
+            if stopped:
+                break
+    finally:
+        bar.close()
+
+    _load_best_weights(run_dir, model)
+    frame = pd.DataFrame(history, columns=LOG_COLUMNS)
+    return TrainResult(model, frame, run_dir, stopper.best, stopped or "max_epochs", best_epoch, epoch, seconds)
+
+
+def _save_state(path: Path, state: dict) -> None:
+    atomic_torch_save(state, path)
