@@ -34,7 +34,7 @@ def _cmd_train(args):
     from .data import load_dataset
     from .train import TrainConfig, finetune_config, train
 
-    data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
+    data = _maybe_subsample(load_dataset(args.data), args.max_samples)
     make_config = finetune_config if args.finetune else TrainConfig
     overrides = {
         "max_epochs": args.epochs,
@@ -67,11 +67,11 @@ def _cmd_evaluate(args):
     from .evaluate import evaluate
     from .splits import get_split
 
-    data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
+    data = _maybe_subsample(load_dataset(args.data), args.max_samples)
     for path in args.checkpoints:
         model, config = load_model(path)
         split_name = args.split or config.get("split", "72")
-        split = get_split(data, split_name, seed=args.seed)
+        split = get_split(data, split_name)  # the trainer's split (default split seed)
         table = evaluate(model, data, split)
         wide = table.pivot_table(index=["subset", "kind"], columns="target", values="accuracy", sort=False)
         print(f"== {config.get('arch', path)} on {data.source}, split {split_name}: accuracy %")
@@ -85,7 +85,7 @@ def _cmd_ensemble(args):
     from .data import load_dataset
     from .ensemble import run_ensembles
 
-    data = _maybe_subsample(load_dataset(args.data), args.max_samples, args.seed)
+    data = _maybe_subsample(load_dataset(args.data), args.max_samples)
     table = run_ensembles(
         args.runs_dir,
         data,
@@ -93,7 +93,6 @@ def _cmd_ensemble(args):
         names=args.names or None,
         members=args.members or None,
         hill_climb=args.hill_climb,
-        seed=args.seed,
     )
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
 
@@ -120,8 +119,8 @@ def _cmd_demo(args):
     run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet)
 
 
-def _maybe_subsample(data, max_samples, seed=0):
-    """Keep a random subset (quick checks); the same subset the notebooks use for the same size."""
+def _maybe_subsample(data, max_samples):
+    """Keep a random subset (quick checks): the same one the notebooks use for the same size."""
     from .data import subsample
 
     return subsample(data, max_samples, seed=0)
@@ -165,8 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoints", nargs="+", help="model.pt files or run directories")
     p.add_argument("--data", default="sample")
     p.add_argument("--split", default=None, help="default: the split the checkpoint was trained on")
-    p.add_argument("--max-samples", type=int, default=None)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--max-samples", type=int, default=None, help="the same subset `train --max-samples` used")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("ensemble", help="mean ensembles (paper names) and hill-climbed weighted ensembles")
@@ -176,8 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--names", nargs="*", help="paper ensembles, e.g. Ens-2 Ens-80-4 (default: all available)")
     p.add_argument("--members", nargs="*", help="run names for a custom mean ensemble")
     p.add_argument("--hill-climb", action="store_true", help="also fit a weighted ensemble on the validation set")
-    p.add_argument("--max-samples", type=int, default=None)
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--max-samples", type=int, default=None, help="the same subset `train --max-samples` used")
     p.set_defaults(func=_cmd_ensemble)
 
     p = sub.add_parser("predict", help="Hodge numbers of one configuration matrix")

@@ -1,0 +1,99 @@
+"""The command line on the embedded sample: train a small run, evaluate, ensemble, predict."""
+import json
+
+import numpy as np
+import pytest
+
+from cicy4lib import cli, geometry
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def runs_dir(tmp_path_factory):
+    """Two one-epoch runs on 400 sample configurations (shared by the tests below)."""
+    out = tmp_path_factory.mktemp("runs")
+    for model in ("LSTM-400", "ResNet-GRU-256"):
+        assert cli.main(["train", model, "--max-samples", "400", "--epochs", "1",
+                         "--output-dir", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_models_lists_all_fourteen_with_counts(capsys):
+    code, out, _ = run(capsys, "models")
+    assert code == 0
+    assert "LSTM-448" in out and "2,915,332" in out and "ResNet-LSTM-400" in out
+    assert len([line for line in out.splitlines() if line.startswith(("CNN", "LSTM", "ResNet"))]) == 14
+
+
+def test_train_writes_a_loadable_run(runs_dir):
+    run_dir = runs_dir / "LSTM-400_72"
+    meta = json.loads((run_dir / "model.json").read_text())
+    assert meta["arch"] == "LSTM-400" and meta["split"] == "72"
+    assert (run_dir / "log.csv").read_text().startswith("train_loss,val_loss")
+
+
+def test_evaluate_prints_raw_and_constrained(capsys, runs_dir):
+    code, out, _ = run(capsys, "evaluate", str(runs_dir / "LSTM-400_72"), "--max-samples", "400")
+    assert code == 0
+    assert "raw" in out and "constrained" in out and "h22" in out
+
+
+def test_ensemble_reports_mean_and_hill_climb(capsys, runs_dir):
+    code, out, _ = run(capsys, "ensemble", "--runs-dir", str(runs_dir), "--max-samples", "400",
+                       "--hill-climb")
+    assert code == 0
+    assert "LSTM-400_72" in out and "ResNet-GRU-256_72" in out
+    assert "hill-climb" in out and "mean (all)" in out
+
+
+def test_predict_with_checkpoint_gives_constrained_answer(capsys, runs_dir):
+    code, out, _ = run(capsys, "predict", "[[2,2,4]]", "--checkpoint", str(runs_dir / "LSTM-400_72"),
+                       "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["euler"] == 1632 and report["hodge_exact"] == [1, 0, 263, 1100]
+    h11, h21, h31, h22 = report["prediction_constrained"]
+    if not report["constraint_fallback"]:
+        # the constrained answer always satisfies both linear relations with the exact χ
+        assert 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22 == 1632
+        assert -4 * h11 + 2 * h21 - 4 * h31 + h22 == 44
+
+
+def test_predict_without_checkpoint_reports_geometry(capsys):
+    code, out, _ = run(capsys, "predict", "{{4,0},{0,4}}", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["is_product"] is True and report["euler"] == 576
+
+
+@pytest.mark.parametrize("matrix, words", [
+    ("[[2,a]]", "cannot read"),
+    ("[[1,2]]", "dimension"),
+    ("[[2,-1,5]]", "negative"),
+])
+def test_predict_invalid_matrix_is_one_line_error(capsys, matrix, words):
+    code, out, err = run(capsys, "predict", matrix)
+    assert code == 2 and out == ""
+    assert err.startswith("error:") and words in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_checkpoint_is_one_line_error(capsys, tmp_path):
+    code, _, err = run(capsys, "evaluate", str(tmp_path / "nothing"))
+    assert code == 2 and err.startswith("error:") and "nothing" in err
+
+
+def test_data_writes_kaggle_files(capsys, tmp_path):
+    code, out, _ = run(capsys, "data", "--out", str(tmp_path))
+    assert code == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"conf_Xtrain.npy", "hodge_ytest.npy", "conf_Xtrain_80.npy", "foldx_4_yval.npy"} <= names
+    x_train, x_valid, x_test = (np.load(tmp_path / f"conf_X{s}.npy") for s in ("train", "valid", "test"))
+    assert len(x_train) + len(x_valid) + len(x_test) > 1000
+    assert geometry.euler_number(x_test[0]) % 6 == 0  # the written matrices are valid (scaled) configurations
