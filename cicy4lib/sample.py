@@ -623,7 +623,7 @@ def _histogram(values, bins=None, width=40):
 
 def _bins(values, n_bins=15):
     lo, hi = int(np.min(values)), int(np.max(values))
-    if hi - lo <= 30:
+    if hi - lo <= 40:  # small ranges (h11, h21): one row per value
         return None
     step = max(1, int(np.ceil((hi - lo + 1) / n_bins)))
     return np.arange(lo, hi + step + 1, step)
