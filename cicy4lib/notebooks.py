@@ -768,8 +768,15 @@ def coerce_parameters(parameters: Mapping, declared: Mapping) -> tuple[dict, lis
     """Keep the parameters a notebook declares and match their type to its defaults.
 
     A value parsed as a number for a parameter whose default is a string goes back to a string
-    (``-p split 80`` means ``split="80"``). Returns (parameters to pass, names ignored).
+    (``-p split 80`` means ``split="80"``). The model notebooks write runs to ``output_dir`` and
+    the processing notebooks read them from ``models_dir``, so in one batch ``output_dir`` also
+    serves as ``models_dir`` where a notebook declares only the latter.
+    Returns (parameters to pass, names ignored).
     """
+    parameters = dict(parameters)
+    if ("output_dir" in parameters and "models_dir" not in parameters
+            and "models_dir" in declared and "output_dir" not in declared):
+        parameters["models_dir"] = parameters.pop("output_dir")
     passed, ignored = {}, []
     for name, value in parameters.items():
         if name not in declared:

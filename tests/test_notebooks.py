@@ -308,3 +308,15 @@ def test_inference_summary_picks_the_best_row(tmp_path, monkeypatch):
     assert list(out.index) == ["Ens-2 (raw)", "Ens-2 (constrained)"]
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["best"] == "Ens-2" and summary["test_accuracy"]["constrained"]["h11"] == 65.0
+
+
+def test_output_dir_serves_as_models_dir_for_processing_notebooks():
+    from cicy4lib.notebooks import coerce_parameters
+
+    shared = {"output_dir": "/runs", "epochs": 1}
+    passed, ignored = coerce_parameters(shared, {"models_dir": "../Results_p2_Trained_models"})
+    assert passed == {"models_dir": "/runs"} and ignored == ["epochs"]
+    # a model notebook keeps output_dir; an explicit models_dir wins
+    assert coerce_parameters(shared, {"output_dir": "x", "epochs": None})[0] == shared
+    both = {"output_dir": "/runs", "models_dir": "/other"}
+    assert coerce_parameters(both, {"models_dir": "m"})[0] == {"models_dir": "/other"}
