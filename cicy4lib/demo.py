@@ -3,7 +3,7 @@
 Trains the members of the paper's Ens-2 (LSTM-448, LSTM-424, CNN-LSTM-400) briefly on the 72%
 split of the embedded sample, then scores every model, the paper's ensembles whose members
 exist, the mean of all and a hill-climbed weighted ensemble -- raw and with the exact-χ
-constraint -- and writes tables and figures. About a quarter of an hour on two CPU cores.
+constraint -- and writes tables and figures. About ten minutes on two CPU cores.
 Every number it prints is a *sample* number, not a result on the CICY4 list.
 """
 from __future__ import annotations
