@@ -31,10 +31,10 @@ def _cmd_data(args):
 
 
 def _cmd_train(args):
-    from .data import load_dataset
+    from .data import load_dataset, subsample
     from .train import TrainConfig, finetune_config, train
 
-    data = _maybe_subsample(load_dataset(args.data), args.max_samples)
+    data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     make_config = finetune_config if args.finetune else TrainConfig
     overrides = {
         "max_epochs": args.epochs,
@@ -63,11 +63,11 @@ def _cmd_train(args):
 
 def _cmd_evaluate(args):
     from .checkpoint import load_model
-    from .data import load_dataset
+    from .data import load_dataset, subsample
     from .evaluate import evaluate
     from .splits import get_split
 
-    data = _maybe_subsample(load_dataset(args.data), args.max_samples)
+    data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     for path in args.checkpoints:
         model, config = load_model(path)
         split_name = args.split or config.get("split", "72")
@@ -82,10 +82,10 @@ def _cmd_evaluate(args):
 
 
 def _cmd_ensemble(args):
-    from .data import load_dataset
+    from .data import load_dataset, subsample
     from .ensemble import run_ensembles
 
-    data = _maybe_subsample(load_dataset(args.data), args.max_samples)
+    data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     table = run_ensembles(
         args.runs_dir,
         data,
@@ -117,13 +117,6 @@ def _cmd_demo(args):
     from .demo import run_demo
 
     run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet)
-
-
-def _maybe_subsample(data, max_samples):
-    """Keep a random subset (quick checks): the same one the notebooks use for the same size."""
-    from .data import subsample
-
-    return subsample(data, max_samples, seed=0)
 
 
 def build_parser() -> argparse.ArgumentParser:

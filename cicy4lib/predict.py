@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 
@@ -60,11 +59,6 @@ def _as_int(value) -> int:
     return int(number)
 
 
-def _checkpoint_path(path) -> Path:
-    path = Path(path)
-    return path / "model.pt" if path.is_dir() else path
-
-
 def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
     """Everything cicy4lib can say about one configuration.
 
@@ -110,7 +104,7 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         from .checkpoint import load_model
         from .evaluate import constrain
 
-        models = [load_model(_checkpoint_path(p)) for p in checkpoints]
+        models = [load_model(p) for p in checkpoints]
         outputs = []
         for model, config in models:
             scale = float(config.get("scale", 6.0))

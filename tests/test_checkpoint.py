@@ -25,16 +25,6 @@ from cicy4lib.checkpoint import (
 from cicy4lib.models import ModelSpec, build_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny batches: on a shared 2-core machine OpenMP's thread hand-offs cost more than the
-    work (a batch-4 LSTM forward takes ~0.8 s with 2 threads, ~0.05 s with 1)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _load_mimics():
     """tests/test_models.py's published-layout modules, imported by path (any pytest import mode)."""
     spec = importlib.util.spec_from_file_location("_cicy4_published_mimics", Path(__file__).with_name("test_models.py"))

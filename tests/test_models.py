@@ -45,16 +45,6 @@ PARAMS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny batches: on a shared 2-core machine OpenMP's thread hand-offs cost more than the
-    work (a batch-4 LSTM forward takes ~0.8 s with 2 threads, ~0.05 s with 1)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 # --------------------------------------------------------------------------- published mimics
 # Class names as in the notebooks; the LSTM-only top-level class name is not known, so it gets
 # a name outside SPEC's list (this also exercises the generic stand-in of the trusted import).

@@ -24,12 +24,8 @@ MODEL = "ResNet-GRU-256"  # the cheapest registered architecture to train on CPU
 
 
 @pytest.fixture(autouse=True)
-def _one_thread(monkeypatch):
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    monkeypatch.delenv("CICY4_QUIET", raising=False)
-    yield
-    torch.set_num_threads(old)
+def _progress_env(monkeypatch):
+    monkeypatch.delenv("CICY4_QUIET", raising=False)  # these tests set quiet mode themselves
 
 
 def make_data(n=80, seed=0):
