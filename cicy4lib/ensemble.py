@@ -255,6 +255,21 @@ def load_run(run_dir):
     return load_model(_run_dir(run_dir) / "model.pt")
 
 
+def compatible_runs(runs_dir, test: str = "72") -> tuple[dict[str, Path], dict[str, str]]:
+    """Runs whose training data leaves the ``test`` ("72"/"80") test set unseen.
+
+    Returns (usable: run name -> run dir, excluded: run name -> reason).
+    """
+    usable, excluded = {}, {}
+    for run, path in find_runs(runs_dir).items():
+        run_split = _run_split(path)
+        if run_split in _COMPATIBLE_SPLITS[test]:
+            usable[run] = path
+        else:
+            excluded[run] = f"trained on split {run_split!r}, which may overlap the {test}% test set"
+    return usable, excluded
+
+
 def _run_split(run_dir: Path) -> str | None:
     """The split a run was trained on: model.json's "split", else the run name's suffix."""
     try:
@@ -367,13 +382,8 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
     available = find_runs(runs_dir)
     excluded = {}
     if members is None:
-        members = []
-        for run, path in available.items():
-            run_split = _run_split(path)
-            if run_split in _COMPATIBLE_SPLITS[test]:
-                members.append(run)
-            else:
-                excluded[run] = f"trained on split {run_split!r}, which may overlap the {test}% test set"
+        usable, excluded = compatible_runs(runs_dir, test)
+        members = list(usable)
     else:
         members = list(members)
         unknown = [m for m in members if m not in available]

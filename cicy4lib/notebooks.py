@@ -585,22 +585,6 @@ def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False) -> list[P
     return paths
 
 
-def _compatible_runs(runs_dir, test: str) -> dict:
-    """Runs whose training data leaves the test set unseen (same rule as ``run_ensembles``)."""
-    from .ensemble import find_runs
-
-    allowed = {"72", *(f"cv{i}" for i in range(5))} | ({"80"} if test == "80" else set())
-    runs = {}
-    for name, path in find_runs(runs_dir).items():
-        try:
-            split = str(json.loads((path / "model.json").read_text()).get("split"))
-        except (OSError, ValueError):
-            split = name.rpartition("_")[2]
-        if split in allowed:
-            runs[name] = path
-    return runs
-
-
 def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
     """Test metrics (accuracy %, MSE, MAE, R²; raw and constrained) of every usable run, every
     paper ensemble whose members exist, the mean of all runs and a hill-climbed ensemble.
@@ -618,7 +602,7 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
 
     split = split if hasattr(split, "test") else get_split(dataset, str(split))
     test = _test_of(split)
-    runs = _compatible_runs(runs_dir, test)
+    runs, _ = ensemble.compatible_runs(runs_dir, test)
     if not runs:
         raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
                                 f"{test}% test set) under {runs_dir}")
