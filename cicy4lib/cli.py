@@ -21,7 +21,7 @@ def _cmd_models(args):
 
 def _cmd_data(args):
     from .data import load_dataset
-    from .splits import split_72, write_split_files
+    from .data.splits import split_72, write_split_files
 
     data = load_dataset(args.source, drop_products=not args.keep_products)
     split = split_72(len(data), seed=args.seed)
@@ -65,7 +65,7 @@ def _cmd_evaluate(args):
     from .checkpoint import load_model
     from .data import load_dataset, subsample
     from .evaluate import evaluate
-    from .splits import get_split
+    from .data.splits import get_split
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     for path in args.checkpoints:
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
 
         return notebooks_main(argv[1:]) or 0
     if argv[:1] == ["sample"]:
-        from .sample import main as sample_main
+        from .geometry.generate import main as sample_main
 
         return sample_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)

@@ -45,7 +45,7 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     from . import figures
     from .data import load_dataset
     from .ensemble import run_ensembles
-    from .splits import get_split
+    from .data.splits import get_split
     from .train import TrainConfig, train
 
     t0 = time.perf_counter()

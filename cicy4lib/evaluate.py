@@ -214,7 +214,7 @@ def constrain(pred, euler) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- evaluation
 def _resolve_split(data, split, seed=None):
     if isinstance(split, str):
-        from .splits import get_split
+        from .data.splits import get_split
 
         return get_split(data, split) if seed is None else get_split(data, split, seed=seed)
     if not all(hasattr(split, s) for s in ("train", "valid", "test")):

@@ -40,11 +40,10 @@ import dataclasses
 import math
 import os
 import random
-import tempfile
 import time
 import warnings
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +51,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import atomic_torch_save, load_model, save_checkpoint
+from .checkpoint import load_model, save_checkpoint
+from .fileio import atomic_torch_save, atomic_write_text
 from .models import build_model, canonical_name
 
 STATE_FORMAT = 1
@@ -185,22 +185,6 @@ def resolve_device(device=None) -> torch.device:
     return device
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp_path)`` then move the file into place: readers never see a partial file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def _quiet() -> bool:
     return os.environ.get("CICY4_QUIET", "").strip().lower() in ("1", "true", "yes")
 
@@ -235,7 +219,7 @@ def _set_rng_state(state: dict, shuffle: torch.Generator) -> None:
 
 def _resolve_split(data, split):
     if isinstance(split, str):
-        from .splits import get_split
+        from .data.splits import get_split
 
         return get_split(data, split)
     for part in ("train", "valid", "name"):
@@ -353,7 +337,7 @@ def _write_log(run_dir: Path, history: dict) -> pd.DataFrame:
     frame = pd.DataFrame({col: history[col] for col in LOG_COLUMNS}, columns=LOG_COLUMNS)
     frame["epoch"] = frame["epoch"].astype(int)
     text = frame.to_csv(index=False)
-    _atomic_write(run_dir / "log.csv", lambda tmp: Path(tmp).write_text(text))
+    atomic_write_text(text, run_dir / "log.csv")
     return frame
 
 
@@ -386,7 +370,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     data : CICYData
         Needs ``features(idx)`` (float32 (n,16,20)), ``hodge`` (int64 (N,4)) and ``scale``.
     split : str or Split
-        ``"72"``, ``"80"``, ``"cv0"``..``"cv4"``, ... (see :func:`cicy4lib.splits.get_split`) or a Split.
+        ``"72"``, ``"80"``, ``"cv0"``..``"cv4"``, ... (see :func:`cicy4lib.data.splits.get_split`) or a Split.
     config : TrainConfig, optional
         Defaults to the paper's recipe.
     output_dir, run_name

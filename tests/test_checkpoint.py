@@ -12,16 +12,10 @@ import pytest
 import torch
 
 import cicy4lib
-from cicy4lib.checkpoint import (
-    CheckpointError,
-    CheckpointMismatchError,
-    CheckpointNotFoundError,
-    UntrustedCheckpointError,
-    atomic_torch_save,
-    import_published_module,
-    load_model,
-    save_checkpoint,
-)
+from cicy4lib.checkpoint import load_model, save_checkpoint
+from cicy4lib.errors import CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, UntrustedCheckpointError
+from cicy4lib.fileio import atomic_torch_save
+from cicy4lib.models.published_layout import import_published_module
 from cicy4lib.models import ModelSpec, build_model
 
 

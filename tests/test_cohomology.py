@@ -1,4 +1,4 @@
-"""Tests for cicy4lib.cohomology: Hodge numbers of CICY four-folds from line-bundle cohomology.
+"""Tests for cicy4lib.geometry.cohomology: Hodge numbers of CICY four-folds from line-bundle cohomology.
 
 Sources of the expected numbers:
 * the five published entries: the first five lines of the CICY4 list (SPEC.md section 1);
@@ -9,7 +9,7 @@ Sources of the expected numbers:
 import numpy as np
 import pytest
 
-from cicy4lib.cohomology import (
+from cicy4lib.geometry.cohomology import (
     HodgeResult, euler_from_degree_matrix, hodge_from_degree_matrix, line_bundle_cohomology,
     rank_mod_p, reduce_linear_columns,
 )
@@ -95,7 +95,7 @@ def test_cross_checked_multirow(P, hodge):
 
 def _ambient_integral(n, forms):
     """int over P^{n_1} x ... x P^{n_m} of the product of the divisor classes ``forms``."""
-    from cicy4lib.cohomology import _poly_mul
+    from cicy4lib.geometry.euler import _poly_mul
     m = len(n)
     n = tuple(int(v) for v in n)
     w = {(0,) * m: 1}

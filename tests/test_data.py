@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from cicy4lib import data as data_mod
+from cicy4lib.data import readers as data_mod
 from cicy4lib.data import CICYData, DataError, load_dataset, parse_cicy4_list, read_cicy4_list, subsample
 
 # (degree matrix, Euler, Hodge) -- the list's first five entries (SPEC.md) and a few more shapes
@@ -347,7 +347,7 @@ def test_kaggle_folder_and_autodetect(tmp_path, monkeypatch):
     np.testing.assert_array_equal(data.conf, conf[:45])
     assert data.splits["72"].sizes == (30, 5, 10)
     assert set(data.splits) == {"72"}
-    from cicy4lib.splits import get_split
+    from cicy4lib.data.splits import get_split
 
     assert get_split(data, "72") is data.splits["72"]
     assert get_split(data, "80").sizes == (34, 5, 6)  # derived from the published 72
@@ -379,7 +379,7 @@ def test_kaggle_missing_or_mismatched_pair(tmp_path):
 
 def test_sample_loads():
     if not data_mod.SAMPLE_PATH.exists():
-        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.sample)")
+        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.geometry.generate)")
     data = load_dataset()
     assert data.source == "sample" and len(data) > 0
     assert data.conf.dtype == np.int8 and data.conf.shape[1:] == (16, 20)
@@ -391,7 +391,7 @@ def test_sample_loads():
 
 def test_missing_sample_says_how_to_regenerate(monkeypatch, tmp_path):
     monkeypatch.setattr(data_mod, "SAMPLE_PATH", tmp_path / "sample.npz")
-    with pytest.raises(DataError, match=r"sample\.npz is missing.*python -m cicy4lib\.sample"):
+    with pytest.raises(DataError, match=r"sample\.npz is missing.*python -m cicy4lib\.geometry\.generate"):
         load_dataset("sample")
 
 
@@ -435,7 +435,7 @@ def test_features_subset_and_subsample():
 
 
 def test_subset_reindexes_predefined_splits():
-    from cicy4lib.splits import Split
+    from cicy4lib.data.splits import Split
 
     data = small_data(10)
     data.splits = {"72": Split(np.arange(6), np.arange(6, 8), np.arange(8, 10), "72")}

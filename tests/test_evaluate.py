@@ -254,7 +254,7 @@ def test_evaluate_run_dir(tmp_path):
 
 def test_evaluate_with_cicydata_and_split_name():
     data_mod = pytest.importorskip("cicy4lib.data")
-    splits = pytest.importorskip("cicy4lib.splits")
+    splits = pytest.importorskip("cicy4lib.data.splits")
     fake = fake_data(50)
     data = data_mod.CICYData(fake.conf, fake.hodge, fake.euler, np.zeros(50, bool), np.arange(50), source="test")
     split = splits.get_split(data, "72")

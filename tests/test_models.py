@@ -12,7 +12,6 @@ from torch import nn
 
 from cicy4lib import cli
 from cicy4lib.models import (
-    MODEL_SPECS,
     HodgeNet,
     ModelSpec,
     StateDictMismatchError,
@@ -20,6 +19,8 @@ from cicy4lib.models import (
     convert_published_state_dict,
     count_parameters,
     format_model_table,
+    get_entry,
+    register_model,
     get_spec,
     infer_spec,
     list_models,
@@ -211,12 +212,40 @@ ALIAS_KEYS = {
 # --------------------------------------------------------------------------- registry
 
 
-def test_registry_has_the_14_models():
-    assert list_models() == list(PARAMS)
-    assert set(MODEL_SPECS) == set(PARAMS)
-    assert MODEL_SPECS["CNN-LSTM-400"] == ModelSpec("cnn", "lstm", 400)
-    assert MODEL_SPECS["LSTM-448"] == ModelSpec(None, "lstm", 448)
-    assert MODEL_SPECS["ResNet-GRU-256"] == ModelSpec("resnet", "gru", 256)
+def test_registry_holds_the_papers_models_in_table_order():
+    assert list_models(paper=True) == list(PARAMS)
+    assert list_models()[: len(PARAMS)] == list(PARAMS)
+    assert get_spec("CNN-LSTM-400") == ModelSpec("cnn", "lstm", 400)
+    assert get_spec("LSTM-448") == ModelSpec(None, "lstm", 448)
+    assert get_spec("ResNet-GRU-256") == ModelSpec("resnet", "gru", 256)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_registered_model_builds_and_maps_a_batch_to_four_outputs(name):
+    model = build_model(name)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.rand(3, 16, 20))
+    assert out.shape == (3, 4)
+    assert model.arch == get_entry(name).name
+
+
+def test_a_new_architecture_is_one_registry_entry():
+    from cicy4lib.models import registry
+
+    name = "Test-Linear-8"
+    try:
+        @register_model(name, group="beyond", family="linear", description="test only")
+        def _linear():
+            return nn.Sequential(nn.Flatten(), nn.Linear(320, 4))
+
+        assert name in list_models() and name not in list_models(paper=True)
+        assert build_model("test_linear_8").arch == name
+        with pytest.raises(ValueError, match="already registered"):
+            register_model(name.lower(), _linear)
+    finally:
+        registry._REGISTRY.pop(name, None)
+    assert name not in list_models()
 
 
 @pytest.mark.parametrize("name", list(PARAMS))
@@ -225,7 +254,7 @@ def test_parameter_counts_match_spec(name):
 
 
 def test_names_are_case_insensitive_and_unknown_names_suggest():
-    assert get_spec("lstm-448") is MODEL_SPECS["LSTM-448"]
+    assert get_spec("lstm-448") is get_spec("LSTM-448")
     assert get_spec("cnn_lstm_400").name == "CNN-LSTM-400"
     assert get_spec("LSTM-455").name == "LSTM-456"  # the README's typo
     with pytest.raises(KeyError, match="LSTM-448"):

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from cicy4lib import geometry, sample
+from cicy4lib import geometry
+from cicy4lib.geometry import generate as sample
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from cicy4lib import data as data_mod
+from cicy4lib.data import readers as data_mod
 from cicy4lib.data import CICYData, load_dataset
-from cicy4lib.splits import (SPLIT_NAMES, Split, cv_folds, get_split, split_72, split_80, stratified_split,
+from cicy4lib.data.splits import (SPLIT_NAMES, Split, cv_folds, get_split, split_72, split_80, stratified_split,
                              write_split_files)
 
 N = 905_684
@@ -185,7 +185,7 @@ def test_write_single_schemes(tmp_path):
 
 def test_sample_split_sizes_scale():
     if not data_mod.SAMPLE_PATH.exists():
-        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.sample)")
+        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.geometry.generate)")
     data = load_dataset("sample")
     n = len(data)
     s72 = get_split(data, "72")

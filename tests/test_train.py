@@ -10,7 +10,7 @@ import torch
 
 from cicy4lib import train as train_mod
 from cicy4lib.data import CICYData
-from cicy4lib.splits import Split
+from cicy4lib.data.splits import Split
 from cicy4lib.train import (
     EarlyStopping,
     TrainConfig,

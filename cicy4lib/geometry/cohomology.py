@@ -52,6 +52,8 @@ from math import comb
 
 import numpy as np
 
+from .euler import _euler_number_reference as euler_from_degree_matrix, euler_number
+
 PRIME = 2_147_483_647  # 2^31 - 1: products of two residues fit in int64
 DEFAULT_SEED = 0
 METHODS = ("exact", "generic-rank", "undetermined")
@@ -76,63 +78,6 @@ class HodgeResult:
 
 class Undetermined(Exception):
     """A map whose rank matters could not be computed by this implementation."""
-
-
-# --------------------------------------------------------------------------------------
-# Euler number (integral of c4), exact integer arithmetic
-# --------------------------------------------------------------------------------------
-
-def _poly_mul(a, b, dims, max_deg):
-    """Product of two truncated polynomials (dict exponent-tuple -> int)."""
-    out = {}
-    for ea, ca in a.items():
-        for eb, cb in b.items():
-            e = tuple(x + y for x, y in zip(ea, eb))
-            if sum(e) > max_deg or any(x > d for x, d in zip(e, dims)):
-                continue
-            out[e] = out.get(e, 0) + ca * cb
-    return {e: c for e, c in out.items() if c}
-
-
-def euler_from_degree_matrix(P) -> int:
-    """Euler number ``chi = int_X c4`` of the CICY with degree block ``P`` (m x K).
-
-    ``c(X) = prod_i (1 + J_i)^{n_i+1} / prod_j (1 + D_j)`` and
-    ``int_X w = int_A w * prod_j D_j`` with ``J_i^{n_i+1} = 0``.
-    """
-    P = np.asarray(P, dtype=np.int64)
-    m, K = P.shape
-    n = tuple(int(v) for v in P.sum(axis=1) - 1)
-    zero = (0,) * m
-    unit = lambda i: tuple(1 if r == i else 0 for r in range(m))  # noqa: E731
-    c = {zero: 1}
-    for i in range(m):
-        factor = {zero: 1, unit(i): 1}
-        for _ in range(n[i] + 1):
-            c = _poly_mul(c, factor, n, 4)
-    for j in range(K):
-        inv = {zero: 1}  # 1 / (1 + D_j) = sum_k (-D_j)^k, truncated at degree 4
-        power = {zero: 1}
-        minus_d = {unit(i): -int(P[i, j]) for i in range(m) if P[i, j]}
-        for _ in range(4):
-            power = _poly_mul(power, minus_d, n, 4)
-            for e, v in power.items():
-                inv[e] = inv.get(e, 0) + v
-        c = _poly_mul(c, inv, n, 4)
-    c4 = {e: v for e, v in c.items() if sum(e) == 4}
-    # multiply by prod_j D_j, keeping exponents <= n; the top monomial prod J_i^{n_i} integrates to 1
-    w = c4
-    for j in range(K):
-        w = _poly_mul(w, {unit(i): int(P[i, j]) for i in range(m) if P[i, j]}, n, sum(n))
-    return int(w.get(n, 0))
-
-
-def _euler(P) -> int:
-    try:  # the geometry module's batched implementation, when present, is the reference
-        from . import geometry
-        return int(geometry.euler_number(P))
-    except Exception:  # noqa: BLE001 - geometry missing or partial: fall back to our own
-        return euler_from_degree_matrix(P)
 
 
 # --------------------------------------------------------------------------------------
@@ -1133,7 +1078,7 @@ def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED) -> HodgeResult:
     n = P.sum(axis=1) - 1
     if (n < 1).any() or int(n.sum()) - P.shape[1] != 4:
         raise ValueError("not a Calabi-Yau four-fold configuration (need n_i >= 1, sum n_i - K = 4)")
-    chi = _euler(P)
+    chi = euler_number(P)
     reduced = reduce_linear_columns(P)
     if reduced is None:
         return HodgeResult(None, "undetermined", chi, "empty: linear constraints cut a factor away")

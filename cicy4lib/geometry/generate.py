@@ -17,7 +17,7 @@ here, so the package ships a sample built the way the list was built:
 4. Labels: ``geometry.euler_number`` and ``cohomology.hodge_from_degree_matrix``; only
    entries whose Hodge numbers are determined and satisfy both index relations are shipped.
 
-Run ``python -m cicy4lib.sample`` to regenerate ``_data/sample.npz`` and ``_data/SAMPLE_CARD.md``.
+Run ``python -m cicy4lib.geometry.generate`` to regenerate ``_data/sample.npz`` and ``_data/SAMPLE_CARD.md``.
 """
 from __future__ import annotations
 
@@ -34,14 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constants import MAX_COLS, MAX_ROWS
+from ..errors import CanonicalFormError
+from ..fileio import atomic_write
+
 GENERATOR_VERSION = "1.0"
 DEFAULT_SEED = 2024
 DEFAULT_N = 10000
-DATA_DIR = Path(__file__).resolve().parent / "_data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "_data"
 SAMPLE_PATH = DATA_DIR / "sample.npz"
 CARD_PATH = DATA_DIR / "SAMPLE_CARD.md"
 
-MAX_ROWS, MAX_COLS = 16, 20  # same limits as geometry.MAX_ROWS / MAX_COLS
 SEED_ROWS = 4  # configurations with at most this many rows are enumerated completely
 # Weight of each row count in the sample (relative; row counts <= SEED_ROWS are capped by
 # how many configurations exist). The real list's mean h11 is 10.1; effective splittings
@@ -59,10 +62,6 @@ PARENT_FACTOR = 2.0  # layer width relative to the next layer's quota
 OVERSHOOT = 1.4  # candidates labelled per requested entry (spare for the h21 > 0 preference)
 H21_SHARE = 0.30  # preferred share of h21 > 0 within each row count (the list: ~30%)
 META_KEYS = ("conf", "euler", "hodge", "method", "id", "is_product", "meta")
-
-
-class CanonicalFormError(RuntimeError):
-    """Raised when a configuration is too symmetric for the canonical-form search budget."""
 
 
 # --------------------------------------------------------------------------- canonical form
@@ -268,7 +267,7 @@ def enumerate_configurations(max_rows=SEED_ROWS):
     -------
     dict rows -> list of canonical degree matrices (int64), in a deterministic order.
     """
-    from .geometry import is_product
+    from .products import is_product
 
     out = {}
     for m in range(1, max_rows + 1):
@@ -324,7 +323,7 @@ def _redundant_mask(mats, chis, rule="any"):
     ineffective splitting of a smaller one). ``rule="all"``: it has contractions and every
     one has the same Euler number (no effective splitting leads to it).
     """
-    from .geometry import euler_numbers
+    from .euler import euler_numbers
 
     owners, smaller = [], []
     for k, P in enumerate(mats):
@@ -352,7 +351,8 @@ def _split_layer(parents, quota, rng, seen):
     configurations already in ``seen`` (canonical keys, updated in place) and products.
     Stops after ``MAX_STALLS`` batches in a row without a new configuration.
     """
-    from .geometry import euler_numbers, is_product
+    from .euler import euler_numbers
+    from .products import is_product
 
     kept = []
     stalls = 0
@@ -402,7 +402,7 @@ def generate_candidates(n, seed, max_rows=14, seeds=None, log=None):
     -------
     (list of (canonical matrix, euler number) in a seeded random order, quotas per row count)
     """
-    from .geometry import euler_numbers
+    from .euler import euler_numbers
 
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
@@ -634,7 +634,7 @@ def write_card(arrays, path=CARD_PATH, command=None, npz_path=None):
     meta = arrays["meta"] if isinstance(arrays["meta"], dict) else json.loads(str(arrays["meta"]))
     s = summary(arrays)
     hodge, euler = arrays["hodge"], arrays["euler"]
-    command = command or (f"python -m cicy4lib.sample --seed {meta['seed']} --n {meta['n_requested']} "
+    command = command or (f"python -m cicy4lib.geometry.generate --seed {meta['seed']} --n {meta['n_requested']} "
                           f"--workers {meta['workers']}")
     npz_path = Path(npz_path or Path(path).with_name("sample.npz"))
     size = npz_path.stat().st_size if npz_path.exists() else None
@@ -719,10 +719,7 @@ def save_sample(arrays, path=SAMPLE_PATH):
     path.parent.mkdir(parents=True, exist_ok=True)
     data = dict(arrays)
     data["meta"] = np.array(json.dumps(arrays["meta"], sort_keys=True))
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **data)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.savez_compressed(f, **data))
 
 
 def load_sample(path=SAMPLE_PATH):
@@ -734,7 +731,7 @@ def load_sample(path=SAMPLE_PATH):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m cicy4lib.sample", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m cicy4lib.geometry.generate", description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--n", type=int, default=DEFAULT_N, help="entries to ship")
     ap.add_argument("--out", default=str(SAMPLE_PATH), help="output .npz (card written beside it)")
@@ -749,7 +746,7 @@ def main(argv=None):
     arrays = build_sample(args.n, args.seed, workers=args.workers, max_rows=args.max_rows,
                           timeout=args.timeout, log=log)
     out = save_sample(arrays, args.out)
-    command = "python -m cicy4lib.sample " + " ".join(
+    command = "python -m cicy4lib.geometry.generate " + " ".join(
         [f"--seed {args.seed}", f"--n {args.n}", f"--workers {args.workers}"]
         + ([f"--max-rows {args.max_rows}"] if args.max_rows != 14 else [])
         + ([f"--timeout {args.timeout:g}"] if args.timeout != LABEL_TIMEOUT_S else []))

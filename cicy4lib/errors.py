@@ -1,0 +1,57 @@
+"""Every error class the library raises for bad input, in one place.
+
+All derive from :class:`Cicy4Error`, so ``except cicy4lib.errors.Cicy4Error`` catches user
+errors (bad matrices, files, checkpoints, names) and lets real bugs through. Each also derives
+from the builtin a caller would expect (``ValueError``, ``KeyError``, ``FileNotFoundError``).
+"""
+
+
+class Cicy4Error(Exception):
+    """Base class of the library's user-facing errors."""
+
+
+class ConfigurationError(Cicy4Error, ValueError):
+    """A matrix that is not a valid CICY four-fold configuration."""
+
+
+class DataError(Cicy4Error, ValueError):
+    """A data file is missing, truncated, corrupt or inconsistent (the message names it)."""
+
+
+class UnknownModelError(Cicy4Error, KeyError):
+    """A model name that is not in the registry (the message lists close matches)."""
+
+    def __str__(self):  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class StateDictMismatchError(Cicy4Error, ValueError):
+    """A state_dict that does not fit the requested architecture."""
+
+
+class CheckpointError(Cicy4Error, ValueError):
+    """A checkpoint or training-state file that cannot be used (the message names it)."""
+
+
+class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
+    """No checkpoint where one was expected."""
+
+
+class CheckpointMismatchError(CheckpointError, StateDictMismatchError):
+    """Weights that do not fit the architecture named in the checkpoint."""
+
+
+class UntrustedCheckpointError(CheckpointError):
+    """A pickled module, refused unless the caller says it trusts the file."""
+
+
+class RunError(Cicy4Error, RuntimeError):
+    """A run directory that cannot be trained into as asked (finished, locked, other data)."""
+
+
+class RunLockedError(RunError):
+    """Another trainer holds the run directory's lock."""
+
+
+class CanonicalFormError(Cicy4Error, RuntimeError):
+    """A configuration whose canonical form needs more search than allowed."""

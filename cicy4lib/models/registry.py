@@ -1,0 +1,153 @@
+"""The model registry: every architecture is one entry, built by name.
+
+A new architecture is one call (or decorator)::
+
+    from cicy4lib.models.registry import register_model
+
+    @register_model("MyNet-64", family="Beyond-paper", description="...")
+    def my_net():
+        return MyNet(64)
+
+Entries carry what the rest of the library needs to know: the builder, a ``group`` (which
+notebook folder the model's notebook lives in), a human ``family`` label, whether it is one of
+the paper's 14 networks, and an optional ``spec`` (the paper's :class:`ModelSpec`).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import UnknownModelError
+
+# notebook folder of each group (the paper's two folders, plus ours)
+GROUP_DIRS = {
+    "hybrid": "Models_CNN-RNN-hybrid",
+    "lstm": "Models_LSTM-based",
+    "beyond": "Models_Beyond-paper",
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One registered architecture."""
+
+    name: str
+    build: Callable[[], Any]
+    group: str = "beyond"  # key of GROUP_DIRS
+    family: str = ""  # human label, e.g. "CNN-LSTM hybrid"
+    description: str = ""
+    paper: bool = False  # one of the 14 networks of the paper under reproduction
+    spec: Any = None  # architecture details (ModelSpec for the paper's networks)
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def notebook_dir(self) -> str:
+        return GROUP_DIRS[self.group]
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def _key(name: str) -> str:
+    return name.strip().upper().replace("_", "-")
+
+
+def register_model(name: str, build: Callable | None = None, **fields):
+    """Register ``build`` (a zero-argument callable returning an ``nn.Module``) as ``name``.
+
+    Used as a call ``register_model(name, build, ...)`` or as a decorator
+    ``@register_model(name, ...)``. Names are unique case-insensitively (``_`` reads as ``-``).
+    """
+    def add(fn):
+        entry = ModelEntry(name=name, build=fn, **fields)
+        if entry.group not in GROUP_DIRS:
+            raise ValueError(f"group must be one of {sorted(GROUP_DIRS)}, got {entry.group!r}")
+        taken = {_key(k) for e in _REGISTRY.values() for k in (e.name, *e.aliases)}
+        for k in (name, *entry.aliases):
+            if _key(k) in taken:
+                raise ValueError(f"model name {k!r} is already registered")
+        _REGISTRY[name] = entry
+        return fn
+
+    return add if build is None else add(build)
+
+
+def get_entry(name) -> ModelEntry:
+    """The registry entry of ``name`` (case-insensitive, aliases allowed)."""
+    if isinstance(name, ModelEntry):
+        return name
+    if not isinstance(name, str):
+        raise TypeError(f"model name must be a string, got {type(name).__name__}")
+    by_key = {}
+    for entry in _REGISTRY.values():
+        for k in (entry.name, *entry.aliases):
+            by_key[_key(k)] = entry
+    key = _key(name)
+    if key in by_key:
+        return by_key[key]
+    close = difflib.get_close_matches(key, list(by_key), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(sorted({by_key[c].name for c in close}))}?" if close else ""
+    raise UnknownModelError(f"unknown model {name!r}.{hint} Known models: {', '.join(_REGISTRY)}")
+
+
+def list_models(*, paper: bool | None = None, group: str | None = None) -> list[str]:
+    """Names of the registered architectures in registration order (the paper's table first).
+
+    ``paper=True`` keeps the paper's 14 networks, ``paper=False`` the others; ``group`` filters
+    by notebook folder key (``"hybrid"``, ``"lstm"``, ``"beyond"``).
+    """
+    return [e.name for e in _REGISTRY.values()
+            if (paper is None or e.paper == paper) and (group is None or e.group == group)]
+
+
+def canonical_name(name) -> str:
+    """The registry spelling of a model name, e.g. ``"lstm-448"`` -> ``"LSTM-448"``."""
+    return get_entry(name).name
+
+
+def build_model(name, *, device=None):
+    """Build a registered architecture by name (case-insensitive).
+
+    Parameters
+    ----------
+    name : str
+        E.g. ``"CNN-LSTM-400"``; see :func:`list_models`.
+    device : torch.device or str, optional
+        Where to allocate the parameters (``"meta"`` builds a shape-only model cheaply).
+    """
+    if isinstance(name, (str, ModelEntry)):
+        entry = get_entry(name)
+        build, arch = entry.build, entry.name
+    elif callable(getattr(name, "build", None)):  # an unregistered spec, e.g. a custom ModelSpec
+        build, arch = name.build, name.name
+    else:
+        raise TypeError(f"model must be a registry name, got {type(name).__name__}")
+    if device is None:
+        model = build()
+    else:
+        import torch
+
+        with torch.device(device):
+            model = build()
+    model.arch = arch  # checkpoints record it
+    return model
+
+
+def count_parameters(model, *, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters, as counted in the paper's Table 1."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def format_model_table() -> str:
+    """A plain-text table of every registered model with its parameter count."""
+    header = ("name", "family", "paper", "params")
+    rows = []
+    for name, entry in _REGISTRY.items():
+        n = count_parameters(build_model(name, device="meta"))
+        rows.append((name, entry.family, "yes" if entry.paper else "-", f"{n:,}"))
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    align = ["<", "<", "<", ">"]
+    lines = ["  ".join(f"{c:{a}{w}}" for c, a, w in zip(row, align, widths)) for row in [header] + rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,382 @@
+"""Report helpers the notebooks call: data, training configs, published numbers beside ours,
+summaries, and the figures of the processing notebooks."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Mapping
+
+
+# ============================================================================ notebook helpers
+
+
+from ..fileio import atomic_write_json
+from .display import is_sample, sample_banner, show_markdown
+from .render import HODGE, SUMMARY_ENV, SUMMARY_FILE, TARGETS
+
+
+def load_notebook_data(data="sample", max_samples=None):
+    """``load_dataset(data)`` reduced to ``max_samples`` rows with ``subsample(..., seed=0)``.
+
+    Every notebook loads its data this way, so a training notebook and the inference, metrics
+    and curves notebooks run with the same ``data`` and ``max_samples`` see the same rows.
+    """
+    from ..data import load_dataset, subsample
+
+    return subsample(load_dataset(data), max_samples, seed=0)
+
+
+def show_data(dataset, split=None) -> None:
+    """One line about the data (and split sizes), plus the sample banner where it applies."""
+    sample_banner(dataset)
+    text = (f"data: {getattr(dataset, 'source', '?')}; {len(dataset):,} configurations; "
+            f"input scale {getattr(dataset, 'scale', float('nan')):g}")
+    if split is not None:
+        text += (f"\nsplit {split.name}: train {len(split.train):,} / valid {len(split.valid):,} / "
+                 f"test {len(split.test):,}")
+    print(text)
+
+
+def training_config(split="72", *, init_from=None, epochs=None, batch_size=128, seed=42,
+                    time_budget_h=None, **overrides):
+    """The paper's recipe, or its 80% fine-tune recipe when ``split == "80"`` with ``init_from``.
+
+    ``epochs=None`` keeps the recipe's 550; other ``None`` values keep the recipe's defaults.
+    """
+    from ..train import TrainConfig, finetune_config
+
+    make = finetune_config if (str(split) == "80" and init_from) else TrainConfig
+    values = {"max_epochs": epochs, "batch_size": batch_size, "seed": seed,
+              "time_budget_h": time_budget_h, **overrides}
+    return make(**{k: v for k, v in values.items() if v is not None})
+
+
+def paper_name(name: str, test: str = "72") -> str | None:
+    """The paper's name for one of our rows: a run name (``LSTM-448_cv1`` -> ``LSTM-448-f1``),
+    or a paper ensemble name as it is; ``None`` when the paper has no such entry."""
+    from .. import published
+
+    test = "80" if str(test) == "80" else "72"
+    table = published.accuracy_table(test)
+    if name in table.index:
+        return name
+    for paper, run in published.PUBLISHED_TO_RUN[test].items():
+        if run == name and paper in table.index:
+            return paper
+    arch, _, split = str(name).rpartition("_")
+    if split == test and arch in table.index:
+        return arch
+    return None
+
+
+def published_for(names: Iterable[str], test: str = "72", metric: str = "accuracy"):
+    """The paper's values for our row names (index = our names; NaN where the paper has none).
+
+    ``metric`` "accuracy" (percent, Tables 2-9) or "mse", "mae", "r2" (Tables 13-24).
+    """
+    import pandas as pd
+
+    from .. import published
+
+    test = "80" if str(test) == "80" else "72"
+    if metric == "accuracy":
+        table = published.accuracy_table(test)[list(HODGE)]
+    else:
+        table = published.metric_table(test, metric)
+    names = list(names)
+    rows = []
+    for name in names:
+        paper = paper_name(name, test)
+        if paper is None and name in table.index:
+            paper = name
+        rows.append(table.loc[paper] if paper is not None and paper in table.index
+                    else pd.Series(float("nan"), index=table.columns))
+    out = pd.DataFrame(rows, index=names, columns=table.columns)
+    out.insert(0, "paper name", [paper_name(n, test) or (n if n in table.index else None) for n in names])
+    return out
+
+
+def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=None):
+    """Our wide table (index names, columns h11..h22[, mean]) with the paper's values beside.
+
+    Columns alternate ``h11``, ``h11 paper``, ...; the caption says when ours come from the
+    sample (then the two are not comparable: sample vs the real list).
+    """
+    import pandas as pd
+
+    ref = published_for(ours.index, test, metric)
+    columns = {}
+    for col in ours.columns:
+        columns[col] = ours[col]
+        if col in ref.columns:
+            columns[f"{col} paper"] = ref[col]
+    out = pd.DataFrame(columns, index=ours.index)
+    where = ("**sample (ours) vs the real CICY4 list (paper): not comparable**" if is_sample(data)
+             else "ours vs the paper's published values")
+    out.attrs["caption"] = f"Test {metric} on the {test}% test set: {where}; \"paper\" columns from Tables 2–24"
+    show_markdown(out.attrs["caption"])
+    return out
+
+
+def _test_of(split) -> str:
+    return "80" if str(getattr(split, "name", split)) == "80" else "72"
+
+
+def accuracy_overview(table, metric: str = "accuracy"):
+    """:func:`cicy4lib.evaluate.evaluate`'s table, wide: index (subset, kind), columns h11..mean."""
+    wide = table.pivot_table(index=["subset", "kind"], columns="target", values=metric, sort=False)
+    wide = wide.reindex(columns=[c for c in TARGETS if c in wide.columns])
+    wide.columns.name = None
+    return wide
+
+
+def model_notebook_summary(model_name, split, dataset, result, table, *, write=True):
+    """The model notebook's closing table: test accuracies raw and constrained (percent).
+
+    With the real list the paper's published accuracies sit beside ours; with the embedded
+    sample a banner says the numbers are sample numbers instead. Writes ``summary.json`` into
+    the run directory (and where the batch runner asks, see :func:`write_summary`).
+    """
+    import pandas as pd
+
+    from ..evaluate import accuracy_summary
+
+    acc = accuracy_summary(table, "test")
+    rows = {f"ours ({kind})": acc.loc[kind] for kind in acc.index}
+    test = _test_of(split)
+    paper = paper_name(result.run_dir.name, test)
+    if is_sample(dataset):
+        sample_banner(dataset)
+    elif paper is not None:
+        from .. import published
+
+        rows[f"paper: {paper} ({test}% test)"] = published.accuracy_table(test).loc[paper, list(HODGE)]
+    out = pd.DataFrame(rows).T.reindex(columns=list(TARGETS))
+    fallbacks = table.attrs.get("fallbacks", {}).get("test")
+    if fallbacks:
+        print(f"constrained: {fallbacks} test rows fell back to the raw prediction (impossible χ-derived values)")
+    if write:
+        write_summary("model", {
+            "model": model_name, "split": str(getattr(split, "name", split)), "run": result.run_dir.name,
+            "run_dir": str(result.run_dir), "data": str(getattr(dataset, "source", "")),
+            "n": len(dataset), "stopped": result.stopped, "epochs": int(getattr(result, "epochs", len(result.history))),
+            "best_val_loss": float(result.best_val_loss),
+            "test_accuracy": {kind: acc.loc[kind].to_dict() for kind in acc.index},
+        }, run_dir=result.run_dir)
+    return out
+
+
+def write_summary(kind: str, payload: Mapping, *, run_dir=None) -> None:
+    """Write a notebook's summary: ``run_dir/summary.json`` and, under the batch runner, the
+    file named by the ``CICY4_NOTEBOOK_SUMMARY`` environment variable (the runner reads it)."""
+    summary = {"notebook": kind, **dict(payload)}
+    targets = [Path(run_dir) / SUMMARY_FILE] if run_dir is not None else []
+    if os.environ.get(SUMMARY_ENV):
+        targets.append(Path(os.environ[SUMMARY_ENV]))
+    for path in targets:
+        atomic_write_json(summary, path, sort_keys=True)
+
+
+# ------------------------------------------------------------------ inference / metrics helpers
+
+
+def accuracy_tables(table) -> dict:
+    """Split :func:`cicy4lib.ensemble.run_ensembles`' table into {kind: wide table} (percent)."""
+    out = {}
+    for kind in ("raw", "constrained"):
+        part = table.xs(kind, level="kind")
+        out[kind] = part[[c for c in TARGETS if c in part.columns]].astype(float)
+    return out
+
+
+def inference_summary(table, dataset, split, *, write=True):
+    """The best row of :func:`cicy4lib.ensemble.run_ensembles`' table (highest mean raw test
+    accuracy), raw and constrained; written as the notebook's summary for the batch runner."""
+    import pandas as pd
+
+    acc = accuracy_tables(table)
+    best = acc["raw"]["mean"].idxmax()
+    out = pd.concat([acc["raw"].loc[[best]].rename(index=lambda n: f"{n} (raw)"),
+                     acc["constrained"].loc[[best]].rename(index=lambda n: f"{n} (constrained)")])
+    if write:
+        write_summary("inference", {
+            "data": str(getattr(dataset, "source", "")), "n": len(dataset),
+            "split": str(getattr(split, "name", split)), "rows": list(acc["raw"].index),
+            "best": best, "note": f"best: {best}",
+            "test_accuracy": {kind: acc[kind].loc[best].to_dict() for kind in acc},
+            "weights": table.attrs.get("weights", {}),
+        })
+    return out
+
+
+def ensemble_notes(table) -> str:
+    """A few lines on what ``run_ensembles`` used, skipped and fitted."""
+    attrs = table.attrs
+    lines = []
+    if attrs.get("weights"):
+        weights = ", ".join(f"{k} {v:.3f}" for k, v in attrs["weights"].items() if v)
+        lines.append(f"hill-climb weights (fitted on the validation set): {weights}")
+    for name, absent in (attrs.get("missing") or {}).items():
+        lines.append(f"paper ensemble {name} skipped: missing runs {', '.join(absent)}")
+    for run, reason in (attrs.get("excluded") or {}).items():
+        lines.append(f"run {run} left out: {reason}")
+    return "\n".join(lines)
+
+
+def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False) -> list[Path]:
+    """One ranking figure per Hodge number and kind (raw, constrained), the paper's beside ours."""
+    from .. import figures
+
+    test = _test_of(split)
+    paths = []
+    for kind, wide in acc.items():
+        ref = published_for(wide.index, test)
+        for h in HODGE:
+            suffix = "" if kind == "raw" else "constrained"
+            name = figures.figure_name("ranking", test, h, suffix)
+            paths.append(figures.plot_ranking(
+                wide, h, Path(figures_dir) / name, published=ref,
+                title=f"{h} test accuracy ({kind}), {test}% test set", sample=sample))
+    return paths
+
+
+def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
+    """Test metrics (accuracy %, MSE, MAE, R²; raw and constrained) of every usable run, every
+    paper ensemble whose members exist, the mean of all runs and a hill-climbed ensemble.
+
+    Returns
+    -------
+    Long DataFrame: name, group, kind, target, accuracy, mse, mae, r2.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .. import ensemble
+    from ..evaluate import evaluate
+    from ..data.splits import get_split
+
+    split = split if hasattr(split, "test") else get_split(dataset, str(split))
+    test = _test_of(split)
+    runs, _ = ensemble.compatible_runs(runs_dir, test)
+    if not runs:
+        raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
+                                f"{test}% test set) under {runs_dir}")
+    test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test))
+    entries = {name: ("member", pred) for name, pred in test_preds.items()}
+    for name in ensemble.paper_ensembles(test):
+        members = ensemble.resolve_ensemble(name, test)
+        if all(m in test_preds for m in members):
+            entries[name] = ("paper", ensemble.mean_ensemble([test_preds[m] for m in members]))
+    entries[ensemble.MEAN_ALL] = ("mean", ensemble.mean_ensemble(list(test_preds.values())))
+    if hill_climb and len(runs) > 1:
+        valid_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.valid))
+        fit = ensemble.hill_climb(valid_preds, np.asarray(dataset.hodge)[np.asarray(split.valid)])
+        entries[ensemble.HILL_CLIMB] = ("hill-climb", ensemble.apply_weights(test_preds, fit.weights))
+    frames = []
+    for name, (group, pred) in entries.items():
+        df = evaluate({"test": pred}, dataset, split, subsets=("test",))
+        frames.append(df.assign(name=name, group=group))
+    long = pd.concat(frames, ignore_index=True)
+    return long[["name", "group", "kind", "target", "accuracy", "mse", "mae", "r2"]]
+
+
+def metric_wide(long, metric: str = "mse", kind: str = "raw"):
+    """Wide table of one metric from :func:`metrics_of_runs`: index name, columns h11..h22, mean."""
+    part = long[long["kind"] == kind]
+    wide = part.pivot(index="name", columns="target", values=metric)
+    wide = wide.reindex(index=list(dict.fromkeys(part["name"])), columns=list(TARGETS))
+    wide.columns.name = None
+    return wide
+
+
+def metric_figures(long, split, figures_dir, *, sample=False) -> list[Path]:
+    """MSE, MAE and R² bar charts (raw predictions), the paper's values beside ours."""
+    from .. import figures
+
+    test = _test_of(split)
+    paths = []
+    for metric in ("mse", "mae", "r2"):
+        ours = metric_wide(long, metric)
+        ref = published_for(ours.index, test, metric).drop(columns="paper name")
+        paths.append(figures.plot_metric_comparison(
+            ours, Path(figures_dir) / figures.figure_name("metrics", metric, test), published=ref,
+            metric=metric, title=f"Test {metric.upper()} per Hodge number, {test}% test set",
+            sample=sample))
+    return paths
+
+
+def find_logs(runs_dir, split=None) -> dict:
+    """``log.csv`` of every run under ``runs_dir`` (optionally only runs named ``*_<split>``)."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise FileNotFoundError(f"runs directory {runs_dir} does not exist")
+    logs = {}
+    for log in sorted(runs_dir.glob("*/log.csv")):
+        if split is None or log.parent.name.endswith(f"_{split}"):
+            logs[log.parent.name] = log
+    return logs
+
+
+def curves_table(logs: Mapping):
+    """Per run: epochs, best epoch, best validation loss, last learning rate, training time."""
+    import pandas as pd
+
+    rows = []
+    for name, log in logs.items():
+        hist = pd.read_csv(log)
+        best = int(hist["val_loss"].idxmin()) if len(hist) else None
+        rows.append({
+            "run": name, "epochs": len(hist),
+            "best epoch": int(hist["epoch"][best]) if best is not None and "epoch" in hist else best,
+            "best val loss": float(hist["val_loss"][best]) if best is not None else float("nan"),
+            "last train loss": float(hist["train_loss"].iloc[-1]) if len(hist) else float("nan"),
+            "last lr": float(hist["lr"].iloc[-1]) if "lr" in hist and len(hist) else float("nan"),
+            "seconds": float(hist["seconds"].sum()) if "seconds" in hist else float("nan"),
+        })
+    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+
+
+def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False) -> list[Path]:
+    """One training-curve figure per run plus an overview of all runs."""
+    from .. import figures
+
+    paths = [figures.plot_training_curves(log, Path(figures_dir) / figures.figure_name("curves", name),
+                                          title=f"{name}: training curves", sample=sample)
+             for name, log in logs.items()]
+    if logs:
+        paths.append(figures.plot_curves_overview(
+            logs, Path(figures_dir) / figures.figure_name("curves", "all", split),
+            title=f"All runs{'' if split is None else f', split {split}'}", sample=sample))
+    return paths
+
+
+def split_sizes(splits: Mapping):
+    """Train/valid/test sizes of several splits."""
+    import pandas as pd
+
+    return pd.DataFrame({name: {"train": len(s.train), "valid": len(s.valid), "test": len(s.test)}
+                         for name, s in splits.items()}).T
+
+
+def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False) -> list[Path]:
+    """Hodge-number histograms of the whole data and of each split's train/valid/test parts
+    (the paper's Figs. 1-2 and 38-42)."""
+    import numpy as np
+
+    from .. import figures
+
+    hodge = np.asarray(dataset.hodge)
+    paths = [figures.plot_hodge_distributions(
+        hodge, Path(figures_dir) / figures.figure_name("hodge_distributions", "all"),
+        title=f"Hodge numbers of all {len(hodge):,} configurations", sample=sample)]
+    for name, split in splits.items():
+        parts = {part: hodge[np.asarray(getattr(split, part))] for part in ("train", "valid", "test")}
+        label = {"train": "train", "valid": "validation" if not str(name).startswith("cv") else "fold validation",
+                 "test": "test"}
+        paths.append(figures.plot_hodge_distributions(
+            {label[k]: v for k, v in parts.items()},
+            Path(figures_dir) / figures.figure_name("hodge_distributions", name),
+            title=f"Hodge numbers, split {name}: train / validation / test", sample=sample))
+    return paths
+
+__all__ = ['accuracy_overview', 'accuracy_tables', 'curve_figures', 'curves_table', 'ensemble_notes', 'find_logs', 'hodge_figures', 'inference_summary', 'load_notebook_data', 'metric_figures', 'metric_wide', 'metrics_of_runs', 'model_notebook_summary', 'paper_name', 'published_beside', 'published_for', 'ranking_figures', 'show_data', 'split_sizes', 'training_config', 'write_summary']
