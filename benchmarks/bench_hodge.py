@@ -1,4 +1,4 @@
-"""Coverage and speed of cicy4lib.cohomology.hodge_from_degree_matrix on random CY4 configurations.
+"""Coverage and speed of cicy4lib.geometry.cohomology.hodge_from_degree_matrix on random CY4 configurations.
 
 Usage: python benchmarks/bench_hodge.py [--n 300] [--seed 0] [--max-rows 8]
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cicy4lib.cohomology import hodge_from_degree_matrix  # noqa: E402
+from cicy4lib.geometry.cohomology import hodge_from_degree_matrix  # noqa: E402
 
 
 def random_configuration(rng, max_rows=8):
