@@ -4,16 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-MAX_ROWS = 16
-MAX_COLS = 20
-DIMENSION = 4
-DEFAULT_SCALE = 6.0  # global maximum entry of the CICY4 list (conf.npy = integers / 6)
-
-_INTEGRAL_TOL = 1e-6
-_INT64_SAFE = float(2**62)
-_MAX_ENTRY = 2**20  # far above any valid degree; guards the integer conversions
-_MIN_PARALLEL = 20_000  # euler_numbers uses worker processes from this many entries on
-
 
 from .validate import as_degree_matrix
 
