@@ -4,7 +4,15 @@ A checkpoint is two files side by side::
 
     run_dir/model.pt     the model's state_dict only (loads with torch.load(weights_only=True))
     run_dir/model.json   {"arch", "scale", "split", "recipe", "metrics", "library_version",
-                          "created", ...the rest of the config}
+                          "created", "sha256", ...the rest of the config}
+
+``model.json`` records the SHA-256 of every weight file it describes (``"sha256": {"weights": ...,
+"optimizer": ...}``); :func:`load_model` recomputes it and refuses a file whose bytes changed
+(a flipped bit would otherwise load silently with changed weights). Every field of
+``model.json`` the library uses is checked for its type and range on load
+(:func:`validate_config`): a damaged or hand-edited file gives a :class:`CheckpointError` naming
+the field, never a ``TypeError`` later on. :func:`read_training_state` reads the trainer's
+``state.pt`` with the same care.
 
 Every file is written to a temporary file in the same directory, flushed and fsynced, and only
 when all files of the checkpoint are staged are they moved into place with ``os.replace``:
@@ -21,9 +29,13 @@ reads them only with ``trust=True``.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import math
 import os
 import pickle
+import zipfile
 import re
 import warnings
 from datetime import datetime, timezone
@@ -40,7 +52,7 @@ from .models import (
     HodgeNet,
     ModelSpec,
     build_model,
-    get_spec,
+    canonical_name,
     infer_spec,
     load_published_state_dict,
 )
@@ -52,10 +64,8 @@ OPTIMIZER_FILE = "optimizer.pt"
 # Keys written first in model.json, in this order; the rest of the config follows.
 _CONFIG_ORDER = ("arch", "scale", "split", "seed", "recipe", "metrics", "library_version", "created")
 _PICKLED_OBJECT = re.compile(r"was not an allowed global|whose module \S+ is blocked|\S+ must be \S+ to load")
-
-
-
-
+# model.json's "sha256" entry: which file each key stands for (relative to the weights file)
+SHA256_KEY = "sha256"
 
 # --------------------------------------------------------------------------- paths
 
@@ -115,19 +125,39 @@ def save_checkpoint(
     """
     weights_path, config_path = checkpoint_paths(path)
     record = _build_record(model, dict(config or {}), dict(extra or {}))
-    # Serialise the JSON first: an unserialisable value fails before any file is touched.
-    text = json.dumps(record, indent=2, default=jsonable) + "\n"
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    files = [(weights_path, lambda f: torch.save(state, f))]
+    # Serialise everything first: an unserialisable value fails before any file is touched, and
+    # the bytes are hashed into model.json before they are written.
+    json.dumps(record, default=jsonable)
+    blobs = {"weights": _torch_bytes({k: v.detach().cpu() for k, v in model.state_dict().items()})}
     if optimizer is not None or scheduler is not None:
-        optim_state = {
+        blobs["optimizer"] = _torch_bytes({
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        }
-        files.append((weights_path.with_name(OPTIMIZER_FILE), lambda f: torch.save(optim_state, f)))
+        })
+    record[SHA256_KEY] = {role: hashlib.sha256(blob).hexdigest() for role, blob in blobs.items()}
+    validate_config(jsonable(record), config_path)
+    text = json.dumps(record, indent=2, default=jsonable) + "\n"
+    files = [(weights_path, lambda f: f.write(blobs["weights"]))]
+    if "optimizer" in blobs:
+        files.append((weights_path.with_name(OPTIMIZER_FILE), lambda f: f.write(blobs["optimizer"])))
     files.append((config_path, lambda f: f.write(text.encode("utf-8"))))
     atomic_write_many(files)
     return weights_path
+
+
+def _torch_bytes(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _build_record(model: nn.Module, config: dict, extra: dict) -> dict:
@@ -154,7 +184,7 @@ def _build_record(model: nn.Module, config: dict, extra: dict) -> dict:
 
 def _canonical(name: str) -> str:
     try:
-        return get_spec(name).name
+        return canonical_name(name)  # any registered model, the paper's or not
     except KeyError:
         return str(name)
 
@@ -202,7 +232,7 @@ def load_model(
     # loads anywhere, and a device error is not mistaken for a corrupt file.
     on_device = isinstance(map_location, (str, torch.device))
     state_dict = _read_state_dict(weights_path, "cpu" if on_device else map_location)
-    expected = get_spec(arch).name if arch is not None else None
+    expected = None if arch is None else arch.name if isinstance(arch, ModelSpec) else canonical_name(arch)
 
     if config_path.exists():
         config = _read_config(config_path)

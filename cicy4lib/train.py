@@ -51,6 +51,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from .augment import permute_occupied
 from .checkpoint import load_model, save_checkpoint
 from .fileio import atomic_torch_save, atomic_write_text
 from .models import build_model, canonical_name
@@ -89,6 +90,7 @@ class TrainConfig:
     eval_batch_size: int = 4096
     deterministic: bool = True  # cuDNN deterministic kernels (False: cudnn.benchmark)
     fused_optimizer: bool = True  # AdamW's fused kernel (same update rule, fewer passes over memory)
+    augment_permutations: bool = False  # random row/column permutation of each batch (cicy4lib.augment)
 
     RECIPE_FIELDS = ("lr", "weight_decay", "batch_size", "patience", "lr_factor", "lr_patience",
                      "min_lr", "huber_delta", "seed")
@@ -266,7 +268,8 @@ def _autocast(device: torch.device, amp: bool):
 # --------------------------------------------------------------------------- the two loops
 
 
-def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=False, scaler=None):
+def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=False, scaler=None,
+                augment=False):
     """One pass over ``x[perm]`` in batches of ``batch_size`` (the last one may be partial).
 
     Returns the mean of the per-batch Huber losses (one host synchronisation per call).
@@ -278,9 +281,13 @@ def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=Fals
     for start in range(0, len(perm), batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x[idx], y[idx]
+        if augment:  # a random representative of each configuration's permutation class
+            xb = permute_occupied(xb)
         with autocast:
-            out = model(xb)
-        loss = F.huber_loss(out.float(), yb, delta=delta)
+            if hasattr(model, "training_loss"):  # a model with its own objective (CICYMiner)
+                loss = model.training_loss(xb, yb).float()
+            else:
+                loss = F.huber_loss(model(xb).float(), yb, delta=delta)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -303,8 +310,12 @@ def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=
     """
     model.eval()
     with _autocast(x.device, amp):
-        out = torch.cat([model(x[i:i + eval_batch_size]).float() for i in range(0, len(x), eval_batch_size)])
-    per_sample = F.huber_loss(out, y, delta=delta, reduction="none").mean(dim=1).double()
+        if hasattr(model, "validation_loss_per_sample"):  # the model's own objective (CICYMiner)
+            per_sample = torch.cat([model.validation_loss_per_sample(x[i:i + eval_batch_size], y[i:i + eval_batch_size])
+                                    for i in range(0, len(x), eval_batch_size)]).double()
+        else:
+            out = torch.cat([model(x[i:i + eval_batch_size]).float() for i in range(0, len(x), eval_batch_size)])
+            per_sample = F.huber_loss(out, y, delta=delta, reduction="none").mean(dim=1).double()
     n = len(per_sample)
     n_batches = math.ceil(n / batch_size)
     padded = torch.zeros(n_batches * batch_size, dtype=per_sample.dtype, device=per_sample.device)
@@ -434,6 +445,8 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
     t_start = time.perf_counter()
     x_train, y_train = _tensors(data, split.train, "train", device)
     x_valid, y_valid = _tensors(data, split.valid, "valid", device)
+    if state is None and init_from is None and hasattr(model, "fit_input_scaling"):
+        model.fit_input_scaling(x_train)  # input rescaling with train statistics (CICYMiner)
 
     optimizer = make_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -470,7 +483,8 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
             lr = optimizer.param_groups[0]["lr"]
             perm = torch.randperm(len(x_train), generator=shuffle).to(device)
             train_loss = train_epoch(model, x_train, y_train, perm, batch_size=config.batch_size,
-                                     optimizer=optimizer, delta=config.huber_delta, amp=amp, scaler=scaler)
+                                     optimizer=optimizer, delta=config.huber_delta, amp=amp, scaler=scaler,
+                                     augment=config.augment_permutations)
             val_loss = validation_loss(model, x_valid, y_valid, batch_size=config.batch_size,
                                        eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp)
             epoch += 1

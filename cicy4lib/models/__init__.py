@@ -12,6 +12,7 @@ from ..errors import StateDictMismatchError, UnknownModelError
 from .registry import (GROUP_DIRS, ModelEntry, build_model, canonical_name, count_parameters,
                        format_model_table, get_entry, list_models, register_model)
 from .paper import HodgeNet, ModelSpec, get_spec  # registers the paper's 14 networks
+from . import cicyminer, graph, helukas  # noqa: F401  (register CICYMiner, BipartiteGNN-64, HeLukas-FC)
 from .published_layout import (check_state_dict, convert_published_state_dict, infer_spec,
                                load_published_state_dict)
 

@@ -52,8 +52,9 @@ h11 auxiliary head                 20,480 → 8 → 8 → 1                     
 h21 Inception modules              (128,64), (128,128), (256,32)               1,180,992
 h21 principal head                 20,480 → 4 → 1                                 81,937
 h21 auxiliary head                 81,920 → 16 → 16 → 1                        1,311,089
-h31 (same modules as h21)          modules / principal / auxiliary 81,920 →    1,180,992
-                                   16 → 16 → 8 → 1                     + 81,937 + 1,311,233
+h31 Inception modules              as h21                                    1,180,992
+h31 principal head                 20,480 → 4 → 1                                 81,937
+h31 auxiliary head                 81,920 → 16 → 16 → 8 → 1                    1,311,233
 h22 Inception modules              (128,64), (128,64), (128,32)                  738,240
 h22 principal head                 20,480 → 4 → 1                                 81,937
 h22 auxiliary head                 40,960 → 16 → 16 → 8 → 1                      655,873
@@ -282,7 +283,8 @@ class CICYMiner(nn.Module):
 
 register_model(
     "CICYMiner", CICYMiner, group="beyond", family="Inception multi-task (CICYMiner)",
-    description="CICYMiner (arXiv:2108.02221 §4) ported to PyTorch: 9,027,616 parameters",
+    description="CICYMiner (arXiv:2108.02221 §4) ported to PyTorch: shared Inception trunk, a principal "
+                "and an auxiliary head per Hodge number, weighted Huber loss",
     spec={"trunk": TRUNK_FILTERS, "branches": BRANCH_FILTERS, "main_dense": MAIN_DENSE,
           "aux_dense": AUX_DENSE, "recipe": RECIPE},
 )
