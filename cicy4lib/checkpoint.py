@@ -228,14 +228,16 @@ def load_model(
     if not weights_path.exists():
         where = f"{path} holds no {MODEL_FILE}" if Path(path).is_dir() else f"no checkpoint at {weights_path}"
         raise CheckpointNotFoundError(where)
+    config = _read_config(config_path) if config_path.exists() else None
+    if config is not None:
+        verify_sha256(weights_path, config, "weights", config_path)
     # Deserialise on the CPU and move the built model afterwards: a checkpoint written on a GPU
     # loads anywhere, and a device error is not mistaken for a corrupt file.
     on_device = isinstance(map_location, (str, torch.device))
     state_dict = _read_state_dict(weights_path, "cpu" if on_device else map_location)
     expected = None if arch is None else arch.name if isinstance(arch, ModelSpec) else canonical_name(arch)
 
-    if config_path.exists():
-        config = _read_config(config_path)
+    if config is not None:
         recorded = config.get("arch")
         if recorded is None:
             raise CheckpointError(f"{config_path} has no 'arch' entry")
@@ -300,9 +302,161 @@ def _read_config(config_path: Path) -> dict:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{config_path} is truncated or corrupt ({err})") from None
+    except RecursionError:
+        raise CheckpointError(f"{config_path} is corrupt (JSON nested too deeply)") from None
+    except OSError as err:
+        raise CheckpointError(f"{config_path} cannot be read ({err.strerror or err})") from None
+    validate_config(config, config_path)
+    return config
+
+
+# --------------------------------------------------------------------------- validation
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number_list(value, length=4) -> bool:
+    return isinstance(value, list) and len(value) == length and all(_is_number(v) for v in value)
+
+
+def _is_sha256_map(value) -> bool:
+    return isinstance(value, dict) and all(isinstance(h, str) and _HEX64.fullmatch(h) for h in value.values())
+
+
+# field -> (check, what it must be). Fields not listed are free-form (any JSON value).
+_FIELD_RULES = {
+    "arch": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+    "scale": (lambda v: _is_number(v) and v > 0, "a positive finite number"),
+    "split": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)), "an integer or null"),
+    "recipe": (lambda v: v is None or isinstance(v, (dict, str)), "an object, a string or null"),
+    "metrics": (lambda v: isinstance(v, dict), "an object"),
+    "library_version": (lambda v: isinstance(v, str), "a string"),
+    "created": (lambda v: isinstance(v, str), "a string"),
+    "epoch": (_is_count, "a non-negative integer"),
+    "best_epoch": (_is_count, "a non-negative integer"),
+    "n_train": (_is_count, "a non-negative integer"),
+    "n_valid": (_is_count, "a non-negative integer"),
+    "best_val_loss": (lambda v: v is None or _is_number(v), "a finite number or null"),
+    "init_from": (lambda v: v is None or isinstance(v, str), "a string or null"),
+    "arch_inferred": (lambda v: isinstance(v, bool), "true or false"),
+    "data": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "data_fingerprint": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+    "target_mean": (lambda v: v is None or _is_number_list(v), "a list of 4 finite numbers or null"),
+    "target_std": (lambda v: v is None or (_is_number_list(v) and all(x > 0 for x in v)),
+                   "a list of 4 positive finite numbers or null"),
+    SHA256_KEY: (_is_sha256_map, "an object of 64-digit lowercase hex SHA-256 strings"),
+}
+
+
+def validate_config(config: Any, config_path: str | os.PathLike = CONFIG_FILE) -> dict:
+    """Check ``model.json``'s content field by field; return it.
+
+    Fields the library reads (``arch``, ``scale``, ``split``, ``seed``, ``recipe``, ``metrics``,
+    ``epoch``, ``sha256``, ...) must have their type and range; other fields are free-form.
+
+    Raises
+    ------
+    CheckpointError
+        Not a JSON object, or a known field of the wrong type or out of range (the message
+        names the file, the field, what it must be and what it is).
+    """
     if not isinstance(config, dict):
         raise CheckpointError(f"{config_path} should hold a JSON object, found {type(config).__name__}")
+    for field, (check, must_be) in _FIELD_RULES.items():
+        if field in config and not check(config[field]):
+            raise CheckpointError(
+                f"{config_path}: field {field!r} must be {must_be}, got {_short_repr(config[field])}")
     return config
+
+
+def _short_repr(value, limit=80) -> str:
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def verify_sha256(path: Path, config: Mapping[str, Any], role: str, config_path: Path) -> None:
+    """Refuse ``path`` when its SHA-256 differs from the one ``config`` records for ``role``.
+
+    Checkpoints written before the library recorded hashes have none: nothing to check.
+    """
+    expected = (config.get(SHA256_KEY) or {}).get(role)
+    if expected is None:
+        return
+    try:
+        actual = file_sha256(path)
+    except OSError as err:
+        raise CheckpointError(f"{path} cannot be read ({err.strerror or err})") from None
+    if actual != expected:
+        raise CheckpointError(
+            f"{path} does not match the SHA-256 recorded in {Path(config_path).name} "
+            f"(recorded {expected[:12]}..., file {actual[:12]}...): the file was changed or damaged "
+            "after it was saved; restore it or retrain")
+
+
+# --------------------------------------------------------------------------- training state
+
+_STATE_HINT = "start the run over with overwrite=True (CLI: --overwrite), or restore the file from a backup"
+
+
+def read_training_state(path: str | os.PathLike, required: Mapping[str, Any] | None = None) -> dict:
+    """Load a trainer's ``state.pt`` (``torch.load(weights_only=True)``), checked.
+
+    Parameters
+    ----------
+    path : path of the state file.
+    required : mapping field -> type or tuple of types, optional
+        Fields the state must hold, with their types (``int`` does not admit ``bool``).
+
+    Raises
+    ------
+    CheckpointNotFoundError
+        No such file.
+    CheckpointError
+        Empty, truncated or corrupt file, pickled objects, not a dict, or a required field
+        missing or of the wrong type; the message names the file.
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise CheckpointNotFoundError(f"no training state at {path}") from None
+    except OSError as err:
+        raise CheckpointError(f"{path} cannot be read ({err.strerror or err})") from None
+    if size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes): its write was cut short; {_STATE_HINT}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        if _PICKLED_OBJECT.search(str(err)):
+            raise CheckpointError(f"{path} holds pickled Python objects, not a training state; {_STATE_HINT}") from None
+        raise CheckpointError(f"{path} is truncated or corrupt ({_first_line(err)}); {_STATE_HINT}") from None
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError, IndexError,
+            UnicodeDecodeError, MemoryError, OverflowError) as err:
+        raise CheckpointError(f"{path} is truncated or corrupt ({_first_line(err)}); {_STATE_HINT}") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} does not hold a training state (found {type(state).__name__}); {_STATE_HINT}")
+    for field, types in (required or {}).items():
+        if field not in state:
+            raise CheckpointError(f"{path} does not hold a training state (field {field!r} missing); {_STATE_HINT}")
+        types = types if isinstance(types, tuple) else (types,)
+        value = state[field]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join(t.__name__ for t in types)
+            raise CheckpointError(f"{path}: field {field!r} must be {names}, got {type(value).__name__}; "
+                                  f"{_STATE_HINT}")
+    return state
 
 
 def _infer_arch(state_dict: Mapping[str, torch.Tensor], weights_path: Path) -> ModelSpec:
@@ -310,8 +464,3 @@ def _infer_arch(state_dict: Mapping[str, torch.Tensor], weights_path: Path) -> M
         return infer_spec(state_dict)
     except StateDictMismatchError as err:
         raise CheckpointMismatchError(f"{weights_path}: cannot tell the architecture: {err}") from None
-
-
-
-
-

@@ -148,6 +148,13 @@ def test_truncated_or_corrupt_file(tmp_path, damage, legacy):
     else:
         data = data[: {"empty": 0, "100 bytes": 100, "half": len(data) // 2}[damage]]
     weights.write_bytes(bytes(data))
+    # model.json's SHA-256 catches the damage first ...
+    with pytest.raises(CheckpointError, match=r"model\.pt does not match the SHA-256 recorded in model\.json"):
+        load_model(tmp_path)
+    # ... and a checkpoint without one (older versions) still gets a clear error from the loader
+    record = json.loads((tmp_path / "model.json").read_text())
+    del record["sha256"]
+    (tmp_path / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match=r"model\.pt is truncated or corrupt"):
         load_model(tmp_path)
 
