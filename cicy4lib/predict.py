@@ -17,46 +17,54 @@ from . import geometry
 _ROW_SPLIT = re.compile(r"[;\n]+")
 
 
-def parse_matrix_text(text: str) -> list[list[int]]:
-    """Read a configuration matrix written as JSON, Mathematica or plain rows.
+_INT_TOKEN = re.compile(r"[+-]?\d+")
 
-    Accepted: ``[[2,2,4]]``, ``{{2,2,4}}``, and rows separated by newlines or ``;`` with
-    entries separated by spaces or commas (``"1 1 0; 1 0 1"``).
+
+def parse_matrix_text(text: str, scale=None) -> list[list[int]]:
+    """Read a configuration matrix written as JSON, Mathematica or plain rows, and validate it.
+
+    Accepted: ``[[2,2,4]]``, ``{{2,2,4}}``, a single row ``[2,2,4]``, and rows separated by
+    newlines or ``;`` with entries separated by spaces or commas (``"1 1 0; 1 0 1"``). The
+    parsed value goes through the library's one validation edge,
+    :func:`cicy4lib.geometry.as_degree_matrix` (so floats get its two readings, as integers
+    and as integers / ``scale``), and the validated degree block is returned.
 
     Raises
     ------
     geometry.ConfigurationError
-        If the text is not a rectangular matrix of integers.
+        If the text cannot be read, or does not hold a valid configuration (naming the entry
+        and the problem).
     """
+    if not isinstance(text, str):
+        raise geometry.ConfigurationError(f"matrix text must be a string, got {type(text).__name__}")
     body = text.strip()
     if not body:
         raise geometry.ConfigurationError("empty configuration matrix")
     if body[0] in "[{":
         try:
             value = json.loads(body.replace("{", "[").replace("}", "]"))
-        except json.JSONDecodeError as err:
-            raise geometry.ConfigurationError(f"cannot read the matrix {body!r}: {err.msg}") from None
-        if isinstance(value, list) and value and not isinstance(value[0], list):
+        except (json.JSONDecodeError, RecursionError) as err:
+            msg = err.msg if isinstance(err, json.JSONDecodeError) else "nested too deep"
+            raise geometry.ConfigurationError(f"cannot read the matrix {body[:60]!r}: {msg}") from None
+        if isinstance(value, list) and value and all(not isinstance(v, list) for v in value):
             value = [value]  # a single row such as [2, 5]
     else:
-        value = [row.replace(",", " ").split() for row in _ROW_SPLIT.split(body) if row.strip()]
-    rows = value if isinstance(value, list) else [value]
-    if not rows or any(not isinstance(r, list) or not r for r in rows):
-        raise geometry.ConfigurationError(f"cannot read the matrix {body!r}: expected rows of integers")
-    if len({len(r) for r in rows}) != 1:
-        raise geometry.ConfigurationError(
-            f"rows have different lengths {[len(r) for r in rows]}: not a matrix")
+        value = [[_token(tok) for tok in row.replace(",", " ").split()]
+                 for row in _ROW_SPLIT.split(body) if row.strip()]
     try:
-        return [[_as_int(v) for v in r] for r in rows]
-    except ValueError as err:
-        raise geometry.ConfigurationError(f"cannot read the matrix {body!r}: {err}") from None
+        return geometry.as_degree_matrix(value, scale=scale).tolist()
+    except geometry.ConfigurationError as err:
+        raise geometry.ConfigurationError(f"matrix {body[:60]!r}: {err}") from None
 
 
-def _as_int(value) -> int:
-    number = float(value)
-    if not number.is_integer():
-        raise ValueError(f"entry {value!r} is not an integer")
-    return int(number)
+def _token(tok: str):
+    """A number from one plain-text token (int or float), or the token itself (refused later)."""
+    if _INT_TOKEN.fullmatch(tok):
+        return int(tok)
+    try:
+        return float(tok)
+    except ValueError:
+        return tok
 
 
 def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:

@@ -28,7 +28,7 @@ def _random_configs(seed, count, **kw):
 
 # ---------------------------------------------------------------------------- validation
 @pytest.mark.parametrize("conf, pattern", [
-    ([[2.5, 3.5]], r"non-integer entry 2.5 at row 0, column 0.*cannot recover the scale"),
+    ([[2.5, 3.5]], r"not a configuration under either reading \(as integers: non-integer entry 2.5 at row 0, column 0"),
     ([[-1, 7]], r"negative entry -1 at row 0, column 0"),
     ([[0, 0], [6, 0]], r"row 0 is all zeros"),
     ([[0, 6]], r"column 0 is all zeros"),
@@ -41,10 +41,10 @@ def _random_configs(seed, count, **kw):
     ([6], r"2-D matrix"),
     ([[1, 2], [3]], r"different lengths"),
     ("[[6]]", r"not a string"),
-    ([[True]], r"must be integers"),
+    ([[True]], r"row 0, column 0 is the boolean True"),
     (np.zeros((0, 3)), r"empty"),
     ([[0, 0]], r"all entries are zero"),
-    ([[np.nan]], r"finite"),
+    ([[np.nan]], r"row 0, column 0 is nan, not a finite number"),
     ([[10**15, 6]], r"entry 1000000000000000 is too large"),
     ([[1e30, 6.0]], r"too large"),
 ])
@@ -64,9 +64,9 @@ def test_configuration_error_is_value_error():
 
 
 def test_float_scale_errors():
-    with pytest.raises(ConfigurationError, match=r"cannot recover the scale: .*scale=4"):
+    with pytest.raises(ConfigurationError, match=r"as integers / 4 \(the declared scale\): non-integer"):
         as_degree_matrix(np.array([[1 / 6, 5 / 6]]), scale=4)
-    with pytest.raises(ConfigurationError, match=r"cannot recover the scale"):
+    with pytest.raises(ConfigurationError, match=r"not a configuration under either reading"):
         as_degree_matrix(np.array([[0.3, 0.7, 0.1]]))
     with pytest.raises(ConfigurationError, match=r"negative entry"):
         as_degree_matrix(np.array([[-0.5, 1.0]]))
@@ -80,14 +80,39 @@ def test_all_accepted_forms_give_the_same_matrix():
     with_dims = np.column_stack([P.sum(axis=1) - 1, P])
     forms = [P, P.tolist(), tuple(map(tuple, P.tolist())), P.astype(np.int8),
              P.astype(float), with_dims, with_dims.tolist(), padded,
-             padded.astype(np.int64), padded / 6.0, (padded / 6.0).astype(np.float32),
-             padded / 2.0, padded / 5.0]
+             padded.astype(np.int64), padded / 6.0, (padded / 6.0).astype(np.float32)]
     for form in forms:
         out = as_degree_matrix(form)
         assert out.dtype == np.int64 and np.array_equal(out, P), form
     assert np.array_equal(as_degree_matrix(padded / 6.0, scale=6), P)
     assert np.array_equal(as_degree_matrix(padded / 3.0, scale=3.0), P)
     assert np.array_equal(as_degree_matrix(P, scale=6), P)  # integers are never rescaled
+    for other in (2.0, 5.0):  # another divisor is never guessed: it must be declared
+        with pytest.raises(ConfigurationError, match="either reading"):
+            as_degree_matrix(padded / other)
+        assert np.array_equal(as_degree_matrix(padded / other, scale=other), P)
+
+
+@pytest.mark.parametrize("conf", [[[3.0]], [[100.0]], [[4.0, 4.0, 8.0]], [[0.5]], [[2.0]]])
+def test_float_matrices_have_two_readings_only(conf):
+    # the first wave read [[3.0]] with a guessed scale 2 and [[100.0]] with 1/100: both "sextics"
+    with pytest.raises(ConfigurationError, match=r"as integers: .*as integers / 6"):
+        euler_number(conf)
+
+
+def test_float_readings_accept_the_one_valid_reading():
+    assert euler_number([[6.0]]) == 2610  # as integers
+    assert euler_number([[1.0]]) == 2610  # as integers / 6
+    assert euler_number([[2.0, 5.0]]) == euler_number(np.array([[2, 5]]) / 6.0) == 2190
+    assert euler_number([[0.5]], scale=12) == 2610
+
+
+def test_both_readings_valid_is_an_error_naming_both(monkeypatch):
+    from cicy4lib.geometry import validate
+    # both readings valid cannot happen for a scale > 1; force the second reading to be the first
+    monkeypatch.setattr(validate, "float_readings", lambda scale: [(1.0, "as integers"), (1.0, "again")])
+    with pytest.raises(ConfigurationError, match=r"ambiguous.*as integers it is the configuration \[\[6\]\].*again"):
+        as_degree_matrix([[6.0]])
 
 
 def test_sextic_in_rescaled_padded_form():

@@ -23,14 +23,13 @@ import os
 
 import numpy as np
 
-from ..constants import DEFAULT_SCALE, DIMENSION, MAX_COLS, MAX_ROWS
+from ..constants import DIMENSION
 
-_INTEGRAL_TOL = 1e-6
 _MIN_PARALLEL = 20_000  # euler_numbers uses worker processes from this many entries on
 
 
 from ..errors import ConfigurationError
-from .validate import _INT64_SAFE, _is_integral, as_degree_matrix
+from .validate import _INT64_SAFE, as_array_batch, as_degree_matrix, validate_padded_batch
 
 
 # --------------------------------------------------------------------------------------
@@ -260,48 +259,10 @@ def _euler_padded(A: np.ndarray, m: np.ndarray, K: np.ndarray,
     return out
 
 
-def _validate_padded_batch(A: np.ndarray, original: np.ndarray, scale,
-                           offset: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised checks of padded integer blocks ``A``; returns (m, K), fixing ``A``.
-
-    Entries that fail the fast checks (a dimension column, another scale, or a real
-    problem) are read again from ``original`` by :func:`as_degree_matrix`, which either
-    accepts them or raises; the error names the entry's index ``offset + b``.
-    """
-    rows_nz = A.any(axis=2)
-    cols_nz = A.any(axis=1)
-    m = np.where(rows_nz.any(axis=1), A.shape[1] - np.argmax(rows_nz[:, ::-1], axis=1), 0)
-    K = np.where(cols_nz.any(axis=1), A.shape[2] - np.argmax(cols_nz[:, ::-1], axis=1), 0)
-    sums = A.sum(axis=2, dtype=np.int64)
-    in_block = np.arange(A.shape[1])[None, :] < m[:, None]
-    ok = ((A >= 0).all(axis=(1, 2)) & (rows_nz.sum(axis=1) == m) & (cols_nz.sum(axis=1) == K)
-          & np.all(~in_block | (sums >= 2), axis=1)
-          & (sums.sum(axis=1) - m - K == DIMENSION) & (m <= MAX_ROWS) & (K <= MAX_COLS))
-    for b in np.flatnonzero(~ok):
-        try:
-            P = as_degree_matrix(original[b], scale=scale)
-        except ConfigurationError as exc:
-            raise ConfigurationError(f"configuration {offset + b}: {exc}") from None
-        A[b] = 0
-        A[b, : P.shape[0], : P.shape[1]] = P
-        m[b], K[b] = P.shape
-    return m, K
-
-
 def _euler_array_chunk(args) -> np.ndarray:
-    """Worker: validate and evaluate one chunk of a (N, rows, cols) array."""
+    """Worker: validate (the one edge, two readings for floats) and evaluate one chunk."""
     X, scale, offset = args
-    if np.issubdtype(X.dtype, np.floating):
-        s = scale
-        if s is None:  # integral floats above 1 are plain degrees, else conf.npy's form
-            s = 1.0 if X.max() > 1 and _is_integral(X) else DEFAULT_SCALE
-        Y = X * s
-        A = np.rint(Y).astype(np.int64)
-        # entries that are not integral at this scale fail validation and are redone
-        A[~np.all(np.abs(Y - A) <= _INTEGRAL_TOL, axis=(1, 2))] = -1
-    else:
-        A = X.astype(np.int64)
-    m, K = _validate_padded_batch(A, X, scale, offset)
+    A, m, K = validate_padded_batch(X, scale, offset)
     return _euler_padded(A, m, K)
 
 
@@ -329,7 +290,8 @@ def euler_number(conf, scale=None) -> int:
     conf : array_like
         Any form accepted by :func:`as_degree_matrix`.
     scale : float, optional
-        Divisor of a rescaled float matrix (inferred when omitted).
+        Declared scale of a float matrix (default 6): a float matrix is read as integers
+        and as ``integer / scale``, and exactly one reading must be valid.
 
     Returns
     -------
@@ -353,7 +315,8 @@ def euler_numbers(confs, *, scale=None, n_jobs: int | None = 1) -> np.ndarray:
         An array (N, rows, cols) of padded blocks (int, or rescaled float like conf.npy),
         or a list of configurations in any form :func:`as_degree_matrix` accepts.
     scale : float, optional
-        Divisor of rescaled float input; for a float array the default tries 6 first.
+        Declared scale of float input (default 6); each float matrix is read as integers
+        and as ``integer / scale``, and exactly one reading must be valid.
     n_jobs : int or None
         Worker processes for arrays of 20,000 or more configurations (None: one per
         CPU core). One core evaluates about 8,000 configurations per second.
@@ -369,19 +332,10 @@ def euler_numbers(confs, *, scale=None, n_jobs: int | None = 1) -> np.ndarray:
         For the first invalid configuration, naming its index.
     """
     n_jobs = (os.cpu_count() or 1) if n_jobs is None else int(n_jobs)
-    if not isinstance(confs, np.ndarray):
-        try:  # a list of equally shaped matrices takes the vectorised path too
-            stacked = np.asarray(confs)
-        except (ValueError, TypeError):
-            stacked = None
-        if stacked is not None and stacked.ndim == 3 and stacked.dtype != object:
-            confs = stacked
-    if isinstance(confs, np.ndarray) and confs.ndim == 3:
+    confs = as_array_batch(confs)  # every entry checked; equal shapes stack to one array
+    if isinstance(confs, np.ndarray):
         if len(confs) == 0:
             return np.zeros(0, dtype=np.int64)
-        if not (np.issubdtype(confs.dtype, np.integer)
-                or np.issubdtype(confs.dtype, np.floating)) or confs.dtype == bool:
-            raise ConfigurationError(f"entries must be integers, got dtype {confs.dtype}")
         if len(confs) < _MIN_PARALLEL:  # starting workers costs more than it saves
             n_jobs = 1
         return _run_chunks(confs, scale, n_jobs)
