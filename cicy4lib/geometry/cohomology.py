@@ -53,8 +53,9 @@ from math import comb
 import numpy as np
 
 from .euler import _euler_number_reference as euler_from_degree_matrix, euler_number
+from .modp import (BACKENDS, DEFAULT_BACKEND, PRIME, get_backend, intersect, kernel_basis, matmul_mod,
+                   rank_mod_p, using_backend)
 
-PRIME = 2_147_483_647  # 2^31 - 1: products of two residues fit in int64
 DEFAULT_SEED = 0
 METHODS = ("exact", "generic-rank", "undetermined")
 
@@ -80,60 +81,10 @@ class Undetermined(Exception):
     """A map whose rank matters could not be computed by this implementation."""
 
 
-# --------------------------------------------------------------------------------------
-# Linear algebra mod p
-# --------------------------------------------------------------------------------------
-
-def _row_echelon(M):
-    """Row-reduce ``M`` (int64, entries in [0, p)) in place; return (reduced, pivot columns)."""
-    M = np.array(M, dtype=np.int64) % PRIME
-    rows, cols = M.shape
-    pivots = []
-    r = 0
-    for c in range(cols):
-        if r == rows:
-            break
-        nz = np.nonzero(M[r:, c])[0]
-        if nz.size == 0:
-            continue
-        k = r + nz[0]
-        if k != r:
-            M[[r, k]] = M[[k, r]]
-        inv = pow(int(M[r, c]), PRIME - 2, PRIME)
-        M[r] = (M[r] * inv) % PRIME
-        others = np.nonzero(M[:, c])[0]
-        others = others[others != r]
-        if others.size:
-            f = M[others, c].copy()
-            # (f * row) may reach 2^62: fine in int64, reduce before subtracting
-            M[others] = (M[others] - (f[:, None] * M[r][None, :]) % PRIME) % PRIME
-        pivots.append(c)
-        r += 1
-    return M[:r], pivots
-
-
-def rank_mod_p(M) -> int:
-    """Rank of an integer matrix over F_p."""
-    M = np.asarray(M)
-    if M.size == 0:
-        return 0
-    if M.shape[0] > M.shape[1]:
-        M = M.T
-    return len(_row_echelon(M)[1])
-
-
-def _kernel_basis(M, ncols):
-    """Columns spanning the right kernel of ``M`` (shape (r, ncols)) over F_p."""
-    if M.shape[0] == 0:
-        return np.eye(ncols, dtype=np.int64)
-    R, piv = _row_echelon(M)
-    free = [c for c in range(ncols) if c not in set(piv)]
-    K = np.zeros((ncols, len(free)), dtype=np.int64)
-    for t, f in enumerate(free):
-        K[f, t] = 1
-        for row, pc in enumerate(piv):
-            K[pc, t] = (-R[row, f]) % PRIME
-    return K
+# Linear algebra mod p lives in .modp (python-flint or numpy backend)
+_kernel_basis = kernel_basis
+_matmul_mod = matmul_mod
+_intersect = intersect
 
 
 # --------------------------------------------------------------------------------------
@@ -206,14 +157,39 @@ class _Config:
         self.n = tuple(int(v) for v in self.P.sum(axis=1) - 1)
         self.nvar = sum(ni + 1 for ni in self.n)
         self.offsets = np.cumsum((0,) + tuple(ni + 1 for ni in self.n))
-        rng = np.random.default_rng(seed)
-        self.polys = []  # (monomials (nb, nvar), coefficients (nb,)) for each column
-        for j in range(self.K):
-            mons = _ambient_basis(self.n, self.P[:, j])
-            coef = rng.integers(1, PRIME, size=mons.shape[0], dtype=np.int64)
-            self.polys.append((mons, coef))
-        self._hash = rng.integers(1, 2**62, size=self.nvar, dtype=np.int64)
+        self.seed = seed
+        self._random = None  # (polys, hash codes), drawn on first use: exact cases never need them
         self._basis_cache = {}
+        self._line_bundles = {}  # L -> _LineBundle: each line bundle is evaluated once per configuration
+        self._derivatives = {}
+
+    def _draw(self):
+        """Random coefficients of the defining polynomials and the monomial hash (fixed seed)."""
+        if self._random is None:
+            rng = np.random.default_rng(self.seed)
+            polys = []  # (monomials (nb, nvar), coefficients (nb,)) for each column
+            for j in range(self.K):
+                mons = _ambient_basis(self.n, self.P[:, j])
+                coef = rng.integers(1, PRIME, size=mons.shape[0], dtype=np.int64)
+                polys.append((mons, coef))
+            self._random = (polys, rng.integers(1, 2**62, size=self.nvar, dtype=np.int64))
+        return self._random
+
+    @property
+    def polys(self):
+        return self._draw()[0]
+
+    @property
+    def _hash(self):
+        return self._draw()[1]
+
+    def line_bundle(self, L):
+        """The (cached) Koszul evaluation of O_X(L)."""
+        key = tuple(int(v) for v in L)
+        lb = self._line_bundles.get(key)
+        if lb is None:
+            lb = self._line_bundles[key] = _LineBundle(self, key)
+        return lb
 
     def basis(self, k):
         """Basis of H^q(A, O(k)) and its hash codes (sorted order index)."""
@@ -265,13 +241,16 @@ class _Config:
         return np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
 
     def derivative(self, j, var):
-        """d f_j / d x_var as (monomials, coefficients)."""
-        mons, coef = self.polys[j]
-        keep = mons[:, var] > 0
-        d = mons[keep].copy()
-        c = (coef[keep] * d[:, var]) % PRIME
-        d[:, var] -= 1
-        return d, c
+        """d f_j / d x_var as (monomials, coefficients) (cached)."""
+        key = (j, var)
+        if key not in self._derivatives:
+            mons, coef = self.polys[j]
+            keep = mons[:, var] > 0
+            d = mons[keep].copy()
+            c = (coef[keep] * d[:, var]) % PRIME
+            d[:, var] -= 1
+            self._derivatives[key] = (d, c)
+        return self._derivatives[key]
 
 
 # --------------------------------------------------------------------------------------
@@ -461,8 +440,79 @@ def _product(choices):
 # Koszul spectral sequence for a line bundle restricted to X
 # --------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=256)
+def _column_structure(shape, data):
+    """Per-configuration tables for :func:`_koszul_subsets` (rows, row bitmasks, column supports)."""
+    m, K = shape
+    rows = [list(data[r * K:(r + 1) * K]) for r in range(m)]
+    masks = [sum(1 << c for c in range(K) if rows[r][c]) for r in range(m)]
+    supports = [[(r, rows[r][c]) for r in range(m) if rows[r][c]] for c in range(K)]
+    return rows, masks, supports
+
+
 def _koszul_subsets(P, n, L):
-    """Subsets S of columns with H^*(A, O(L - D_S)) != 0, as (S, k, q, dim) tuples."""
+    """Subsets S of columns with H^*(A, O(L - D_S)) != 0, as (S, k, q, dim) tuples.
+
+    Row r needs t_r = sum_{s in S} p_rs <= L_r or t_r >= L_r + n_r + 1, and t_r <= n_r + 1
+    (the row sum).  For L >= 0 this says: a row with L_r = 0 is hit by all of its columns
+    or by none (columns linked by such rows form blocks taken whole), and a row with
+    L_r >= 1 has t_r <= L_r.  Blocks are enumerated under those caps.  The order is the
+    one of the general search (indicator vectors in lexicographic order, 0 before 1).
+    """
+    L = tuple(int(v) for v in L)
+    if min(L) < 0:
+        return _koszul_subsets_general(P, n, L)
+    P = np.asarray(P, dtype=np.int64)
+    m, K = P.shape
+    n = tuple(int(v) for v in n)
+    rows, masks, supports = _column_structure(P.shape, tuple(P.ravel().tolist()))
+    zero_masks = [masks[r] for r in range(m) if L[r] == 0 and masks[r]]
+    blocks = []
+    remaining = (1 << K) - 1
+    while remaining:
+        comp = remaining & -remaining
+        grown = True
+        while grown:
+            grown = False
+            for rm in zero_masks:
+                if rm & comp and rm & ~comp:
+                    comp |= rm
+                    grown = True
+        blocks.append([c for c in range(K) if comp >> c & 1])
+        remaining &= ~comp
+    capped = [r for r in range(m) if L[r] > 0]
+    caps = [L[r] for r in capped]
+    loads = [[sum(rows[r][c] for c in blk) for r in capped] for blk in blocks]
+    out = []
+
+    def emit(chosen):
+        S = sorted(c for b in chosen for c in blocks[b])
+        k = list(L)
+        for c in S:
+            for r, p in supports[c]:
+                k[r] -= p
+        q, dim = ambient_cohomology(n, k)
+        if dim:
+            out.append((sum(1 << (K - 1 - c) for c in S), (tuple(S), tuple(k), q, dim)))
+
+    def rec(b, chosen, used):
+        if b == len(blocks):
+            emit(chosen)
+            return
+        rec(b + 1, chosen, used)
+        new = [u + x for u, x in zip(used, loads[b])]
+        if all(u <= cap for u, cap in zip(new, caps)):
+            chosen.append(b)
+            rec(b + 1, chosen, new)
+            chosen.pop()
+
+    rec(0, [], [0] * len(capped))
+    out.sort(key=lambda item: item[0])
+    return [item for _, item in out]
+
+
+def _koszul_subsets_general(P, n, L):
+    """Subsets S of columns with H^*(A, O(L - D_S)) != 0, as (S, k, q, dim) tuples (any L)."""
     m, K = P.shape
     L = np.asarray(L, dtype=np.int64)
     # per row: t_r = sum_{s in S} p_rs must satisfy t_r <= L_r or t_r >= L_r + n_r + 1
@@ -771,6 +821,12 @@ class _LineBundle:
         Returns (q, K, I): columns of K span ker(d1 out), columns of I span im(d1 in), so the
         piece is span(K) / span(I).  Valid when no higher differential touched it.
         """
+        key = ("piece", t, j)
+        if key not in self._d1_cache:
+            self._d1_cache[key] = self._piece(t, j)
+        return self._d1_cache[key]
+
+    def _piece(self, t, j):
         q = t + j
         if (j, q) in self.touched:
             raise Undetermined(f"H^{t}(X, O({_fmt(self.L)})) is a quotient by a higher differential")
@@ -790,13 +846,13 @@ class _LineBundle:
         return q, Kb, Ib
 
 
-def line_bundle_cohomology(P, L, seed=DEFAULT_SEED):
+def line_bundle_cohomology(P, L, seed=DEFAULT_SEED, rank_backend=None):
     """``(h^0, ..., h^4)`` of ``O_X(L)`` on the CICY with degree block ``P``.
 
     Raises ``Undetermined`` when the Koszul spectral sequence is beyond this implementation.
     """
-    cfg = _Config(P, seed)
-    return tuple(_LineBundle(cfg, L).h)
+    with using_backend(rank_backend):
+        return tuple(_Config(P, seed).line_bundle(L).h)
 
 
 # --------------------------------------------------------------------------------------
@@ -866,28 +922,6 @@ def _jacobian_rank(cfg, E, N, q):
         return 0
     full = np.hstack(blocks + [image_part])
     return rank_mod_p(full) - rank_image
-
-
-def _intersect(A, B):
-    """Columns spanning span(A) ∩ span(B) over F_p."""
-    M = np.hstack([A, B])
-    ker = _kernel_basis(M, M.shape[1]) if M.size else np.zeros((M.shape[1], 0), dtype=np.int64)
-    return _matmul_mod(A, ker[:A.shape[1]])
-
-
-def _matmul_mod(A, B):
-    """A @ B mod p without int64 overflow (split B into 16-bit halves)."""
-    if A.size == 0 or B.size == 0:
-        return np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
-    lo = B & 0xFFFF
-    hi = B >> 16
-    # each partial sum: entries < 2^31 * 2^16 * ncols; reduce in column chunks to stay < 2^63
-    out = np.zeros((A.shape[0], B.shape[1]), dtype=np.int64)
-    step = 64
-    for s in range(0, A.shape[1], step):
-        a = A[:, s:s + step]
-        out = (out + (a @ lo[s:s + step]) % PRIME + ((a @ hi[s:s + step]) % PRIME) * 65536) % PRIME
-    return out
 
 
 class _Transferred:
@@ -998,15 +1032,15 @@ def _tangent_cohomology(P, seed=DEFAULT_SEED):
     """(h^1(TX), h^2(TX), h^3(TX), computed-rank notes, forced-map notes) or raise Undetermined."""
     cfg = _Config(P, seed)
     notes, forced = [], []
-    O = _LineBundle(cfg, (0,) * cfg.m)
+    O = cfg.line_bundle((0,) * cfg.m)
     if O.h != [1, 0, 0, 0, 1]:
         raise Undetermined(f"h^q(O_X) = {O.h}, not (1,0,0,0,1): not a proper CY four-fold "
                            "(direct product?)")
     notes += O.computed
     forced += O.forced
-    E = [_LineBundle(cfg, [1 if r == i else 0 for r in range(cfg.m)]) for i in range(cfg.m)]
-    N = [_LineBundle(cfg, cfg.P[:, k]) for k in range(cfg.K)]
-    for lb in E + N:
+    E = [cfg.line_bundle([1 if r == i else 0 for r in range(cfg.m)]) for i in range(cfg.m)]
+    N = [cfg.line_bundle(cfg.P[:, k]) for k in range(cfg.K)]
+    for lb in dict.fromkeys(E + N):  # a repeated column is one line bundle: note it once
         notes += lb.computed
         forced += lb.forced
     hE = [sum((cfg.n[i] + 1) * E[i].h[q] for i in range(cfg.m)) for q in range(5)]
@@ -1058,7 +1092,7 @@ def reduce_linear_columns(P):
             return None
 
 
-def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED) -> HodgeResult:
+def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED, rank_backend: str | None = None) -> HodgeResult:
     """Hodge numbers (h11, h21, h31, h22) of the CICY four-fold with degree block ``P``.
 
     Parameters
@@ -1067,6 +1101,9 @@ def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED) -> HodgeResult:
         Degree block; row i is the factor P^{n_i} with n_i = (row sum) - 1, sum n_i - K = 4.
     seed : int
         Seed of the random coefficients of the defining polynomials (generic-rank maps).
+    rank_backend : {"flint", "numpy"}, optional
+        Modular linear algebra backend (:mod:`cicy4lib.geometry.modp`); default python-flint
+        when installed.  Both give identical results; "numpy" is the original path.
 
     Returns
     -------
@@ -1083,7 +1120,8 @@ def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED) -> HodgeResult:
     if reduced is None:
         return HodgeResult(None, "undetermined", chi, "empty: linear constraints cut a factor away")
     try:
-        h31, h21, h11, notes, forced = _tangent_cohomology(reduced, seed)
+        with using_backend(rank_backend):
+            h31, h21, h11, notes, forced = _tangent_cohomology(reduced, seed)
     except Undetermined as exc:
         return HodgeResult(None, "undetermined", chi, str(exc))
     h22 = 44 + 4 * h11 - 2 * h21 + 4 * h31
