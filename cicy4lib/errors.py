@@ -53,5 +53,13 @@ class RunLockedError(RunError):
     """Another trainer holds the run directory's lock."""
 
 
+class RunExistsError(RunError):
+    """The run directory holds a run and neither resuming nor overwriting it was asked for."""
+
+
+class RunMismatchError(RunError, ValueError):
+    """The saved run cannot be resumed as asked: another model, split, recipe or data."""
+
+
 class CanonicalFormError(Cicy4Error, RuntimeError):
     """A configuration whose canonical form needs more search than allowed."""

@@ -52,9 +52,11 @@ import torch
 import torch.nn.functional as F
 
 from .augment import permute_occupied
-from .checkpoint import load_model, save_checkpoint
-from .fileio import atomic_torch_save, atomic_write_text
+from .checkpoint import save_checkpoint
+from .fileio import atomic_torch_save
+from .errors import CheckpointError, RunMismatchError
 from .models import build_model, canonical_name
+from .runs import data_fingerprint, data_provenance, open_run, write_log
 
 STATE_FORMAT = 1
 LOG_COLUMNS = ["train_loss", "val_loss", "epoch", "lr", "seconds"]
@@ -338,32 +340,22 @@ def _load_best_weights(run_dir: Path, model) -> None:
     model.eval()
 
 
-def _init_weights(model, init_from) -> None:
-    """Copy weights from a run directory or a ``model.pt`` (fine-tuning on the 80% split)."""
-    source, _ = load_model(init_from, arch=model.arch)  # clear errors: missing, corrupt, other arch
-    model.load_state_dict(source.state_dict())
-
-
 def _write_log(run_dir: Path, history: dict) -> pd.DataFrame:
-    frame = pd.DataFrame({col: history[col] for col in LOG_COLUMNS}, columns=LOG_COLUMNS)
-    frame["epoch"] = frame["epoch"].astype(int)
-    text = frame.to_csv(index=False)
-    atomic_write_text(text, run_dir / "log.csv")
-    return frame
+    return write_log(run_dir, history, LOG_COLUMNS)
 
 
 def _check_resumable(state: dict, name: str, split_name: str, config: TrainConfig, path: Path) -> None:
-    hint = "Pass resume=False to start over, or choose another run_name/output_dir."
+    hint = "Pass overwrite=True (CLI: --overwrite) to start over, or choose another run_name/output_dir."
     if state.get("format") != STATE_FORMAT:
-        raise ValueError(f"{path}: unknown state format {state.get('format')!r}. {hint}")
+        raise CheckpointError(f"{path}: unknown state format {state.get('format')!r}. {hint}")
     if state["model_name"] != name:
-        raise ValueError(f"{path} belongs to model {state['model_name']!r}, not {name!r}. {hint}")
+        raise RunMismatchError(f"{path} belongs to model {state['model_name']!r}, not {name!r}. {hint}")
     if state["split"] != split_name:
-        raise ValueError(f"{path} was trained on split {state['split']!r}, not {split_name!r}. {hint}")
+        raise RunMismatchError(f"{path} was trained on split {state['split']!r}, not {split_name!r}. {hint}")
     changed = {k: (v, config.recipe()[k]) for k, v in state["recipe"].items() if config.recipe().get(k) != v}
     if changed:
         text = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
-        raise ValueError(f"{path}: the recipe differs from the saved run ({text}). {hint}")
+        raise RunMismatchError(f"{path}: the recipe differs from the saved run ({text}). {hint}")
 
 
 # --------------------------------------------------------------------------- train
@@ -371,7 +363,7 @@ def _check_resumable(state: dict, name: str, split_name: str, config: TrainConfi
 
 def train(model_name, data, split="72", config: TrainConfig | None = None, *,
           output_dir="Results_p2_Trained_models", run_name=None, resume=True, init_from=None,
-          progress=True) -> TrainResult:
+          progress=True, overwrite=False) -> TrainResult:
     """Train ``model_name`` on ``data`` with the paper's recipe; resumable.
 
     Parameters
@@ -387,32 +379,36 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     output_dir, run_name
         The run directory is ``output_dir/run_name``; run_name defaults to ``f"{model}_{split}"``.
     resume : bool
-        Continue from ``state.pt`` when the run directory has one (a finished run returns at once).
-        False starts over, overwriting the run directory's files.
+        Continue from ``state.pt`` when the run directory has one (a finished run returns at once);
+        the saved run must be of the same model, split, recipe and data (refused otherwise).
+        False starts over, which a directory holding a run refuses unless ``overwrite=True``.
     init_from : path, optional
         Run directory or ``model.pt`` to initialise the weights from (fine-tuning); ignored when
         resuming, since the saved state already holds the weights.
     progress : bool
         tqdm bar over epochs (also off when the environment sets ``CICY4_QUIET=1``).
+    overwrite : bool
+        Start over even if the run directory holds a run (its files are replaced).
+
+    The run directory is locked while training (a second trainer gets a ``RunLockedError``) and
+    every check (saved state, data fingerprint, ``init_from``) runs before anything in it changes
+    (:func:`cicy4lib.runs.open_run`).
     """
     config = config or TrainConfig()
     name = canonical_name(model_name)
     split = _resolve_split(data, split)
     split_name = split.name or "custom"
     run_dir = Path(output_dir) / (run_name or f"{name}_{split_name}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    state_path = run_dir / "state.pt"
     device = resolve_device(config.device)
     if config.amp and device.type != "cuda":
         warnings.warn("amp=True has no effect on CPU; training in float32", stacklevel=2)
     amp = config.amp and device.type == "cuda"
 
-    state = None
-    if resume and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
-        _check_resumable(state, name, split_name, config, state_path)
-    elif state_path.exists():
-        state_path.unlink()  # starting over: never mix a stale state with the new run
+    # lock, then check everything (state, data fingerprint, init_from) before changing anything
+    run = open_run(run_dir, resume=resume, overwrite=overwrite, fingerprint=data_fingerprint(data, split),
+                   init_from=init_from, arch=name, log_columns=LOG_COLUMNS,
+                   check_state=lambda saved, path: _check_resumable(saved, name, split_name, config, path))
+    state = run.state
 
     old_threads = torch.get_num_threads()
     if config.num_threads:
@@ -420,8 +416,8 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     try:
         seed_everything(config.seed, config.deterministic)
         model = build_model(name)
-        if state is None and init_from is not None:
-            _init_weights(model, init_from)
+        if run.init_weights is not None:
+            model.load_state_dict(run.init_weights)  # fine-tuning from init_from (checked by open_run)
         model.to(device)
         if state is not None and (state["stopped"] == "early_stopping" or state["epoch"] >= config.max_epochs):
             return _finished_result(model, run_dir, state, config)
@@ -429,6 +425,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
                     progress)
     finally:
         torch.set_num_threads(old_threads)
+        run.close()
 
 
 def _finished_result(model, run_dir, state, config) -> TrainResult:
@@ -471,6 +468,8 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
             "recipe": config.recipe(), "metrics": {}, "data_source": str(getattr(data, "source", "")),
             "n_train": len(x_train), "n_valid": len(x_valid),
             "init_from": None if init_from is None else str(init_from)}
+    meta["data"] = data_provenance(data)  # the dataset's provenance (a minimal one for plain data)
+    meta["data_fingerprint"] = data_fingerprint(data, split)  # checked when the run is resumed
 
     from tqdm import tqdm  # plain text bar: works in terminals, notebooks and papermill logs alike
 
@@ -515,7 +514,7 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
                 "stopped": stopped or "running", "history": history,
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else {},
-                "rng": _rng_state(shuffle)})
+                "rng": _rng_state(shuffle), "data_fingerprint": meta["data_fingerprint"]})
             _write_log(run_dir, history)
             bar.update(1)
             bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{stopper.best:.4g}", lr=f"{lr:.1e}")

@@ -237,9 +237,9 @@ def test_resume_refuses_another_model_or_recipe(tmp_path):
     with pytest.raises(ValueError, match="recipe differs.*lr"):
         train(MODEL, data, split, config(max_epochs=2, lr=0.1), output_dir=tmp_path, run_name="run",
               progress=False)
-    # resume=False starts over instead
+    # overwrite=True starts over instead (resume=False alone refuses to replace a run: test_runs.py)
     fresh = train(MODEL, data, split, config(max_epochs=1, lr=0.1), output_dir=tmp_path, run_name="run",
-                  resume=False, progress=False)
+                  resume=False, overwrite=True, progress=False)
     assert fresh.epochs == 1
 
 
