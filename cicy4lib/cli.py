@@ -32,10 +32,16 @@ def _cmd_data(args):
 
 def _cmd_train(args):
     from .data import load_dataset, subsample
+    from . import distributed
     from .train import TrainConfig, finetune_config, train
 
+    device = distributed.init_from_env(args.device)  # under torchrun: process group + this rank's device
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
-    make_config = finetune_config if args.finetune else TrainConfig
+    if args.finetune:
+        make_config = finetune_config if args.recipe == "paper" else \
+            (lambda **kw: TrainConfig.from_recipe(args.recipe, **{"min_lr": 1e-7, **kw}))
+    else:
+        make_config = lambda **kw: TrainConfig.from_recipe(args.recipe, **kw)  # noqa: E731
     overrides = {
         "max_epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -43,7 +49,8 @@ def _cmd_train(args):
         "seed": args.seed,
         "time_budget_h": args.time_budget_h,
         "amp": args.amp,
-        "device": args.device,
+        "device": str(device) if device is not None else args.device,
+        "compile": args.compile or None,
     }
     config = make_config(**{k: v for k, v in overrides.items() if v is not None})
     result = train(
@@ -57,44 +64,29 @@ def _cmd_train(args):
         init_from=args.init_from,
         progress=not args.quiet,
     )
-    print(f"{args.model}: stopped ({result.stopped}), best val loss {result.best_val_loss:.4f}")
-    print(f"run directory: {result.run_dir}")
+    if distributed.is_main():
+        print(f"{args.model}: stopped ({result.stopped}), best val loss {result.best_val_loss:.4f}")
+        print(f"run directory: {result.run_dir}")
+    distributed.shutdown()
 
 
 def _cmd_evaluate(args):
-    from .checkpoint import load_model
     from .data import load_dataset, subsample
-    from .evaluate import evaluate
-    from .data.splits import get_split
+    from .evaluate import evaluate_report
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     for path in args.checkpoints:
-        model, config = load_model(path)
-        split_name = args.split or config.get("split", "72")
-        split = get_split(data, split_name)  # the trainer's split (default split seed)
-        table = evaluate(model, data, split)
-        wide = table.pivot_table(index=["subset", "kind"], columns="target", values="accuracy", sort=False)
-        print(f"== {config.get('arch', path)} on {data.source}, split {split_name}: accuracy %")
-        print(wide.reindex(columns=["h11", "h21", "h31", "h22", "mean"]).to_string(float_format=lambda v: f"{v:.2f}"))
-        fallbacks = table.attrs.get("fallbacks")
-        if fallbacks:
-            print(f"constraint fallbacks (raw kept): {fallbacks}")
+        text, _, _ = evaluate_report(path, data, args.split)  # all four metrics + baselines; writes metrics.json
+        print(text)
 
 
 def _cmd_ensemble(args):
     from .data import load_dataset, subsample
-    from .ensemble import run_ensembles
+    from .ensemble import ensemble_command
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
-    table = run_ensembles(
-        args.runs_dir,
-        data,
-        split=args.split,
-        names=args.names or None,
-        members=args.members or None,
-        hill_climb=args.hill_climb,
-    )
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    return ensemble_command(args.runs_dir, data, split=args.split, names=args.names, members=args.members,
+                            hill_climb=args.hill_climb)
 
 
 def _cmd_predict(args):
@@ -149,7 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-budget-h", type=float, default=None, help="stop cleanly after this many hours")
     p.add_argument("--max-samples", type=int, default=None, help="train on a random subset (quick checks)")
     p.add_argument("--device", default=None)
-    p.add_argument("--amp", action="store_true", help="automatic mixed precision (CUDA)")
+    p.add_argument("--amp", action="store_true",
+                   help="automatic mixed precision (CUDA): bfloat16 on Ampere+, float16 + GradScaler before")
+    p.add_argument("--recipe", default="paper", choices=["paper", "fast", "cicyminer"],
+                   help="paper (default) | fast (NOT the paper's: standardised targets, batch 512, one-cycle)"
+                        " | cicyminer; see cicy4lib.recipes")
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_train)
 
@@ -161,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("ensemble", help="mean ensembles (paper names) and hill-climbed weighted ensembles")
-    p.add_argument("--runs-dir", default="Results_p2_Trained_models")
+    p.add_argument("--runs-dir", default=None,
+                   help="folder of run directories (default: Results_p2_Trained_models here, else the checkout's)")
     p.add_argument("--data", default="sample")
     p.add_argument("--split", default="72")
     p.add_argument("--names", nargs="*", help="paper ensembles, e.g. Ens-2 Ens-80-4 (default: all available)")
@@ -200,10 +198,10 @@ def main(argv=None) -> int:
         return sample_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     try:
-        args.func(args)
+        rc = args.func(args)
     except (ValueError, FileNotFoundError, KeyError) as err:
         # ConfigurationError, DataError and CheckpointError are ValueErrors: one line, no traceback
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)
         return 2
-    return 0
+    return rc or 0

@@ -24,13 +24,16 @@ import numpy as np
 import pandas as pd
 
 from . import published
-from .evaluate import HODGE, _as_predictions, constrain, metrics_table, predict, round_predictions
+from .evaluate import HODGE, _as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
 
 __all__ = [
     "PAPER_ENSEMBLES", "MEAN_ALL", "HILL_CLIMB", "HillClimbResult", "mean_ensemble", "apply_weights",
     "ensemble_score", "hill_climb", "paper_ensembles", "resolve_ensemble", "load_run", "predict_runs",
-    "find_runs", "run_ensembles",
+    "find_runs", "run_ensembles", "DEFAULT_RUNS_DIR", "default_runs_dir", "ensemble_report", "ensemble_command",
 ]
+
+# Where the trainer, the model notebooks and the README put run directories.
+DEFAULT_RUNS_DIR = "Results_p2_Trained_models"
 
 # The paper's ensembles: name -> member model names (paper names, e.g. "LSTM-448-f1"), read-only,
 # straight from published.ENSEMBLE_MEMBERS (the single source). resolve_ensemble gives run names.
@@ -326,6 +329,7 @@ def _test_name(split) -> str:
 
 def _accuracy_rows(name: str, group: str, pred, y, euler) -> tuple[list[dict], int]:
     hodge, fallback = constrain(pred, euler)
+    # kinds: "raw" = rounded outputs; "constrained" = h31, h22 from h11, h21 and χ (see evaluate)
     rows = []
     for kind, values in (("raw", pred), ("constrained", hodge)):
         acc = metrics_table(y, values)["accuracy"]
@@ -334,7 +338,8 @@ def _accuracy_rows(name: str, group: str, pred, y, euler) -> tuple[list[dict], i
 
 
 def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_climb: bool = True,
-                  seed: int | None = None, *, score="accuracy", batch_size: int = 4096, device=None) -> pd.DataFrame:
+                  seed: int | None = None, *, score="accuracy", batch_size: int = 4096, device=None,
+                  baselines: bool = True) -> pd.DataFrame:
     """Test accuracies of saved runs, the paper's ensembles of them, their mean and a hill climb.
 
     Parameters
@@ -358,6 +363,10 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
         Seed for resolving a split given by name; ``None`` uses the splits module's default,
         the one the trainer uses -- any other seed gives a test set the runs may have trained on.
     score : passed to :func:`hill_climb`.
+    baselines : bool
+        Add the rows of :mod:`cicy4lib.baselines` (group "baseline"), computed on the same test
+        rows; members that are learned baselines (:func:`baselines.is_learned_baseline`) get
+        group "baseline (learned)".
 
     Notes
     -----
@@ -368,9 +377,11 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
     Returns
     -------
     DataFrame indexed by (name, kind): one "raw" and one "constrained" row per member run
-    (by run name), paper ensemble (by paper name), "mean (all)" and "hill-climb"; columns
-    ``group`` ("member", "paper", "mean", "hill-climb") and the test accuracies (%) ``h11, h21,
-    h31, h22, mean``. attrs: ``weights`` (hill-climb weights by run name, {} without it),
+    (by run name), paper ensemble (by paper name), "mean (all)", "hill-climb" and baseline; columns
+    ``group`` ("member", "paper", "mean", "hill-climb", "baseline", "baseline (learned)") and the
+    test accuracies (%) ``h11, h21, h31, h22, mean``. attrs: ``weights`` (hill-climb weights by run
+    name, {} without it), ``impossible`` {row name: impossible raw values, see
+    :func:`evaluate.impossible_counts`}, ``data`` (the data label),
     ``members`` {row name: run names}, ``missing`` {paper ensemble: missing run names},
     ``excluded`` {run name: reason}, ``fallbacks`` {row name: constraint fallbacks},
     ``valid_score`` {row name: validation score} for the hill-climb, ``test`` ("72"/"80").
@@ -404,7 +415,9 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
         else:
             ensembles[name] = runs
     if names is not None and not ensembles and not members:
-        raise ValueError(f"none of the ensembles {list(names)} has all its members under {runs_dir}")
+        detail = "; ".join(f"{n}: no run for {', '.join(a)}" for n, a in missing.items())
+        raise ValueError(f"none of the ensembles {list(names)} has all its members under {runs_dir}"
+                         + (f" ({detail})" if detail else ""))
     if not members and not ensembles:
         raise FileNotFoundError(f"no usable runs (*/model.pt) under {runs_dir}")
 
@@ -421,15 +434,19 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
             valid_preds[run] = preds["valid"]
     y_test, euler_test = np.asarray(data.hodge)[test_idx], np.asarray(data.euler)[test_idx]
 
-    rows, fallbacks, member_lists = [], {}, {}
+    rows, fallbacks, member_lists, impossible = [], {}, {}, {}
 
     def add(name, group, pred, runs):
         new, fallbacks[name] = _accuracy_rows(name, group, pred, y_test, euler_test)
         rows.extend(new)
         member_lists[name] = list(runs)
+        impossible[name] = impossible_counts(pred)
+
+    from . import baselines as _baselines
 
     for run in members:
-        add(run, "member", test_preds[run], [run])
+        group = LEARNED if _baselines.is_learned_baseline(_run_arch(available[run])) else "member"
+        add(run, group, test_preds[run], [run])
     for name, runs in ensembles.items():
         add(name, "paper", mean_ensemble([test_preds[r] for r in runs]), runs)
     weights, valid_score = {}, {}
@@ -441,11 +458,90 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
         weights = result.weights
         valid_score[HILL_CLIMB] = result.score
         add(HILL_CLIMB, "hill-climb", apply_weights(test_preds, weights), result.members)
+    if baselines:
+        for name, preds in _baselines.baseline_predictions(data, split, ("test",)).items():
+            add(name, _baselines.BASELINE_GROUP, preds["test"], [])
+
+    from .datalabel import data_label
 
     table = pd.DataFrame(rows).set_index(["name", "kind"])[["group", *HODGE, "mean"]]
     table.attrs.update(weights=weights, members=member_lists, missing=missing, excluded=excluded,
-                       fallbacks=fallbacks, valid_score=valid_score, test=test)
+                       fallbacks=fallbacks, valid_score=valid_score, test=test, impossible=impossible,
+                       data=data_label(data), n_test=int(len(test_idx)))
     return table
+
+
+LEARNED = "baseline (learned)"
+
+
+def _run_arch(run_dir: Path) -> str | None:
+    """The architecture of a run: model.json's "arch", else the run name before its split."""
+    try:
+        arch = json.loads((Path(run_dir) / "model.json").read_text()).get("arch")
+    except (OSError, ValueError, AttributeError):
+        arch = None
+    return arch or Path(run_dir).name.rsplit("_", 1)[0]
+
+
+def default_runs_dir(cwd=None) -> Path:
+    """``Results_p2_Trained_models`` in the working directory when it holds runs, else the one
+    of the checkout cicy4lib lives in (where the model notebooks write by default)."""
+    here = Path(cwd or Path.cwd()) / DEFAULT_RUNS_DIR
+    checkout = Path(__file__).resolve().parents[1] / DEFAULT_RUNS_DIR
+    for candidate in (here, checkout):
+        if candidate.is_dir() and any(candidate.glob("*/model.pt")):
+            return candidate
+    return here
+
+
+def _fmt(v, decimals=2) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{decimals}f}"
+
+
+def ensemble_report(table: pd.DataFrame) -> str:
+    """:func:`run_ensembles`' table as text: the accuracies (2 decimals, baselines marked), the
+    hill-climbed weights, skipped ensembles and excluded runs with the reason, impossible raw
+    predictions and constraint fallbacks."""
+    attrs = table.attrs
+    lines = [f"Test accuracy (%) on the {attrs.get('test', '?')}% test set "
+             f"({attrs.get('n_test', '?'):,} rows) of {attrs.get('data', 'the data')}.",
+             "raw = rounded outputs; constrained = h11, h21 as predicted, h31 and h22 from them and "
+             "the exact χ (nothing clipped); group \"baseline\" rows need no training (see cicy4lib.baselines).",
+             "", table.to_string(float_format=lambda v: _fmt(v))]
+    weights = {k: v for k, v in (attrs.get("weights") or {}).items() if v}
+    if weights:
+        lines += ["", "hill-climb weights (fitted on the validation set only): "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in sorted(weights.items(), key=lambda kv: -kv[1]))]
+    for name, absent in (attrs.get("missing") or {}).items():
+        lines.append(f"skipped paper ensemble {name}: no run for {', '.join(absent)}")
+    for run, reason in (attrs.get("excluded") or {}).items():
+        lines.append(f"left out run {run}: {reason}")
+    bad = {k: v["rows"] for k, v in (attrs.get("impossible") or {}).items() if v.get("rows")}
+    if bad:
+        lines.append("rows with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20 or h22 < 0; "
+                     "scored as they are): " + ", ".join(f"{k} {v}" for k, v in bad.items()))
+    fb = {k: v for k, v in (attrs.get("fallbacks") or {}).items() if v}
+    if fb:
+        lines.append("constraint fallbacks (raw h31, h22 kept): " + ", ".join(f"{k} {v}" for k, v in fb.items()))
+    return "\n".join(lines)
+
+
+def ensemble_command(runs_dir, data, split="72", names=None, members=None, hill_climb=False,
+                     out=print) -> int:
+    """``python -m cicy4lib ensemble``: run, print :func:`ensemble_report`, and return the exit
+    status -- 1 when none of the asked-for ensembles (``names``) could be built."""
+    if runs_dir is None:
+        runs_dir = default_runs_dir()
+        out(f"runs: {runs_dir}")
+    table = run_ensembles(runs_dir, data, split=split, names=names or None, members=members or None,
+                          hill_climb=hill_climb)
+    out(ensemble_report(table))
+    if names:
+        built = [n for n in names if n in table.index.get_level_values("name")]
+        if not built:
+            out(f"error: none of the asked-for ensembles {', '.join(names)} could be built (see above)")
+            return 1
+    return 0
 
 
 _hill_climb = hill_climb  # run_ensembles' `hill_climb` flag shadows the function inside it

@@ -16,13 +16,25 @@ Conventions (the paper's, SPEC.md §3 and §9.1 of arXiv:2405.17406):
   seen, so the tie rule does not move any published number.
 * Rows whose true Hodge numbers are unknown (``-1``) are left out of every metric.
 
-Constrained predictions use the exact Euler number χ of each configuration (SPEC.md §1):
-rounded h11 and h21 fix h31 = χ/6 − 8 − h11 + h21 and h22 = 44 + 4·h11 − 2·h21 + 4·h31.
+**Constrained** predictions (what "constrained" changes, exactly): h11 and h21 are the *rounded
+raw* predictions, unchanged -- nothing is clipped; h31 and h22 are replaced by the values the
+exact Euler number χ of each configuration implies (SPEC.md §1):
+h31 = χ/6 − 8 − h11 + h21 and h22 = 44 + 4·h11 − 2·h21 + 4·h31. Where that is impossible -- a
+predicted h11 < 1 or h21 < 0, χ unknown or not divisible by 6, a derived h31 < 20 (the list's
+minimum) or h22 < 0 -- the row keeps its rounded raw h31, h22 and is counted as a *fallback*.
+So constrained and raw accuracies of h11 and h21 are always equal.
+
+**Impossible predictions** (:func:`impossible_counts`): rounded raw values no CICY four-fold
+has -- h11 < 1, h21 < 0, h31 < 20, h22 < 0 -- are counted per Hodge number and shown beside
+every table; they are scored as they are (wrong), never clipped silently.
+:func:`clip_to_range` is there for whoever wants clipping, as its own, labelled step.
 
 >>> import numpy as np
 >>> hodge, fallback = constrain(np.array([[1.2, 0.1, 400.0, 1700.0]]), np.array([2610]))
 >>> hodge.tolist(), fallback.tolist()
 ([[1, 0, 426, 1752]], [False])
+>>> constrain(np.array([[1.2, -0.9, 400.0, 1700.0]]), np.array([2610]))[0].tolist()  # h21 < 0 kept
+[[1, -1, 400, 1700]]
 """
 from __future__ import annotations
 
@@ -32,8 +44,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "HODGE", "TARGETS", "METRICS", "H31_MIN", "predict", "round_predictions", "metrics_table",
-    "constrain", "evaluate", "accuracy_summary",
+    "HODGE", "TARGETS", "METRICS", "H31_MIN", "MINIMUM", "predict", "round_predictions", "metrics_table",
+    "constrain", "impossible_counts", "clip_to_range", "evaluate", "accuracy_summary", "metric_summary",
+    "format_table", "markdown_table", "write_metrics", "evaluate_report",
 ]
 
 HODGE = ("h11", "h21", "h31", "h22")
@@ -41,6 +54,9 @@ TARGETS = (*HODGE, "mean")
 METRICS = ("accuracy", "mse", "mae", "r2")
 # Smallest h31 in the CICY4 list (SPEC.md §1): a derived h31 below it is certainly wrong.
 H31_MIN = 20
+# Smallest value each Hodge number takes on any CICY four-fold: a rounded prediction below it
+# is impossible (counted by impossible_counts, never clipped silently).
+MINIMUM = {"h11": 1, "h21": 0, "h31": H31_MIN, "h22": 0}
 
 
 def _as_predictions(pred, name: str = "pred") -> np.ndarray:
@@ -175,12 +191,12 @@ def metrics_table(y_true, y_pred, *, rounded: bool = True) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- constraint
 def constrain(pred, euler) -> tuple[np.ndarray, np.ndarray]:
-    """Hodge numbers from predicted h11, h21 and the exact Euler number.
+    """Hodge numbers from predicted h11, h21 and the exact Euler number (nothing clipped).
 
-    h11 and h21 are the rounded predictions (clipped to h11 >= 1, h21 >= 0); then
-    h31 = χ/6 − 8 − h11 + h21 and h22 = 44 + 4·h11 − 2·h21 + 4·h31. Where that is impossible --
-    χ unknown (negative), χ not divisible by 6, h31 < 20 (the list's minimum) or h22 < 0 --
-    h31 and h22 fall back to the rounded raw predictions and the row is flagged.
+    h11 and h21 are the rounded predictions as they are; then h31 = χ/6 − 8 − h11 + h21 and
+    h22 = 44 + 4·h11 − 2·h21 + 4·h31. Where that is impossible -- h11 < 1 or h21 < 0 predicted,
+    χ unknown (negative) or not divisible by 6, h31 < 20 (the list's minimum) or h22 < 0 --
+    h31 and h22 stay the rounded raw predictions and the row is flagged.
 
     Parameters
     ----------
@@ -200,15 +216,31 @@ def constrain(pred, euler) -> tuple[np.ndarray, np.ndarray]:
     if euler.shape != (len(hodge),):
         raise ValueError(f"euler must have shape ({len(hodge)},), got {euler.shape}")
     euler = euler.astype(np.int64)
-    h11 = np.maximum(hodge[:, 0], 1)
-    h21 = np.maximum(hodge[:, 1], 0)
+    h11, h21 = hodge[:, 0], hodge[:, 1]
     h31 = euler // 6 - 8 - h11 + h21
     h22 = 44 + 4 * h11 - 2 * h21 + 4 * h31
-    fallback = (euler < 0) | (euler % 6 != 0) | (h31 < H31_MIN) | (h22 < 0)
-    hodge[:, 0], hodge[:, 1] = h11, h21
+    fallback = ((h11 < MINIMUM["h11"]) | (h21 < MINIMUM["h21"]) | (euler < 0) | (euler % 6 != 0)
+                | (h31 < H31_MIN) | (h22 < 0))
     hodge[:, 2] = np.where(fallback, hodge[:, 2], h31)
     hodge[:, 3] = np.where(fallback, hodge[:, 3], h22)
     return hodge, fallback
+
+
+def impossible_counts(pred) -> dict[str, int]:
+    """Rounded predictions below the smallest possible value, per Hodge number, plus ``"rows"``
+    (rows with at least one impossible value). See :data:`MINIMUM`."""
+    hodge = round_predictions(_as_predictions(pred))
+    low = hodge < np.array([MINIMUM[h] for h in HODGE])
+    out = {h: int(low[:, j].sum()) for j, h in enumerate(HODGE)}
+    out["rows"] = int(low.any(axis=1).sum())
+    return out
+
+
+def clip_to_range(pred) -> np.ndarray:
+    """Rounded predictions raised to the smallest possible value of each Hodge number
+    (:data:`MINIMUM`). Not used by any table unless asked for: label it "clipped" when you do."""
+    hodge = round_predictions(_as_predictions(pred))
+    return np.maximum(hodge, np.array([MINIMUM[h] for h in HODGE]))
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -257,7 +289,8 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
     Long DataFrame with columns ``subset, kind, target, accuracy, mse, mae, r2``; ``kind`` is
     "raw" (rounded outputs) or "constrained" (h31, h22 from χ), ``target`` h11..h22 or "mean".
     ``attrs["fallbacks"]`` = {subset: rows where the constraint fell back to the raw values};
-    ``attrs["n"]`` = {subset: rows scored}.
+    ``attrs["impossible"]`` = {subset: :func:`impossible_counts` of the raw predictions};
+    ``attrs["n"]`` = {subset: rows scored}. Baselines on the same rows: :func:`baseline_metrics`.
     """
     split = _resolve_split(data, split)
     subsets = tuple(subsets)
@@ -276,7 +309,7 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
     else:
         model = model_or_preds
 
-    rows, fallbacks, counts = [], {}, {}
+    rows, fallbacks, counts, impossible = [], {}, {}, {}
     for subset in subsets:
         idx = np.asarray(getattr(split, subset))
         if preds is not None:
@@ -291,11 +324,26 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
         rows += _long_rows(subset, "raw", raw)
         rows += _long_rows(subset, "constrained", metrics_table(y_true, hodge))
         fallbacks[subset] = int(fallback.sum())
+        impossible[subset] = impossible_counts(pred)
         counts[subset] = raw.attrs["n"]
     table = pd.DataFrame(rows, columns=["subset", "kind", "target", *METRICS])
     table.attrs["fallbacks"] = fallbacks
+    table.attrs["impossible"] = impossible
     table.attrs["n"] = counts
     return table
+
+
+def baseline_metrics(data, split, *, subsets=("test",)) -> pd.DataFrame:
+    """:func:`evaluate`'s long table for every baseline of :mod:`cicy4lib.baselines` on the same
+    rows, with a leading ``name`` column (the baseline's name)."""
+    from .baselines import baseline_predictions
+
+    split = _resolve_split(data, split)
+    frames = []
+    for name, preds in baseline_predictions(data, split, tuple(subsets)).items():
+        frames.append(evaluate(preds, data, split, subsets=subsets).assign(name=name))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["name", "subset", "kind", "target", *METRICS]]
 
 
 def accuracy_summary(df: pd.DataFrame, subset: str = "test", metric: str = "accuracy") -> pd.DataFrame:
@@ -314,3 +362,130 @@ def accuracy_summary(df: pd.DataFrame, subset: str = "test", metric: str = "accu
     wide = wide.reindex(index=kinds, columns=list(TARGETS))
     wide.columns.name = None
     return wide
+
+
+# --------------------------------------------------------------------------- reports
+def metric_summary(model_table: pd.DataFrame, name: str, baselines: pd.DataFrame | None = None, *,
+                   subset: str = "test", group: str = "model") -> pd.DataFrame:
+    """One subset's metrics of a model and its baselines, long by metric.
+
+    Returns
+    -------
+    DataFrame indexed (metric, name, kind) with columns ``group`` ("model", "baseline") and
+    h11, h21, h31, h22, mean: accuracy in percent, MSE, MAE and R² of the rounded predictions.
+    """
+    frames = [model_table[model_table["subset"] == subset].assign(name=name, group=group)]
+    if baselines is not None and len(baselines):
+        frames.append(baselines[baselines["subset"] == subset].assign(group="baseline"))
+    long = pd.concat(frames, ignore_index=True)
+    out = long.melt(id_vars=["name", "group", "kind", "target"], value_vars=list(METRICS), var_name="metric")
+    wide = out.pivot_table(index=["metric", "name", "kind"], columns="target", values="value", sort=False)
+    wide = wide.reindex(columns=list(TARGETS))
+    wide.columns.name = None
+    groups = long.drop_duplicates("name").set_index("name")["group"]
+    wide.insert(0, "group", [groups[n] for n in wide.index.get_level_values("name")])
+    order = {m: i for i, m in enumerate(METRICS)}
+    return wide.sort_index(level="metric", key=lambda idx: idx.map(order), sort_remaining=False)
+
+
+_DECIMALS = {"accuracy": 2, "mse": 3, "mae": 3, "r2": 3}
+
+
+def _cell(value, decimals: int) -> str:
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "–"
+        return f"{value:.{decimals}f}"
+    return str(value)
+
+
+def markdown_table(df: pd.DataFrame, decimals: int | dict = 2, *, index: bool = True) -> str:
+    """A GitHub-flavoured Markdown pipe table (no extra dependency); floats rounded to
+    ``decimals`` (an int, or {column: int}), NaN shown as "–"."""
+    frame = df.reset_index() if index else df
+    if index and all(n is None for n in df.index.names):
+        frame = frame.rename(columns={"index": ""})
+    cols = [str(c) for c in frame.columns]
+
+    def dec(col):
+        return decimals.get(col, 2) if isinstance(decimals, dict) else decimals
+
+    lines = ["| " + " | ".join(cols) + " |",
+             "|" + "|".join("---" if frame[c].dtype == object else "---:" for c in frame.columns) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v, dec(c)).replace("|", "\\|") for c, v in zip(cols, row)) + " |")
+    return "\n".join(lines)
+
+
+def format_table(df: pd.DataFrame, decimals: int = 2) -> str:
+    """Plain-text table with floats rounded to ``decimals`` (NaN as "–") for terminals."""
+    return df.to_string(float_format=lambda v: "–" if np.isnan(v) else f"{v:.{decimals}f}")
+
+
+def write_metrics(run_dir, summary: pd.DataFrame, *, data=None, split=None, extra: dict | None = None) -> Path:
+    """Write ``metrics.json`` beside ``model.pt``: the evaluated metrics (rounded), the data's
+    provenance and the split; returns its path. (``model.json`` is the checkpoint's and stays
+    as training wrote it.)"""
+    from .datalabel import provenance
+    from .fileio import atomic_write_json
+
+    run_dir = Path(run_dir)
+    run_dir = run_dir.parent if run_dir.suffix == ".pt" else run_dir
+    metrics = {}
+    for (metric, name, kind), row in summary.iterrows():
+        decimals = _DECIMALS.get(metric, 3)
+        values = {t: (None if pd.isna(row[t]) else round(float(row[t]), decimals)) for t in TARGETS}
+        metrics.setdefault(name, {"group": row["group"]}).setdefault(kind, {})[metric] = values
+    payload = {"split": None if split is None else str(getattr(split, "name", split)),
+               "data": provenance(data) if data is not None else None,
+               "metrics": metrics, **(extra or {})}
+    path = run_dir / "metrics.json"
+    atomic_write_json(payload, path, sort_keys=False)
+    return path
+
+
+def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: int = 4096, device=None):
+    """What ``python -m cicy4lib evaluate RUN`` prints: all four metrics of one saved run on the
+    test set, raw and constrained, beside the baselines on the same rows; the train/valid/test
+    accuracies; impossible raw values and constraint fallbacks. Writes ``metrics.json`` into
+    the run directory unless ``write=False``.
+
+    Returns (text, summary DataFrame of :func:`metric_summary`, evaluate's table).
+    """
+    from .datalabel import data_label
+
+    model, config = _load_run(run)
+    split_name = split or config.get("split", "72")
+    split_obj = _resolve_split(data, str(split_name)) if not hasattr(split_name, "test") else split_name
+    table = evaluate(model, data, split_obj, batch_size=batch_size, device=device)
+    base = baseline_metrics(data, split_obj)
+    arch = config.get("arch", Path(run).name)
+    summary = metric_summary(table, arch, base)
+    label = data_label(data)
+    name = getattr(split_obj, "name", split_name)
+    lines = [f"== {arch} ({Path(run)}) on {label}; split {name}, {table.attrs['n'].get('test', 0):,} test rows",
+             "Raw = rounded network outputs; constrained = h11, h21 as predicted, h31 and h22 from them "
+             "and the exact χ (nothing clipped). Baselines are computed on the same test rows."]
+    titles = {"accuracy": "test accuracy (%)", "mse": "test MSE", "mae": "test MAE", "r2": "test R²"}
+    for metric in METRICS:
+        block = summary.xs(metric, level="metric")
+        lines += ["", titles[metric], format_table(block, _DECIMALS[metric])]
+    acc = table.pivot_table(index=["subset", "kind"], columns="target", values="accuracy", sort=False)
+    acc = acc.reindex(columns=list(TARGETS))
+    acc.columns.name = None
+    lines += ["", "accuracy (%) on every subset", format_table(acc)]
+    for subset, counts in table.attrs.get("impossible", {}).items():
+        if counts.get("rows"):
+            detail = ", ".join(f"{h} < {MINIMUM[h]}: {counts[h]}" for h in HODGE if counts[h])
+            lines.append(f"impossible raw predictions on {subset}: {counts['rows']} rows ({detail}); "
+                         "scored as they are, not clipped")
+    fb = {k: v for k, v in table.attrs.get("fallbacks", {}).items() if v}
+    if fb:
+        lines.append(f"constraint fallbacks (raw h31, h22 kept where χ gives an impossible value): {fb}")
+    if write:
+        run_dir = Path(run)
+        path = write_metrics(run_dir, summary, data=data, split=name,
+                             extra={"impossible": table.attrs.get("impossible", {}),
+                                    "fallbacks": table.attrs.get("fallbacks", {})})
+        lines.append(f"wrote {path}")
+    return "\n".join(lines), summary, table

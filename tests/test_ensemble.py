@@ -1,5 +1,6 @@
 """Mean and weighted ensembles, hill climbing, the paper's named ensembles, run_ensembles."""
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -170,6 +171,10 @@ def test_paper_ensembles_come_from_published():
 
 
 # --------------------------------------------------------------------------- run_ensembles
+from cicy4lib.baselines import list_baselines  # noqa: E402
+
+BASELINES = list_baselines()
+
 def _fake_runs(tmp_path, data, tables, splits=None):
     """Run directories with a model.pt marker and model.json; load_run is patched to TableModels."""
     for name, table in tables.items():
@@ -198,7 +203,9 @@ def test_run_ensembles_layout(run_setup):
     s = run_setup
     df = en.run_ensembles(s.runs, s.data, s.split)
     names = list(dict.fromkeys(df.index.get_level_values("name")))
-    assert names == ["CNN-LSTM-400_72", "LSTM-424_72", "LSTM-448_72", "Ens-1", "Ens-2", "Ens-4", en.MEAN_ALL, en.HILL_CLIMB]
+    assert names == ["CNN-LSTM-400_72", "LSTM-424_72", "LSTM-448_72", "Ens-1", "Ens-2", "Ens-4", en.MEAN_ALL, en.HILL_CLIMB,
+                     *BASELINES]
+    assert set(df.loc[BASELINES[0]]["group"]) == {"baseline"}
     assert df.index.names == ["name", "kind"]
     assert list(df.columns) == ["group", "h11", "h21", "h31", "h22", "mean"]
     assert set(df.index.get_level_values("kind")) == {"raw", "constrained"}
@@ -225,7 +232,7 @@ def test_run_ensembles_options(run_setup):
     s = run_setup
     df = en.run_ensembles(s.runs, s.data, s.split, names=["Ens-4", "Ens-3"], members=["LSTM-448_72"], hill_climb=False)
     names = list(dict.fromkeys(df.index.get_level_values("name")))
-    assert names == ["LSTM-448_72", "Ens-4", en.MEAN_ALL]
+    assert names == ["LSTM-448_72", "Ens-4", en.MEAN_ALL, *BASELINES]
     assert df.attrs["weights"] == {} and list(df.attrs["missing"]) == ["Ens-3"]
     with pytest.raises(FileNotFoundError):
         en.run_ensembles(s.runs, s.data, s.split, members=["nope_72"])
@@ -271,7 +278,7 @@ def test_run_ensembles_real_checkpoints(tmp_path):
     split = fake_split(24)
     df = en.run_ensembles(tmp_path, data, split)
     names = list(dict.fromkeys(df.index.get_level_values("name")))
-    assert names == ["LSTM-424_72", "LSTM-448_72", "Ens-4", en.MEAN_ALL, en.HILL_CLIMB]
+    assert names == ["LSTM-424_72", "LSTM-448_72", "Ens-4", en.MEAN_ALL, en.HILL_CLIMB, *BASELINES]
     assert df[["h11", "h21", "h31", "h22", "mean"]].notna().all().all()
     assert sum(df.attrs["weights"].values()) == pytest.approx(1.0)
     # a list of paths (a model.pt file too) is named by run directory
@@ -287,3 +294,28 @@ def test_run_ensembles_warns_on_leaky_members(run_setup):
     with pytest.warns(UserWarning, match="inflated"):
         df = en.run_ensembles(s.runs, s.data, s.split, names=[], members=["LSTM-448_80"], hill_climb=False)
     assert df.loc[("LSTM-448_80", "raw"), "mean"] == 100.0
+
+
+def test_ensemble_report_and_command(run_setup, tmp_path):
+    s = run_setup
+    lines = []
+    rc = en.ensemble_command(s.runs, s.data, s.split, names=["Ens-4", "Ens-3"], hill_climb=True, out=lines.append)
+    text = "\n".join(lines)
+    assert rc == 0
+    assert "hill-climb weights" in text and "LSTM-424_72 0.500" in text
+    assert "skipped paper ensemble Ens-3: no run for CNN-LSTM-384_72" in text
+    assert "left out run LSTM-448_80" in text and "baseline" in text
+    assert "0.44999" not in text
+    # nothing asked for could be built: exit status 1 with the reason
+    lines.clear()
+    rc = en.ensemble_command(s.runs, s.data, s.split, names=["Ens-3"], out=lines.append)
+    assert rc == 1 and "could be built" in lines[-1]
+
+
+def test_default_runs_dir(tmp_path):
+    checkout = Path(en.__file__).resolve().parents[1] / en.DEFAULT_RUNS_DIR
+    assert en.default_runs_dir(tmp_path) in (tmp_path / en.DEFAULT_RUNS_DIR, checkout)
+    runs = tmp_path / en.DEFAULT_RUNS_DIR / "LSTM-448_72"
+    runs.mkdir(parents=True)
+    (runs / "model.pt").write_bytes(b"x")
+    assert en.default_runs_dir(tmp_path) == tmp_path / en.DEFAULT_RUNS_DIR

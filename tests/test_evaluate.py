@@ -141,17 +141,17 @@ def test_constrain_fallbacks_counted():
         [2.2, 0.1, 30.4, 200.3],     # chi unknown -> fallback
         [5.0, 0.0, 21.0, 150.0],     # chi = 48 + 6 * (1 + 20) but h11 = 5 -> h31 = 17 < 20 -> fallback
         [1.0, 0.0, 50.0, 300.0],     # chi not divisible by 6 -> fallback
-        [-0.7, -2.0, 426.0, 1752.0],  # clipped to h11 = 1, h21 = 0, then fine
+        [-0.7, -2.0, 426.0, 1752.0],  # impossible h11, h21: nothing clipped, raw h31/h22 kept
     ])
     euler = np.array([2610, -1, 48 + 6 * 21, 2611, 2610])
     fixed, fallback = ev.constrain(pred, euler)
-    assert fallback.tolist() == [False, True, True, True, False]
-    assert int(fallback.sum()) == 3
+    assert fallback.tolist() == [False, True, True, True, True]
+    assert int(fallback.sum()) == 4
     assert fixed[0].tolist() == [1, 0, 426, 1752]
     assert fixed[1].tolist() == [2, 0, 30, 200]  # rounded raw h31/h22 kept
     assert fixed[2].tolist() == [5, 0, 21, 150]
     assert fixed[3].tolist() == [1, 0, 50, 300]
-    assert fixed[4].tolist() == [1, 0, 426, 1752]
+    assert fixed[4].tolist() == [-1, -2, 426, 1752]  # h11, h21 as predicted (rounded), not clipped
     with pytest.raises(ValueError, match="euler"):
         ev.constrain(pred, euler[:2])
 
@@ -263,3 +263,22 @@ def test_evaluate_with_cicydata_and_split_name():
     expected = ev.metrics_table(data.hodge[split.test], table[split.test])
     got = df[df.kind == "raw"].set_index("target")
     assert got["accuracy"].tolist() == pytest.approx(expected["accuracy"].tolist())
+
+
+def test_constrained_h11_h21_equal_raw_and_impossible_counted():
+    rng = np.random.default_rng(1)
+    pred = rng.normal(0, 3, size=(200, 4)) + np.array([2, 0, 30, 200])
+    euler = np.full(200, 2610)
+    fixed, _ = ev.constrain(pred, euler)
+    assert (fixed[:, :2] == np.rint(pred[:, :2])).all()  # "constrained" changes h31, h22 only
+    counts = ev.impossible_counts(np.array([[0.2, -0.6, 19.0, -1.0], [1.0, 0.0, 20.0, 0.0]]))
+    assert counts == {"h11": 1, "h21": 1, "h31": 1, "h22": 1, "rows": 1}
+    assert ev.clip_to_range(np.array([[0.2, -0.6, 19.0, -1.0]])).tolist() == [[1, 0, 20, 0]]
+
+
+def test_markdown_table_is_a_pipe_table():
+    df = pd.DataFrame({"h11": [0.44999999999999996, np.nan], "note": ["a|b", "c"]}, index=["x", "y"])
+    text = ev.markdown_table(df)
+    lines = text.splitlines()
+    assert lines[0].startswith("| ") and set(lines[1]) <= set("|-:")
+    assert "0.45" in text and "0.4499" not in text and "–" in text and "a\\|b" in text

@@ -64,29 +64,34 @@ def default_root() -> Path:
 
 
 def model_family(name: str) -> str:
-    """Human label of an architecture: "CNN-LSTM hybrid", "ResNet-GRU hybrid", "LSTM-only"."""
-    from ..models import get_spec
+    """Human label of an architecture: "CNN-LSTM hybrid", "ResNet-GRU hybrid", "LSTM-only", or the
+    registry entry's ``family`` for a model beyond the paper."""
+    from ..models.registry import get_entry
 
-    spec = get_spec(name)
+    entry = get_entry(name)
+    spec = entry.spec
+    if not entry.paper or not hasattr(spec, "rnn"):
+        return entry.family or "model beyond the paper"
     if spec.family is None:
         return f"{spec.rnn.upper()}-only"
     return f"{'CNN' if spec.family == 'cnn' else 'ResNet'}-{spec.rnn.upper()} hybrid"
 
 
 def model_notebook_path(name: str, root=None) -> Path:
-    """Where the notebook of architecture ``name`` lives, e.g. Models_LSTM-based/LSTM-448.ipynb."""
-    from ..models import get_spec
+    """Where the notebook of architecture ``name`` lives, e.g. Models_LSTM-based/LSTM-448.ipynb
+    (the registry entry's notebook folder)."""
+    from ..models.registry import get_entry
 
-    spec = get_spec(name)
-    folder = LSTM_DIR if spec.family is None else HYBRID_DIR
-    return Path(root or default_root()) / folder / f"{spec.name}.ipynb"
+    entry = get_entry(name)
+    return Path(root or default_root()) / entry.notebook_dir / f"{entry.name}.ipynb"
 
 
-def model_notebook_paths(root=None) -> list[Path]:
-    """The 14 model notebooks, in the registry's order."""
+def model_notebook_paths(root=None, *, paper: bool | None = None) -> list[Path]:
+    """One notebook per registered model (the paper's 14 first), in the registry's order;
+    ``paper=True`` keeps the paper's 14 only."""
     from ..models import list_models
 
-    return [model_notebook_path(name, root) for name in list_models()]
+    return [model_notebook_path(name, root) for name in list_models(paper=paper)]
 
 
 def processing_notebook_paths(root=None) -> list[Path]:
@@ -176,10 +181,18 @@ def _model_title(name: str) -> str:
         from ..models import build_model, count_parameters
 
         params = count_parameters(build_model(name, device="meta"))
-    lines = [f"# {name}: {model_family(name)}", "",
-             f"One of the paper's 14 architectures ({params:,} trainable parameters), trained with "
-             "the paper's recipe by `cicy4lib` (resumable, with the exact-χ constrained accuracies "
-             "beside the raw ones).", "",
+    from ..models.registry import get_entry
+
+    entry = get_entry(name)
+    if entry.paper:
+        intro = (f"One of the paper's 14 architectures ({params:,} trainable parameters), trained with "
+                 "the paper's recipe by `cicy4lib` (resumable, with the exact-χ constrained accuracies "
+                 "beside the raw ones).")
+    else:
+        intro = (f"A model beyond the paper ({params:,} trainable parameters)"
+                 + (f": {entry.description}" if entry.description else "") + ". Trained by `cicy4lib` "
+                 "with the same trainer, split and evaluation as the paper's 14 networks.")
+    lines = [f"# {name}: {model_family(name)}", "", intro, "",
              "Published test accuracies (%) of this model in the paper (arXiv:2405.17406), "
              "on the real CICY4 list:", "",
              "| test set | h11 | h21 | h31 | h22 |", "|---|---|---|---|---|"]
@@ -192,7 +205,8 @@ def _model_title(name: str) -> str:
         else:
             lines.append(f"| {label} | not reported | | | |")
     if not any_row:
-        lines += ["", "The paper lists this architecture but reports no accuracies for it."]
+        lines += ["", "The paper reports no accuracies for this architecture." if entry.paper
+                  else "The paper does not have this model."]
     lines += ["", "– marks a cell lost from the paper's text (a bold best value); "
               "see `cicy4lib.published`."]
     return "\n".join(lines)

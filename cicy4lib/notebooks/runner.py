@@ -109,7 +109,7 @@ def expand_notebooks(items: Iterable, *, all_models=False, root=None) -> list[Pa
     With ``all_models`` the 14 model notebooks come first, so that e.g.
     ``run --all-models data-results-processing`` trains before it evaluates.
     """
-    paths = model_notebook_paths(root) if all_models else []
+    paths = model_notebook_paths(root, paper=True) if all_models else []
     for item in items:
         item = Path(item)
         if item.is_dir():
