@@ -102,6 +102,10 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         "is_product": bool(geometry.is_product(P)),
         "favourable_guess_h11": int(P.shape[0]),
     }
+    from .baselines import chi_completion
+
+    guess = chi_completion([P.shape[0]], [0], [report["euler"]])[0]
+    report["favourable_guess"] = [int(v) for v in guess]  # h11 = rows, h21 = 0, h31/h22 from χ
     if exact and not report["is_product"]:
         result = geometry.hodge_numbers(P)
         report["hodge_exact"] = list(result.hodge) if result.hodge is not None else None
@@ -110,7 +114,7 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         import torch
 
         from .checkpoint import load_model
-        from .evaluate import constrain
+        from .evaluate import HODGE, MINIMUM, constrain
 
         models = [load_model(p) for p in checkpoints]
         outputs = []
@@ -126,4 +130,14 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         report["prediction_rounded"] = [int(v) for v in np.rint(raw)]
         report["prediction_constrained"] = [int(v) for v in constrained[0]]
         report["constraint_fallback"] = bool(fallback[0])
+        # impossible values are shown, never silently clipped
+        impossible = [f"{h} = {v} < {MINIMUM[h]}" for h, v in zip(HODGE, report["prediction_rounded"])
+                      if v < MINIMUM[h]]
+        report["prediction_impossible"] = impossible
+        if impossible:
+            report["warning"] = ("the network predicts impossible values (" + "; ".join(impossible) + "); "
+                                 "the constrained answer keeps its raw h31, h22 there: do not trust this prediction")
+        elif fallback[0]:
+            report["warning"] = ("h31 from the predicted h11, h21 and χ would be impossible; the constrained "
+                                 "answer keeps the raw h31, h22")
     return report
