@@ -337,3 +337,133 @@ def test_load_onto_cuda(tmp_path):
     assert next(loaded.parameters()).is_cuda
     loaded_cpu, _ = load_model(tmp_path)
     assert next(loaded_cpu.parameters()).device.type == "cpu"
+
+
+# --------------------------------------------------------------------------- integrity and field validation
+
+
+def test_flipped_bytes_in_model_pt_are_refused(tmp_path):
+    model = _model("LSTM-400")
+    save_checkpoint(tmp_path, model, CONFIG)
+    record = json.loads((tmp_path / "model.json").read_text())
+    assert set(record["sha256"]) == {"weights"} and len(record["sha256"]["weights"]) == 64
+    weights = tmp_path / "model.pt"
+    data = bytearray(weights.read_bytes())
+    # flip one bit inside a weight tensor's bytes: torch alone would load the changed weights silently
+    offset = len(data) - 2000
+    data[offset] ^= 0x01
+    weights.write_bytes(bytes(data))
+    record_without = {k: v for k, v in record.items() if k != "sha256"}
+    with pytest.raises(CheckpointError, match=r"model\.pt does not match the SHA-256 recorded in model\.json"):
+        load_model(tmp_path)
+    (tmp_path / "model.json").write_text(json.dumps(record_without))
+    loaded, _ = load_model(tmp_path)  # what the hash protects against: a silent load of other weights
+    assert not torch.equal(_outputs(loaded), _outputs(model))
+
+
+def test_optimizer_file_is_hashed_too(tmp_path):
+    opt = SimpleNamespace(state_dict=lambda: {"state": {}, "param_groups": [{"lr": 0.01, "params": [0]}]})
+    save_checkpoint(tmp_path, _model("LSTM-400"), CONFIG, optimizer=opt)
+    record = json.loads((tmp_path / "model.json").read_text())
+    from cicy4lib.checkpoint import file_sha256
+
+    assert record["sha256"] == {"weights": file_sha256(tmp_path / "model.pt"),
+                                "optimizer": file_sha256(tmp_path / "optimizer.pt")}
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("arch", 5, "'arch' must be a non-empty string, got 5"),
+    ("arch", ["LSTM-400"], "'arch' must be a non-empty string"),
+    ("arch", "", "'arch' must be a non-empty string"),
+    ("scale", -6, "'scale' must be a positive finite number, got -6"),
+    ("scale", 0, "'scale' must be a positive"),
+    ("scale", "6", "'scale' must be a positive finite number, got \"6\""),
+    ("scale", True, "'scale' must be a positive"),
+    ("scale", None, "'scale' must be a positive"),
+    ("scale", {"value": 6}, "'scale' must be a positive"),
+    ("split", 72, "'split' must be a string or null"),
+    ("seed", 4.2, "'seed' must be an integer or null"),
+    ("seed", False, "'seed' must be an integer"),
+    ("recipe", [1, 2], "'recipe' must be an object"),
+    ("metrics", "good", "'metrics' must be an object"),
+    ("epoch", -1, "'epoch' must be a non-negative integer"),
+    ("epoch", 2.5, "'epoch' must be a non-negative integer"),
+    ("best_val_loss", "low", "'best_val_loss' must be a finite number or null"),
+    ("target_std", [1, 1, 0, 1], "'target_std' must be a list of 4 positive"),
+    ("target_mean", [1, 2], "'target_mean' must be a list of 4 finite numbers"),
+    ("sha256", {"weights": "abc"}, "'sha256' must be an object of 64-digit"),
+    ("sha256", "abc", "'sha256' must be an object"),
+])
+def test_model_json_fields_of_the_wrong_type_name_the_field(tmp_path, field, value, words):
+    save_checkpoint(tmp_path, _model("LSTM-400"), CONFIG)
+    record = json.loads((tmp_path / "model.json").read_text())
+    record[field] = value
+    (tmp_path / "model.json").write_text(json.dumps(record))
+    with pytest.raises(CheckpointError) as err:
+        load_model(tmp_path)
+    assert words in str(err.value) and "model.json" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '"LSTM-400"', "null", "[" * 100_000 + "]" * 100_000,
+                                  '{"arch": ' + "[" * 50_000 + "]" * 50_000 + "}"])
+def test_model_json_not_an_object_or_nested_too_deeply(tmp_path, text):
+    save_checkpoint(tmp_path, _model("LSTM-400"), CONFIG)
+    (tmp_path / "model.json").write_text(text)
+    with pytest.raises(CheckpointError, match=r"model\.json"):
+        load_model(tmp_path)
+
+
+def test_negative_scale_is_refused_when_saving(tmp_path):
+    with pytest.raises(CheckpointError, match="'scale' must be a positive finite number, got -6"):
+        save_checkpoint(tmp_path, _model("LSTM-400"), {**CONFIG, "scale": -6})
+    with pytest.raises(CheckpointError, match="'scale'"):
+        save_checkpoint(tmp_path, _model("LSTM-400"), {**CONFIG, "scale": float("nan")})
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
+    save_checkpoint(tmp_path / "gru", _model("ResNet-GRU-256"), CONFIG)
+    with pytest.raises(CheckpointMismatchError, match="checkpoint is ResNet-GRU-256, expected LSTM-448"):
+        load_model(tmp_path / "gru", arch="LSTM-448")
+    # model.json names an architecture whose weights these are not
+    record = json.loads((tmp_path / "gru" / "model.json").read_text())
+    (tmp_path / "gru" / "model.json").write_text(json.dumps({**record, "arch": "CNN-LSTM-256"}))
+    with pytest.raises(CheckpointMismatchError, match="does not match CNN-LSTM-256"):
+        load_model(tmp_path / "gru")
+    (tmp_path / "gru" / "model.json").write_text(json.dumps({**record, "arch": "NoSuchNet-7"}))
+    with pytest.raises(CheckpointError, match="NoSuchNet-7"):
+        load_model(tmp_path / "gru")
+
+
+# --------------------------------------------------------------------------- training state files
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbled", "a list", "pickled object", "missing field",
+                                    "wrong type"])
+def test_read_training_state_damage_is_a_checkpoint_error(tmp_path, damage):
+    from cicy4lib.checkpoint import read_training_state
+
+    path = tmp_path / "state.pt"
+    torch.save({"epoch": 3, "history": {"val_loss": [1.0, 0.5, 0.4]}, "model": _model("LSTM-400").state_dict()}, path)
+    required = {"epoch": int, "history": dict}
+    assert read_training_state(path, required)["epoch"] == 3
+    data = path.read_bytes()
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbled":
+        path.write_bytes(data[:64] + b"\xff" * 512 + data[576:])
+    elif damage == "a list":
+        torch.save([1, 2, 3], path)
+    elif damage == "pickled object":
+        torch.save({"epoch": 3, "history": {}, "opt": SimpleNamespace(a=1)}, path)
+    elif damage == "missing field":
+        torch.save({"history": {}}, path)
+    else:
+        torch.save({"epoch": True, "history": {}}, path)
+    with pytest.raises(CheckpointError, match=r"state\.pt") as err:
+        read_training_state(path, required)
+    assert "overwrite=True" in str(err.value)
+    with pytest.raises(CheckpointNotFoundError, match="no training state"):
+        read_training_state(tmp_path / "none.pt")
