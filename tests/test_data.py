@@ -16,10 +16,10 @@ SPEC_FIVE = [
     ([[2, 2, 4]], 1632, (1, 0, 263, 1100)),
     ([[2, 3, 3]], 1206, (1, 0, 192, 816)),
 ]
-MORE = [
-    ([[2, 2, 2, 3]], 1008, (1, 0, 159, 684)),
-    ([[1, 1], [1, 5]], 1860, (2, 0, 300, 1292)),
-    ([[1, 1], [1, 1], [2, 3]], 936, (3, 1, 144, 640)),
+MORE = [  # exact values (cicy4lib.geometry.hodge_numbers)
+    ([[2, 2, 2, 3]], 1152, (1, 0, 183, 780)),
+    ([[1, 1], [1, 5]], 2160, (2, 0, 350, 1452)),
+    ([[1, 1], [1, 1], [2, 3]], 1044, (3, 0, 163, 708)),
 ]
 PRODUCT = ([[4, 0], [0, 4]], 576)  # K3 x K3: a direct product, no Hodge numbers in the list
 
@@ -34,7 +34,8 @@ def make_entries(n, product_every=4):
             entries.append((i + 1, P, euler, True, None, None))
         else:
             P, euler, hodge = configs[i % len(configs)]
-            hodge = (hodge[0], hodge[1] + i % 3, hodge[2], hodge[3])
+            d = i % 3  # distinct labels that keep chi and 44 = -4 h11 + 2 h21 - 4 h31 + h22
+            hodge = (hodge[0], hodge[1] + d, hodge[2] + d, hodge[3] + 2 * d)
             entries.append((i + 1, P, euler, False, hodge, len(P) == hodge[0]))
     return entries
 
@@ -216,8 +217,8 @@ def _corrupt(text, old, new):
     ("{2, 1, 2, {{2, 5}}", "{2, 1, 2, {{{2, 5}}}", r"entry 2 \(ID 2\).*nested too deep"),
     ("{2, 1, 2, {{2, 5}}", "{2, 1, {{2, 5}}", r"entry 2 \(ID 2\).*degree matrix is field 3"),
     ("{7, 2, 2, {{1, 1}, {1, 5}}", "{7, 2, 2, {{1, 1}, {1}}", r"entry 7 \(ID 7\).*differ in length"),
-    ("1860, False", "1860, Flase", r"entry 7 \(ID 7\).*bad token 'Flase'"),
-    ("1860, False", "1860, 0", r"entry 7 \(ID 7\).*isProduct"),
+    ("2160, False", "2160, Flase", r"entry 7 \(ID 7\).*bad token 'Flase'"),
+    ("2160, False", "2160, 0", r"entry 7 \(ID 7\).*isProduct"),
     ("{3, 1, 2, {{3, 4}}, 1476, False", "{3, 1, 2, {{3, 4}}, 1476, False, 7", r"entry 3 \(ID 3\).*fields"),
 ])
 def test_raw_corrupt_entry_names_file_and_entry(raw_list, tmp_path, old, new, expected):
@@ -292,7 +293,7 @@ def test_trio_euler_from_geometry(tmp_path):
 
 
 @pytest.mark.parametrize("divide, given, expected", [
-    (6.0, None, 6.0), (5.0, None, 5.0), (None, None, 6.0), (6.0, 6.0, 6.0), (3.0, 3.0, 3.0)])
+    (6.0, None, 6.0), (5.0, 5.0, 5.0), (None, None, 6.0), (6.0, 6.0, 6.0), (3.0, 3.0, 3.0), (1.0, None, 6.0)])
 def test_trio_scale_inference(tmp_path, divide, given, expected):
     entries = [e for e in make_entries(10) if not e[3]]
     folder = write_trio(tmp_path / "trio", entries, divide=divide, dtype=np.float64 if divide else np.int64)
@@ -304,12 +305,16 @@ def test_trio_scale_inference(tmp_path, divide, given, expected):
 def test_trio_wrong_scale_and_noise_rejected(tmp_path):
     entries = [e for e in make_entries(10) if not e[3]]
     folder = write_trio(tmp_path / "trio", entries)
-    with pytest.raises(DataError, match=r"conf\.npy: matrix \d+ has entry .* scale 4"):
+    with pytest.raises(DataError, match=r"conf\.npy: matrix \d+ .*has entry .*integer / 4 \(the declared scale\)"):
         load_dataset(folder, scale=4, compute_euler=False)
     conf = np.load(folder / "conf.npy")
     conf[3, 0, 0] += 0.01
     np.save(folder / "conf.npy", conf)
-    with pytest.raises(DataError, match=r"conf\.npy: matrix 3 has entry"):
+    with pytest.raises(DataError, match=r"conf\.npy: matrix 3 \(ID 4\) has entry 0.343333 at row 0, column 0: neither an integer"):
+        load_dataset(folder, compute_euler=False)
+    # another divisor is never guessed: a file divided by 5 needs scale=5
+    write_trio(folder, entries, divide=5.0)
+    with pytest.raises(DataError, match=r"neither an integer nor an integer / 6 \(the declared scale\)"):
         load_dataset(folder, compute_euler=False)
 
 
@@ -364,14 +369,15 @@ def test_kaggle_missing_or_mismatched_pair(tmp_path):
     folder.mkdir()
     conf = np.zeros((4, 16, 20))
     conf[:, 0, 0] = 1.0
+    sextic = np.array([[1, 0, 426, 1752]] * 4, np.int64)
     for part in ("train", "valid", "test"):
         np.save(folder / f"conf_X{part}.npy", conf)
-        np.save(folder / f"hodge_y{part}.npy", np.ones((4, 4), np.int64))
-    np.save(folder / "hodge_ytest.npy", np.ones((3, 4), np.int64))
+        np.save(folder / f"hodge_y{part}.npy", sextic)
+    np.save(folder / "hodge_ytest.npy", sextic[:3])
     with pytest.raises(DataError, match=r"conf_Xtest\.npy has 4 rows but hodge_ytest\.npy has 3"):
         load_dataset(folder, compute_euler=False)
     (folder / "hodge_yvalid.npy").unlink()
-    with pytest.raises(DataError, match=r"hodge_yvalid\.npy is missing"):
+    with pytest.raises(DataError, match=r"split files missing: hodge_yvalid\.npy"):
         load_dataset(folder, compute_euler=False)
 
 

@@ -100,13 +100,20 @@ def test_split_check_and_indexing():
 
 
 def make_data(n=120, seed=0):
-    """Random padded matrices (distinct rows) with Hodge numbers."""
+    """Distinct valid configurations with Hodge numbers that satisfy the linear relation."""
+    from cicy4lib.geometry import pad_configuration, random_configuration
+
     rng = np.random.default_rng(seed)
-    conf = np.zeros((n, 16, 20), np.int8)
-    conf[:, :4, :5] = rng.integers(0, 3, (n, 4, 5))
-    conf[:, 0, 0] = 6
-    conf[:, 4, :3] = (np.arange(n)[:, None] // 7 ** np.arange(3)) % 7  # base-7 digits: distinct rows
-    hodge = rng.integers(0, 30, (n, 4))
+    seen, conf = set(), []
+    while len(conf) < n:
+        padded = pad_configuration(random_configuration(rng, n_rows=int(rng.integers(3, 9))))
+        if padded.tobytes() not in seen:
+            seen.add(padded.tobytes())
+            conf.append(padded)
+    conf = np.stack(conf)
+    h11 = (conf.any(axis=2)).sum(axis=1).astype(np.int64)
+    h21, h31 = rng.integers(0, 4, n), rng.integers(20, 60, n)
+    hodge = np.stack([h11, h21, h31, 44 + 4 * h11 - 2 * h21 + 4 * h31], axis=1)
     return CICYData(conf, hodge, np.full(n, -1), np.zeros(n, bool), np.arange(1, n + 1), 6.0, "test")
 
 
@@ -136,14 +143,19 @@ def test_write_split_files_round_trip(tmp_path, dtype):
     expected = (["conf_Xtest.npy", "conf_Xtrain.npy", "conf_Xvalid.npy", "hodge_ytest.npy", "hodge_ytrain.npy",
                  "hodge_yvalid.npy", "conf_Xtrain_80.npy", "conf_Xtest_80.npy", "hodge_ytrain_80.npy",
                  "hodge_ytest_80.npy"]
-                + [f"foldx_{i}_{k}.npy" for i in range(5) for k in ("Xtrain", "Xval", "ytrain", "yval")])
+                + [f"foldx_{i}_{k}.npy" for i in range(5) for k in ("Xtrain", "Xval", "ytrain", "yval")]
+                + ["provenance.json"])
     assert names == sorted(expected)
     assert all(p.exists() for p in paths)
     x = np.load(tmp_path / "splits" / "conf_Xtrain.npy")
-    assert x.dtype == dtype and x.shape[1:] == (16, 20) and x.max() == 1.0  # divided by the scale
+    assert x.dtype == dtype and x.shape[1:] == (16, 20)
+    np.testing.assert_allclose(x * 6, np.rint(x * 6), atol=1e-5)  # divided by the scale
+    assert x.max() < 1.0 < (x * 6).max()
 
     loaded = load_dataset(tmp_path / "splits", compute_euler=False)
     assert set(loaded.splits) == {"72", "80", "cv0", "cv1", "cv2", "cv3", "cv4"}
+    assert loaded.provenance["kind"] == "user" and loaded.provenance["n"] == len(data)
+    assert loaded.provenance["split"] == "72" and not loaded.is_real_list
     assert len(loaded) == len(data) and loaded.scale == 6.0
     for name in loaded.splits:
         original, again = get_split(data, name), loaded.splits[name]
@@ -168,8 +180,9 @@ def test_round_trip_with_duplicate_rows(tmp_path):
 def test_mismatched_80_files_are_skipped_with_warning(tmp_path):
     data = make_data(60)
     write_split_files(data, "72", tmp_path)
-    np.save(tmp_path / "conf_Xtest_80.npy", np.zeros((3, 16, 20), np.float32))
-    np.save(tmp_path / "hodge_ytest_80.npy", np.zeros((3, 4), np.int64))
+    other = make_data(3, seed=99)  # valid rows that are not in the 72% files
+    np.save(tmp_path / "conf_Xtest_80.npy", other.conf.astype(np.float32) / 6)
+    np.save(tmp_path / "hodge_ytest_80.npy", other.hodge)
     with pytest.warns(UserWarning, match="80% files hold rows"):
         loaded = load_dataset(tmp_path, compute_euler=False)
     assert "80" not in loaded.splits and "cv0" in loaded.splits
@@ -178,9 +191,9 @@ def test_mismatched_80_files_are_skipped_with_warning(tmp_path):
 def test_write_single_schemes(tmp_path):
     data = make_data(40)
     assert sorted(p.name for p in write_split_files(data, "cv1", tmp_path / "a")) == [
-        "foldx_1_Xtrain.npy", "foldx_1_Xval.npy", "foldx_1_ytrain.npy", "foldx_1_yval.npy"]
-    assert len(write_split_files(data, split_80(split_72(40)), tmp_path / "b")) == 4
-    assert len(write_split_files(data, "72", tmp_path / "c", derived=False)) == 6
+        "foldx_1_Xtrain.npy", "foldx_1_Xval.npy", "foldx_1_ytrain.npy", "foldx_1_yval.npy", "provenance.json"]
+    assert len(write_split_files(data, split_80(split_72(40)), tmp_path / "b")) == 5
+    assert len(write_split_files(data, "72", tmp_path / "c", derived=False)) == 7
 
 
 def test_sample_split_sizes_scale():

@@ -7,8 +7,11 @@ import numpy as np
 
 from .splits import Split
 
-from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS
+from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS, REAL_LIST_NON_PRODUCT
 from ..errors import DataError
+
+PROVENANCE_KINDS = ("embedded-sample", "generated", "real-list", "user")
+PROVENANCE_FILE = "provenance.json"  # written beside every file set the data layer writes
 
 
 @dataclass(eq=False)  # arrays inside: compare fields explicitly
@@ -25,7 +28,10 @@ class CICYData:
     scale : float, divisor turning ``conf`` into model input (6 unless told otherwise).
     source : str, where the data came from ("sample", a path, ...).
     splits : dict name -> Split of predefined splits (published Kaggle files), or None.
-    meta : dict, free-form provenance (the sample's metadata, scale inference, ...).
+    meta : dict, free-form metadata (the sample's metadata, scale inference, ...).
+    provenance : dict, where the data came from: ``{"kind": "embedded-sample" | "generated" |
+        "real-list" | "user", "source": str, "n": int, ...}``; ``n`` follows every subset.
+        Readers fill it; files written from the data carry it (``provenance.json``).
     """
 
     conf: np.ndarray
@@ -37,9 +43,17 @@ class CICYData:
     source: str = ""
     splits: dict | None = None
     meta: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
 
     def __post_init__(self):
         n = len(self.conf)
+        prov = dict(self.provenance or {})
+        prov.setdefault("kind", "user")
+        prov.setdefault("source", str(self.source))
+        if prov["kind"] not in PROVENANCE_KINDS:
+            raise DataError(f"{self.source}: provenance kind {prov['kind']!r} is not one of {PROVENANCE_KINDS}")
+        prov["n"] = n
+        self.provenance = prov
         if self.conf.shape[1:] != (N_ROWS, N_COLS):
             raise DataError(f"{self.source}: conf must have shape (N, {N_ROWS}, {N_COLS}), got {self.conf.shape}")
         for name, shape in (("hodge", (n, 4)), ("euler", (n,)), ("is_product", (n,)), ("ids", (n,))):
@@ -50,6 +64,22 @@ class CICYData:
 
     def __len__(self) -> int:
         return len(self.conf)
+
+    @property
+    def is_real_list(self) -> bool:
+        """True only for the real CICY4 list: provenance kind "real-list" and all 905,684
+        non-product configurations present (a subsample or the embedded sample is not)."""
+        return (self.provenance.get("kind") == "real-list"
+                and int(np.count_nonzero(~self.is_product)) == REAL_LIST_NON_PRODUCT)
+
+    @property
+    def provenance_label(self) -> str:
+        """One line for banners and figure notes, e.g. "embedded sample, n = 10,000"."""
+        kind = self.provenance.get("kind", "user")
+        name = {"embedded-sample": "embedded sample", "generated": "generated set",
+                "real-list": "CICY4 list", "user": "user data"}.get(kind, kind)
+        note = "" if self.is_real_list or kind != "real-list" else " (subset)"
+        return f"{name}{note}, n = {len(self):,}"
 
     def __repr__(self) -> str:
         splits = ", ".join(self.splits) if self.splits else "none"
@@ -69,7 +99,8 @@ class CICYData:
                 for k, v in self.meta.items()}
         return replace(self, conf=self.conf[idx], hodge=self.hodge[idx], euler=self.euler[idx],
                        is_product=self.is_product[idx], ids=self.ids[idx],
-                       splits=_reindex_splits(self.splits, idx, len(self)), meta=meta)
+                       splits=_reindex_splits(self.splits, idx, len(self)), meta=meta,
+                       provenance=dict(self.provenance))  # __post_init__ sets the new n
 
 
 def _reindex_splits(splits, idx, n):
@@ -96,6 +127,8 @@ def subsample(data: CICYData, max_samples: int | None, seed: int = 0) -> CICYDat
     if max_samples < 1:
         raise ValueError(f"max_samples must be positive, got {max_samples}")
     keep = np.sort(np.random.default_rng(seed).choice(len(data), int(max_samples), replace=False))
-    return data.subset(keep)
+    out = data.subset(keep)
+    out.provenance["subsample"] = {"of": len(data), "max_samples": int(max_samples), "seed": int(seed)}
+    return out
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+import zlib
 from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
-from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS
+from ..constants import (DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS, REAL_LIST_ENTRIES,
+                         REAL_LIST_NON_PRODUCT)
 from ..errors import DataError
+from . import checks
 from .dataset import CICYData
 
 
@@ -38,30 +41,38 @@ def _pack(word: bytes) -> int:
 _PACKED_WORDS = {_pack(w): code for w, code in _WORDS.items()}
 
 def read_cicy4_list(path, *, drop_products: bool = True, scale: float | None = None,
-                    chunk_bytes: int = _CHUNK_BYTES) -> CICYData:
-    """Load ``cicy4list.txt`` (or the ``.zip`` holding it), streamed; Euler numbers from the file.
+                    chunk_bytes: int = _CHUNK_BYTES, check_euler: bool = True,
+                    n_jobs: int | None = None) -> CICYData:
+    """Load ``cicy4list.txt`` (or the ``.zip`` holding it), streamed, and check every entry.
 
     Product entries have no Hodge numbers in the list (``Null`` or omitted): -1 when kept.
     ``meta`` records the number of entries read, the products and the last field ("flag").
+    Every kept entry must be a valid configuration (Calabi-Yau condition, dimension 4), its
+    Hodge numbers in range and consistent with its Euler field, and (``check_euler``) its
+    Euler field equal to the exact chi of its matrix (the whole list takes about a minute).
     """
     path = Path(path)
     with ExitStack() as stack:
         if path.suffix.lower() == ".zip":
             try:
                 archive = stack.enter_context(zipfile.ZipFile(path))
-            except (zipfile.BadZipFile, OSError) as err:
-                raise DataError(f"{path}: not a readable zip archive ({err})") from err
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+                raise DataError(f"{path}: not a readable zip archive ({err})") from None
             member = _list_member(archive, path)
-            stream, name = stack.enter_context(archive.open(member)), f"{path}:{member}"
+            try:
+                stream = stack.enter_context(archive.open(member))
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+                raise DataError(f"{path}:{member}: cannot open ({err})") from None
+            name = f"{path}:{member}"
         else:
             try:
                 stream, name = stack.enter_context(open(path, "rb")), str(path)
             except OSError as err:
-                raise DataError(f"{path}: cannot open ({err})") from err
+                raise DataError(f"{path}: cannot open ({err})") from None
         try:
             parsed = parse_cicy4_list(stream, name=name, drop_products=drop_products, chunk_bytes=chunk_bytes)
-        except (zipfile.BadZipFile, EOFError, OSError) as err:  # damaged compressed data
-            raise DataError(f"{name}: read error ({err})") from err
+        except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:  # damaged compressed data
+            raise DataError(f"{name}: read error, the data is damaged ({type(err).__name__}: {err})") from None
     conf = parsed.pop("conf")
     how = "given" if scale is not None else "default"
     scale = float(scale if scale is not None else DEFAULT_SCALE)
@@ -69,10 +80,25 @@ def read_cicy4_list(path, *, drop_products: bool = True, scale: float | None = N
     if largest > scale:
         warnings.warn(f"{name}: largest degree {largest} exceeds the scale {scale:g}: model inputs go above 1",
                       stacklevel=2)
-    meta = {"scale_from": how, "largest_degree": largest, "n_entries": parsed.pop("n_entries"),
-            "n_products": parsed.pop("n_products"), "flag": parsed.pop("flag")}
-    return CICYData(conf, parsed["hodge"], parsed["euler"], parsed["is_product"], parsed["ids"],
-                    scale, str(path), None, meta)
+    ids = parsed["ids"]
+    checks.check_configurations(conf, name, ids)
+    checks.check_hodge(parsed["hodge"], name, parsed["euler"], ids)
+    if check_euler:
+        known = np.flatnonzero(parsed["euler"] != -1)
+        chi = checks.computed_euler(conf[known], name, ids[known], n_jobs=n_jobs)
+        wrong = np.flatnonzero(chi != parsed["euler"][known])
+        if len(wrong):
+            i = int(known[wrong[0]])
+            raise DataError(f"{name}: entry {i + 1} (ID {int(ids[i])}) has Euler number {int(parsed['euler'][i])} "
+                            f"but its configuration has chi = {int(chi[wrong[0]])} ({len(wrong)} such entries)")
+    n_entries, n_products = parsed.pop("n_entries"), parsed.pop("n_products")
+    meta = {"scale_from": how, "largest_degree": largest, "n_entries": n_entries,
+            "n_products": n_products, "flag": parsed.pop("flag")}
+    whole = n_entries == REAL_LIST_ENTRIES and n_entries - n_products == REAL_LIST_NON_PRODUCT
+    provenance = {"kind": "real-list" if whole else "user", "source": str(path), "n_entries": n_entries,
+                  "n_products": n_products, "euler_checked": bool(check_euler)}
+    return CICYData(conf, parsed["hodge"], parsed["euler"], parsed["is_product"], ids,
+                    scale, str(path), None, meta, provenance)
 
 
 def _list_member(archive: zipfile.ZipFile, path: Path) -> str:

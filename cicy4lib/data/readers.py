@@ -1,6 +1,8 @@
 """Data sources for the CICY four-fold list, all loaded into one :class:`CICYData`.
 
-``load_dataset(source)`` picks the reader by name or path:
+A data source is one *reader* registered with :func:`register_reader`, by name (``"sample"``,
+``"kaggle"``), by file pattern (``*.npz``, ``cicy4list.txt``) or by the file that marks a folder
+(``conf_Xtrain.npy``, ``conf.npy``). :func:`load_dataset` dispatches through the registry:
 
 - ``"sample"`` (default): the embedded sample ``cicy4lib/_data/sample.npz``; any other ``.npz``
   path with the same keys works too;
@@ -10,7 +12,17 @@
 - ``"kaggle"`` or a folder with the Kaggle split files (``conf_Xtrain.npy`` ...): one dataset
   train72 + valid72 + test72 with the published splits in ``.splits``.
 
-Bad input raises :class:`DataError` naming the file (and the entry, for the raw list).
+Every reader checks what it reads (shapes, dtypes, lengths, integer-valued matrices that are
+valid configurations, boolean product flags, Hodge numbers in range and consistent with chi)
+and every I/O or decoding failure is a :class:`DataError` naming the file (and the entry).
+A folder written by the library carries a ``provenance.json`` that its reader reads back.
+
+Adding a source::
+
+    @register_reader("mysource", files=("*.h5",), description="my HDF5 files")
+    def _read_mine(path, options):        # path: the file/folder, or the default location
+        ...                               # options: scale, drop_products, compute_euler
+        return CICYData(...)
 
 >>> data = load_dataset("sample")                     # doctest: +SKIP
 >>> data.conf.shape, data.hodge.dtype, data.scale     # doctest: +SKIP
@@ -18,237 +30,308 @@ Bad input raises :class:`DataError` naming the file (and the entry, for the raw 
 """
 from __future__ import annotations
 
-import json
+import fnmatch
 import warnings
-import zipfile
+from dataclasses import dataclass
 from collections import defaultdict, deque
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS
-from ..errors import DataError
-from .dataset import CICYData
+from ..constants import REAL_LIST_NON_PRODUCT
+from ..errors import Cicy4Error, DataError
+from . import checks
+from .dataset import PROVENANCE_FILE, CICYData
 from .rawlist import read_cicy4_list
 from .splits import FILES_72, FILES_80, N_FOLDS, Split, fold_files
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "_data" / "sample.npz"
 KAGGLE_DIR = Path("/kaggle/input/calabi-yau-cicy-4-folds")
 TRIO = ("conf.npy", "hodge.npy", "direct.npy")
-
-_SOURCES_HELP = ("valid sources: 'sample' (embedded sample), 'kaggle' (/kaggle/input/calabi-yau-cicy-4-folds), "
-                 "a path to cicy4list.txt or cicy4list.zip, a .npz like the sample, a folder with "
-                 "conf.npy/hodge.npy/direct.npy, or a folder with the Kaggle split files (conf_Xtrain.npy, ...)")
+NPZ_EULER_SPOT_CHECK = 256  # .npz files carry chi: this many entries are recomputed (all if fewer)
 
 
-# --------------------------------------------------------------------------- dispatch
+# --------------------------------------------------------------------------- the registry
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What :func:`load_dataset` passes to every reader."""
+
+    scale: float | None = None
+    drop_products: bool = True
+    compute_euler: bool = True
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One data source: how to find it and how to read it."""
+
+    name: str
+    read: Callable  # (path: Path, options: LoadOptions) -> CICYData
+    files: tuple = ()  # glob patterns on a file's name (case-insensitive)
+    folder: tuple = ()  # names of files whose presence in a folder selects this reader
+    default: Callable | None = None  # () -> Path, for a source given by name
+    description: str = ""
+    missing_hint: str = ""  # appended when the named source's default location is missing
+
+
+_READERS: dict[str, Reader] = {}
+
+
+def register_reader(name: str, *, files=(), folder=(), default=None, description: str = "",
+                    missing_hint: str = ""):
+    """Register a reader ``fn(path, options) -> CICYData`` (decorator).
+
+    ``name`` selects it as ``load_dataset(name)`` when ``default`` (a callable returning the
+    default path) is given; ``files`` are glob patterns a file path must match; ``folder``
+    are file names whose presence in a folder selects it. Readers registered earlier win
+    when several match.
+    """
+    if name in _READERS:
+        raise ValueError(f"a data reader named {name!r} is already registered")
+
+    def decorate(fn):
+        _READERS[name] = Reader(name, fn, tuple(files), tuple(folder), default, description, missing_hint)
+        return fn
+
+    return decorate
+
+
+def list_readers() -> list[Reader]:
+    """The registered readers, in dispatch order."""
+    return list(_READERS.values())
+
+
+def sources_help() -> str:
+    parts = []
+    for r in _READERS.values():
+        how = [repr(r.name)] if r.default else []
+        how += [f"a file {p}" for p in r.files] + [f"a folder with {f}" for f in r.folder]
+        parts.append(f"{' / '.join(how)} ({r.description})")
+    return "valid sources: " + "; ".join(parts)
+
+
+def find_reader(source) -> tuple[Reader, Path]:
+    """The reader for ``source`` (a registered name or a path) and the path it reads."""
+    if isinstance(source, str) and source in _READERS and _READERS[source].default is not None:
+        reader = _READERS[source]
+        path = Path(reader.default())
+        if not path.exists():
+            raise DataError(f"{reader.description} {path} is missing{reader.missing_hint}; {sources_help()}")
+        return reader, path
+    if not isinstance(source, (str, Path)) and not hasattr(source, "__fspath__"):
+        raise DataError(f"data source must be a name or a path, not {type(source).__name__}; {sources_help()}")
+    path = Path(source).expanduser()
+    if path.is_dir():
+        for reader in _READERS.values():
+            if any((path / marker).exists() for marker in reader.folder):
+                return reader, path
+        markers = ", ".join(m for r in _READERS.values() for m in r.folder)
+        raise DataError(f"{path}: holds none of {markers}; {sources_help()}")
+    if path.is_file():
+        for reader in _READERS.values():
+            if any(fnmatch.fnmatch(path.name.lower(), p.lower()) for p in reader.files):
+                return reader, path
+        raise DataError(f"{path}: unknown file type; {sources_help()}")
+    raise DataError(f"unknown data source {str(source)!r} (no such file or folder); {sources_help()}")
+
 
 def load_dataset(source="sample", *, drop_products: bool = True, scale: float | None = None,
                  compute_euler: bool = True) -> CICYData:
-    """Load the CICY four-folds from ``source`` (see the module docstring for the choices).
+    """Load the CICY four-folds from ``source`` through its registered reader.
 
     Parameters
     ----------
-    source : "sample", "kaggle", or a path (raw list .txt/.zip, .npz, trio folder, split-file folder).
-    drop_products : drop direct products (921,497 -> 905,684 on the full list).
-    scale : divisor of the model input. For integer sources the default is 6; for the scaled
-        float files it is checked (or, when None, inferred: 6 if that gives integers, else
-        1 / the smallest positive entry) and every entry must be an integer after scaling.
+    source : a registered name ("sample", "kaggle", ...) or a path (raw list .txt/.zip, .npz,
+        trio folder, split-file folder); see :func:`list_readers`.
+    drop_products : drop direct products (921,497 -> 905,684 on the full list); an empty
+        result is an error that says why.
+    scale : divisor of the model input (default 6). Float matrix files are read as integers
+        or as integers / scale (the declared scale), never with a guessed one.
     compute_euler : for sources without Euler numbers (trio, Kaggle files) compute them with
-        :func:`cicy4lib.geometry.euler_numbers`; -1 when False or unavailable.
+        :func:`cicy4lib.geometry.euler_numbers` and check the Hodge numbers against them;
+        -1 when False.
     """
-    if isinstance(source, str) and source == "sample":
-        if not SAMPLE_PATH.exists():
-            raise DataError(f"embedded sample {SAMPLE_PATH} is missing; regenerate it with "
-                            f"`python -m cicy4lib.geometry.generate`")
-        data = _load_npz(SAMPLE_PATH, scale, source_name="sample")
-    elif isinstance(source, str) and source == "kaggle":
-        if not KAGGLE_DIR.is_dir():
-            raise DataError(f"Kaggle dataset folder {KAGGLE_DIR} not found (attach the dataset "
-                            f"'calabi-yau-cicy-4-folds' or pass the folder's path); {_SOURCES_HELP}")
-        data = _load_folder(KAGGLE_DIR, scale, drop_products, compute_euler)
-    else:
-        path = Path(source).expanduser()
-        if path.is_dir():
-            data = _load_folder(path, scale, drop_products, compute_euler)
-        elif path.is_file():
-            data = _load_file(path, scale, drop_products, compute_euler)
-        else:
-            raise DataError(f"unknown data source {str(source)!r} (no such file or folder); {_SOURCES_HELP}")
+    reader, path = find_reader(source)
+    options = LoadOptions(scale, drop_products, compute_euler)
+    try:
+        data = reader.read(path, options)
+    except Cicy4Error:
+        raise
+    except checks.READ_ERRORS as err:  # any I/O or decoding failure the reader did not name
+        raise DataError(f"{path}: cannot be read as {reader.name} data ({type(err).__name__}: {err})") from None
+    data.provenance.setdefault("reader", reader.name)
     if drop_products and data.is_product.any():
+        n_all = len(data)
         data = data.subset(~data.is_product)
+        if len(data) == 0:
+            raise DataError(f"{path}: all {n_all:,} entries are marked as direct products, so nothing is left "
+                            "after dropping them (a wrong product-flag file? load with drop_products=False "
+                            "to keep them)")
+    if len(data) == 0:
+        raise DataError(f"{path}: holds no configurations")
     return data
 
 
-def _load_file(path: Path, scale, drop_products, compute_euler) -> CICYData:
-    name = path.name.lower()
-    if name.endswith(".npz"):
-        return _load_npz(path, scale, source_name=str(path))
-    if name == "conf.npy":
-        return _load_trio(path.parent, scale, drop_products, compute_euler)
-    if name.endswith((".txt", ".zip", ".m")):
-        return read_cicy4_list(path, drop_products=drop_products, scale=scale)
-    raise DataError(f"{path}: unknown file type; {_SOURCES_HELP}")
+# --------------------------------------------------------------------------- provenance
+
+def _provenance(path: Path, kind: str, n_non_product: int | None = None, **extra) -> dict:
+    """Provenance for a folder/file: its provenance.json if present, else ``kind``.
+
+    Without a provenance.json, data read from list-format files counts as the real list only
+    when it holds all 905,684 non-product configurations.
+    """
+    folder = path if path.is_dir() else path.parent
+    stored = folder / PROVENANCE_FILE
+    if stored.is_file():
+        prov = checks.read_json_file(stored)
+        if "kind" not in prov:
+            raise DataError(f"{stored}: no 'kind' field (expected one of embedded-sample, generated, real-list, user)")
+        prov = {**prov, "loaded_from": str(path), "provenance_file": str(stored)}
+        return {**prov, **{k: v for k, v in extra.items() if k not in prov}}
+    if kind == "real-list" and n_non_product != REAL_LIST_NON_PRODUCT:
+        kind = "user"
+    return {"kind": kind, "source": str(path), **extra}
 
 
-def _load_folder(folder: Path, scale, drop_products, compute_euler) -> CICYData:
-    if (folder / "conf_Xtrain.npy").exists():
-        return _load_kaggle_splits(folder, scale, compute_euler)
-    if (folder / "conf.npy").exists():
-        return _load_trio(folder, scale, drop_products, compute_euler)
-    for raw in ("cicy4list.txt", "cicy4list.zip"):
-        if (folder / raw).exists():
-            return read_cicy4_list(folder / raw, drop_products=drop_products, scale=scale)
-    raise DataError(f"{folder}: holds none of conf_Xtrain.npy (Kaggle split files), conf.npy "
-                    f"(numpy trio), cicy4list.txt, cicy4list.zip; {_SOURCES_HELP}")
+def _checked_labels(conf, hodge, euler, is_product, ids, path, options, *, hodge_path=None,
+                    configurations_checked: bool = False):
+    """Shared checks after the matrices: configurations, Hodge numbers, chi (computed if asked)."""
+    if not configurations_checked:
+        checks.check_configurations(conf, path, ids)
+    if euler is None:
+        euler = (checks.computed_euler(conf, path, ids) if options.compute_euler
+                 else np.full(len(conf), -1, np.int64))
+    checks.check_hodge(hodge, hodge_path or path, euler, ids)
+    return euler
 
 
 # --------------------------------------------------------------------------- npz (sample)
 
-def _load_npz(path: Path, scale, source_name: str) -> CICYData:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
-        raise DataError(f"{path}: not a readable .npz file ({err})") from err
+@register_reader("sample", default=lambda: SAMPLE_PATH, description="embedded sample",
+                 missing_hint="; regenerate it with `python -m cicy4lib.geometry.generate`")
+def _read_sample(path: Path, options: LoadOptions) -> CICYData:
+    return _load_npz(path, options, source_name="sample", kind="embedded-sample")
+
+
+@register_reader("npz", files=("*.npz",), description=".npz with conf, hodge (like the sample)")
+def _read_npz(path: Path, options: LoadOptions) -> CICYData:
+    return _load_npz(path, options, source_name=str(path), kind=None)
+
+
+def _load_npz(path: Path, options: LoadOptions, source_name: str, kind) -> CICYData:
+    arrays, meta = checks.read_npz(path)
     missing = [k for k in ("conf", "hodge") if k not in arrays]
     if missing:
         raise DataError(f"{path}: missing arrays {missing} (has {sorted(arrays)})")
-    meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
-    conf = _integer_conf(arrays["conf"], scale or meta.get("scale"), path)[0]
+    meta_scale = meta.get("scale")
+    if meta_scale is not None and (isinstance(meta_scale, bool) or not isinstance(meta_scale, (int, float))):
+        raise DataError(f"{path}: 'meta' field 'scale' must be a number, got {meta_scale!r}")
+    scale = options.scale if options.scale is not None else meta_scale
+    ids_raw = arrays.get("id")
+    conf, scale, _ = checks.integer_conf(arrays["conf"], scale, path)
     n = len(conf)
-    hodge = _checked(arrays["hodge"], (n, 4), path, "hodge").astype(np.int64)
-    euler = _checked(arrays.get("euler", np.full(n, -1)), (n,), path, "euler").astype(np.int64)
-    is_product = _checked(arrays.get("is_product", np.zeros(n, bool)), (n,), path, "is_product").astype(bool)
-    ids = _checked(arrays.get("id", np.arange(1, n + 1)), (n,), path, "id").astype(np.int64)
-    if "method" in arrays:
-        meta["method"] = arrays["method"]
-    return CICYData(conf, hodge, euler, is_product, ids, float(scale or meta.get("scale") or DEFAULT_SCALE),
-                    source_name, None, meta)
-
-
-def _checked(a, shape, path, what):
-    a = np.asarray(a)
-    if a.shape != shape:
-        raise DataError(f"{path}: '{what}' has shape {a.shape}, expected {shape}")
-    return a
-
-
-# --------------------------------------------------------------------------- scaled float matrices
-
-def _integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 16):
-    """int8 (N, 16, 20) from integer or scaled-float matrices; returns (conf, scale, how).
-
-    Works in row chunks so memory-mapped float64 files of ~2 GB never load whole.
-    """
-    if a.ndim == 4 and a.shape[-1] == 1:  # (N, 16, 20, 1) as some notebooks save it
-        a = a[..., 0]
-    if a.ndim != 3 or a.shape[1:] != (N_ROWS, N_COLS):
-        raise DataError(f"{path}: matrices must have shape (N, {N_ROWS}, {N_COLS}) or (N, {N_ROWS}, {N_COLS}, 1), "
-                        f"got {a.shape}")
-    if np.issubdtype(a.dtype, np.integer):
-        how = "integer entries" if scale is None else "integer entries, given scale"
-        scale, factor = (DEFAULT_SCALE if scale is None else scale), 1.0
-    elif np.issubdtype(a.dtype, np.floating):
-        how = "inferred" if scale is None else "given"
-        scale = _infer_scale(a, path) if scale is None else scale
-        factor = float(scale)
+    ids = _vector(ids_raw, n, path, "id") if ids_raw is not None else np.arange(1, n + 1, dtype=np.int64)
+    hodge = checks.integer_hodge(arrays["hodge"], n, path, ids)
+    euler = (checks.integer_euler(arrays["euler"], n, path) if "euler" in arrays
+             else None)
+    is_product = (checks.boolean_flags(arrays["is_product"], n, path, "is_product") if "is_product" in arrays
+                  else np.zeros(n, bool))
+    if euler is not None:
+        checks.check_configurations(conf, path, ids)
+        checks.check_hodge(hodge, path, euler, ids)
+        checks.check_euler(conf, euler, path, ids, sample=NPZ_EULER_SPOT_CHECK)
     else:
-        raise DataError(f"{path}: matrices have dtype {a.dtype}, expected integers or floats")
-    out = np.empty(a.shape, np.int8)
-    for start in range(0, len(a), chunk):
-        block = np.asarray(a[start:start + chunk], dtype=np.float64) * factor
-        ints = np.rint(block)
-        bad = np.abs(block - ints) > 1e-6 * np.maximum(1.0, np.abs(ints))
-        bad |= (ints < 0) | (ints > 127)
-        if bad.any():
-            row = int(np.argmax(bad.any(axis=(1, 2))))
-            value = a[start + row][bad[row]][0]
-            row += start
-            raise DataError(f"{path}: matrix {row} has entry {value!r}, not a degree in 0..127 after "
-                            f"multiplying by the scale {scale:g} ({how}); pass the right scale=")
-        out[start:start + chunk] = ints
-    return out, float(scale), how
+        euler = _checked_labels(conf, hodge, None, is_product, ids, path, options)
+    if "method" in arrays:
+        method = arrays["method"]
+        if method.shape != (n,):
+            raise DataError(f"{path}: 'method' has shape {method.shape}, expected ({n},)")
+        meta["method"] = method
+    if kind is None:
+        stated = meta.get("provenance", {}) if isinstance(meta.get("provenance"), dict) else {}
+        prov = {"kind": stated.get("kind", "user"), "source": str(path), **stated}
+    else:
+        prov = {"kind": kind, "source": source_name, "file": str(path)}
+    if prov["kind"] not in ("embedded-sample", "generated", "real-list", "user"):
+        raise DataError(f"{path}: 'meta' provenance kind {prov['kind']!r} is not one of embedded-sample, "
+                        "generated, real-list, user")
+    return CICYData(conf, hodge, euler, is_product, ids, float(scale), source_name, None, meta, prov)
 
 
-def _infer_scale(a: np.ndarray, path) -> float:
-    """6 if it makes the entries integral, else 1 / the smallest positive entry (max entry -> 1)."""
-    probe = np.asarray(a[: 1 << 15], dtype=np.float64)
-    scaled = probe * DEFAULT_SCALE
-    if np.allclose(scaled, np.rint(scaled), rtol=0, atol=1e-6):
-        return DEFAULT_SCALE
-    positive = probe[probe > 0]
-    if positive.size == 0:
-        raise DataError(f"{path}: cannot infer the scale (no positive entries in the first rows); pass scale=")
-    return float(np.rint(1.0 / positive.min()))
-
-
-# --------------------------------------------------------------------------- numpy trio
-
-def _load_npy(path: Path):
-    if not path.exists():
-        raise DataError(f"{path} is missing")
-    try:
-        return np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path}: not a readable .npy file ({err})") from err
-
-
-def _euler_or_unknown(conf: np.ndarray, compute: bool, where) -> np.ndarray:
-    """Euler numbers via geometry.euler_numbers when asked and available, else -1."""
-    if compute and len(conf):
-        try:
-            from ..geometry import ConfigurationError, euler_numbers
-        except ImportError:  # geometry is optional for loading
-            pass
-        else:
-            try:
-                return np.asarray(euler_numbers(conf), dtype=np.int64)
-            except ConfigurationError as err:
-                raise DataError(f"{where}: {err} (load with compute_euler=False to skip the check)") from err
-    return np.full(len(conf), -1, np.int64)
-
-
-def _load_trio(folder: Path, scale, drop_products, compute_euler) -> CICYData:
-    conf_raw, hodge_raw, direct_raw = (_load_npy(folder / name) for name in TRIO)
-    lengths = {name: len(a) for name, a in zip(TRIO, (conf_raw, hodge_raw, direct_raw))}
-    if len(set(lengths.values())) != 1:
-        raise DataError(f"{folder}: files disagree in length: "
-                        + ", ".join(f"{k} has {v}" for k, v in lengths.items()))
-    if hodge_raw.ndim != 2 or hodge_raw.shape[1] != 4:
-        raise DataError(f"{folder / 'hodge.npy'}: expected shape (N, 4), got {hodge_raw.shape}")
-    is_product = np.asarray(direct_raw, dtype=bool).reshape(-1)
-    ids = np.arange(1, len(is_product) + 1, dtype=np.int64)  # conf.npy follows the list order
-    keep = ~is_product if drop_products else np.ones(len(is_product), bool)
-    conf, scale, how = _integer_conf(conf_raw if keep.all() else conf_raw[keep], scale, folder / "conf.npy")
-    hodge = _integer_hodge(np.asarray(hodge_raw)[keep], folder / "hodge.npy")
-    # create_data.py writes zeros for the products' missing Hodge numbers
-    hodge[is_product[keep] & (hodge == 0).all(axis=1)] = -1
-    euler = _euler_or_unknown(conf, compute_euler, folder / "conf.npy")
-    return CICYData(conf, hodge, euler, is_product[keep], ids[keep], scale, str(folder), None,
-                    {"scale_from": how})
-
-
-def _integer_hodge(h: np.ndarray, path) -> np.ndarray:
-    h = np.asarray(h)
-    if np.issubdtype(h.dtype, np.floating):
-        if not np.allclose(h, np.rint(h), atol=1e-6):
-            raise DataError(f"{path}: Hodge numbers are not integers")
-        h = np.rint(h)
-    return h.astype(np.int64)
+def _vector(a, n, path, what) -> np.ndarray:
+    a = np.asarray(a)
+    if a.shape != (n,) or a.dtype.kind not in "iu":
+        raise DataError(f"{path}: '{what}' must be ({n},) integers, got {a.shape} {a.dtype}")
+    return a.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- Kaggle split files
 
+@register_reader("kaggle", default=lambda: KAGGLE_DIR, folder=("conf_Xtrain.npy",),
+                 description="Kaggle dataset folder",
+                 missing_hint=" (not found: attach the dataset 'calabi-yau-cicy-4-folds' or pass the folder's path)")
+def _read_kaggle(path: Path, options: LoadOptions) -> CICYData:
+    return _load_kaggle_splits(path, options)
+
+
+# --------------------------------------------------------------------------- numpy trio
+
+@register_reader("trio", files=("conf.npy",), folder=("conf.npy",),
+                 description="numpy trio conf.npy, hodge.npy, direct.npy (create_data.py)")
+def _read_trio(path: Path, options: LoadOptions) -> CICYData:
+    return _load_trio(path if path.is_dir() else path.parent, options)
+
+
+# --------------------------------------------------------------------------- raw list
+
+@register_reader("raw-list", files=("*.txt", "*.zip", "*.m"), folder=("cicy4list.txt", "cicy4list.zip"),
+                 description="the raw list cicy4list.txt or cicy4list.zip")
+def _read_raw(path: Path, options: LoadOptions) -> CICYData:
+    if path.is_dir():
+        path = next(path / name for name in ("cicy4list.txt", "cicy4list.zip") if (path / name).exists())
+    return read_cicy4_list(path, drop_products=options.drop_products, scale=options.scale)
+
+
+def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
+    conf_raw, hodge_raw, direct_raw = (checks.read_npy(folder / name) for name in TRIO)
+    lengths = {name: len(a) for name, a in zip(TRIO, (conf_raw, hodge_raw, direct_raw))}
+    if len(set(lengths.values())) != 1:
+        raise DataError(f"{folder}: files disagree in length: "
+                        + ", ".join(f"{k} has {v}" for k, v in lengths.items()))
+    n = lengths["conf.npy"]
+    is_product = checks.boolean_flags(direct_raw, n, folder / "direct.npy", "direct")
+    ids = np.arange(1, n + 1, dtype=np.int64)  # conf.npy follows the list order
+    keep = ~is_product if options.drop_products else np.ones(n, bool)
+    if not keep.any():
+        raise DataError(f"{folder / 'direct.npy'}: all {n:,} entries are marked as direct products, so nothing "
+                        "is left after dropping them (a wrong direct.npy? load with drop_products=False to keep them)")
+    conf, scale, how = checks.integer_conf(conf_raw if keep.all() else conf_raw[keep], options.scale,
+                                           folder / "conf.npy", ids=ids[keep])
+    hodge = checks.integer_hodge(np.asarray(hodge_raw)[keep], int(keep.sum()), folder / "hodge.npy", ids[keep])
+    # create_data.py writes zeros for the products' missing Hodge numbers
+    hodge[is_product[keep] & (hodge == 0).all(axis=1)] = -1
+    euler = _checked_labels(conf, hodge, None, is_product[keep], ids[keep], folder / "conf.npy", options,
+                            hodge_path=folder / "hodge.npy")
+    prov = _provenance(folder, "real-list", int(np.count_nonzero(~is_product)), files="numpy trio")
+    return CICYData(conf, hodge, euler, is_product[keep], ids[keep], scale, str(folder), None,
+                    {"scale_from": how}, prov)
+
+
 def _load_pair(folder: Path, names, scale):
     conf_name, hodge_name = names
-    conf_raw, hodge_raw = _load_npy(folder / f"{conf_name}.npy"), _load_npy(folder / f"{hodge_name}.npy")
+    conf_raw = checks.read_npy(folder / f"{conf_name}.npy")
+    hodge_raw = checks.read_npy(folder / f"{hodge_name}.npy")
     if len(conf_raw) != len(hodge_raw):
         raise DataError(f"{folder}: {conf_name}.npy has {len(conf_raw)} rows but {hodge_name}.npy has {len(hodge_raw)}")
-    conf, scale, how = _integer_conf(conf_raw, scale, folder / f"{conf_name}.npy")
-    hodge = _integer_hodge(hodge_raw, folder / f"{hodge_name}.npy").reshape(len(conf), -1)
-    if hodge.shape[1] != 4:
-        raise DataError(f"{folder / (hodge_name + '.npy')}: expected shape (N, 4), got {hodge_raw.shape}")
+    conf, scale, how = checks.integer_conf(conf_raw, scale, folder / f"{conf_name}.npy")
+    checks.check_configurations(conf, folder / f"{conf_name}.npy")
+    hodge = np.asarray(hodge_raw)
+    if hodge.ndim == 1 and hodge.size == 4 * len(conf) and len(conf) != 4:
+        hodge = hodge.reshape(len(conf), 4)
+    hodge = checks.integer_hodge(hodge, len(conf), folder / f"{hodge_name}.npy")
+    checks.check_hodge(hodge, folder / f"{hodge_name}.npy")
     return conf, hodge, scale, how
 
 
@@ -277,8 +360,12 @@ def _row_keys(conf, hodge):
     return [r.tobytes() for r in rows]
 
 
-def _load_kaggle_splits(folder: Path, scale, compute_euler) -> CICYData:
+def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
     """train72 + valid72 + test72 as one dataset; 72/80/cv splits mapped onto it."""
+    scale = options.scale
+    missing = [f"{name}.npy" for pair in FILES_72.values() for name in pair if not (folder / f"{name}.npy").exists()]
+    if missing:
+        raise DataError(f"{folder}: split files missing: {', '.join(missing)}")
     parts = {part: _load_pair(folder, names, scale) for part, names in FILES_72.items()}
     scales = {p: v[2] for p, v in parts.items()}
     if len(set(scales.values())) != 1:
@@ -310,9 +397,11 @@ def _load_kaggle_splits(folder: Path, scale, compute_euler) -> CICYData:
     for note in notes:
         warnings.warn(f"{folder}: {note}", stacklevel=3)
     n = len(conf)
-    return CICYData(conf, hodge, _euler_or_unknown(conf, compute_euler, folder), np.zeros(n, bool),
-                    np.full(n, -1, np.int64), scale, str(folder), splits,
-                    {"scale_from": parts["train"][3], "notes": notes})
+    euler = _checked_labels(conf, hodge, None, np.zeros(n, bool), None, folder, options,
+                            configurations_checked=True)
+    prov = _provenance(folder, "real-list", n, files="Kaggle split files")
+    return CICYData(conf, hodge, euler, np.zeros(n, bool), np.full(n, -1, np.int64), scale, str(folder), splits,
+                    {"scale_from": parts["train"][3], "notes": notes}, prov)
 
 
 def _map_80(folder, scale, conf, hodge, s72: Split):

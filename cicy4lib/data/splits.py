@@ -212,11 +212,32 @@ def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DE
     writes its 80% and 5-fold files, i.e. the whole published layout. Matrices are stored divided
     by ``data.scale`` (float32 by default; the published files are float64: pass
     ``dtype=np.float64``), so ``load_dataset(out_dir)`` gives back the same data and splits.
+    A ``provenance.json`` beside the files records where the data came from (the dataset's
+    ``provenance``: embedded sample, generated set, real list or user data, with its size);
+    the folder reader reads it back.
     """
     split = split if isinstance(split, Split) else get_split(data, split, seed)
     dtype = np.dtype(dtype).type
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    paths = _write_split(data, split, out_dir, dtype, derived)
+    paths.append(write_provenance(data, out_dir, files=[p.name for p in paths], split=split.name,
+                                  sizes=dict(zip(("train", "valid", "test"), split.sizes))))
+    return paths
+
+
+def write_provenance(data, out_dir, **extra) -> Path:
+    """Write ``provenance.json`` for files written from ``data`` into ``out_dir``; its path."""
+    from ..fileio import atomic_write_json, jsonable
+    from .dataset import PROVENANCE_FILE
+
+    prov = dict(getattr(data, "provenance", None) or {"kind": "user", "source": str(getattr(data, "source", ""))})
+    prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file")}
+    prov.update(n=len(data), scale=float(data.scale), written_by="cicy4lib", **extra)
+    return atomic_write_json(jsonable(prov), Path(out_dir) / PROVENANCE_FILE)
+
+
+def _write_split(data, split: Split, out_dir: Path, dtype, derived: bool) -> list:
     paths = []
     if split.name.startswith("cv"):
         for part, names in fold_files(int(split.name[2:])).items():
@@ -229,7 +250,7 @@ def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DE
     for part, names in FILES_72.items():
         paths += _save_pair(data, split[part], names, out_dir, dtype)
     if derived and split.name == "72":
-        paths += write_split_files(data, split_80(split), out_dir, dtype=dtype)
+        paths += _write_split(data, split_80(split), out_dir, dtype, False)
         for fold in cv_folds(split):
-            paths += write_split_files(data, fold, out_dir, dtype=dtype)
+            paths += _write_split(data, fold, out_dir, dtype, False)
     return paths

@@ -1,0 +1,321 @@
+"""What every reader checks before it hands data over: one function per kind of array.
+
+Each raises :class:`~cicy4lib.errors.DataError` naming the file (and the entry, with its list
+ID where there is one). Readers call :func:`read_npy` / :func:`read_npz` for I/O, then
+:func:`integer_conf`, :func:`check_configurations`, :func:`boolean_flags`, :func:`check_hodge`
+and :func:`check_euler` as their file provides the arrays.
+"""
+from __future__ import annotations
+
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS
+from ..errors import ConfigurationError, DataError
+
+HODGE_MAX = 100_000  # far above any CICY four-fold's (h22 <= 1,752 on the list)
+_TOL = 1e-6
+# I/O and decoding failures that become a DataError naming the file
+READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, json.JSONDecodeError,
+               UnicodeDecodeError, ValueError, IndexError, KeyError, TypeError)
+
+
+def _entry(i, ids=None) -> str:
+    i = int(i)
+    if ids is not None and len(ids) > i and int(ids[i]) >= 0:
+        return f"entry {i} (ID {int(ids[i])})"
+    return f"entry {i}"
+
+
+# --------------------------------------------------------------------------- I/O
+
+def read_npy(path: Path, *, mmap: bool = True) -> np.ndarray:
+    """An array from a .npy file: missing, unreadable, 0-d or object arrays are DataErrors."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} is missing")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file (0 bytes), not a .npy array")
+    try:
+        a = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except READ_ERRORS as err:
+        raise DataError(f"{path}: not a readable .npy file ({type(err).__name__}: {err})") from None
+    if not isinstance(a, np.ndarray):
+        raise DataError(f"{path}: holds {type(a).__name__}, not one array")
+    if a.ndim == 0:
+        raise DataError(f"{path}: holds a single value (0-d array), not one row per configuration")
+    return a
+
+
+def read_npz(path: Path) -> tuple[dict, dict]:
+    """(arrays, meta) from an .npz file; every array decompressed now, so damage shows here."""
+    path = Path(path)
+    if path.exists() and path.stat().st_size == 0:
+        raise DataError(f"{path}: empty file (0 bytes), not an .npz archive")
+    arrays = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for key in z.files:
+                try:
+                    arrays[key] = z[key]
+                except READ_ERRORS as err:
+                    raise DataError(f"{path}: array {key!r} cannot be read ({type(err).__name__}: "
+                                    f"{err}); the archive is damaged") from None
+    except DataError:
+        raise
+    except READ_ERRORS as err:
+        raise DataError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None
+    meta = {}
+    if "meta" in arrays:
+        raw = arrays.pop("meta")
+        try:
+            meta = json.loads(str(raw.item() if raw.ndim == 0 else raw))
+        except (json.JSONDecodeError, ValueError) as err:
+            raise DataError(f"{path}: 'meta' is not valid JSON ({err})") from None
+        if not isinstance(meta, dict):
+            raise DataError(f"{path}: 'meta' must be a JSON object, got {type(meta).__name__}")
+    return arrays, meta
+
+
+def read_json_file(path: Path) -> dict:
+    """A JSON object from ``path`` (a DataError naming it if unreadable or not an object)."""
+    try:
+        value = json.loads(Path(path).read_text())
+    except READ_ERRORS as err:
+        raise DataError(f"{path}: not readable JSON ({type(err).__name__}: {err})") from None
+    if not isinstance(value, dict):
+        raise DataError(f"{path}: expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+# --------------------------------------------------------------------------- matrices
+
+def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 16, ids=None):
+    """int8 (N, 16, 20) from integer or scaled-float matrices; returns (conf, scale, how).
+
+    Integer files are taken as they are (the model scale is ``scale`` or 6). Float files get
+    the two readings of :mod:`cicy4lib.geometry.validate`, for the whole file: as integers and
+    as integers / the declared scale (6 unless ``scale`` is given). Where both give integers,
+    the one whose first matrix is a valid configuration wins; no other scale is guessed.
+    Works in row chunks, so memory-mapped float64 files of ~2 GB never load whole.
+    """
+    from ..geometry.validate import checked_scale, padded_block_ok
+
+    a = np.asarray(a) if not isinstance(a, np.ndarray) else a
+    if a.ndim == 4 and a.shape[-1] == 1:  # (N, 16, 20, 1) as some notebooks save it
+        a = a[..., 0]
+    if a.ndim != 3 or a.shape[1:] != (N_ROWS, N_COLS):
+        raise DataError(f"{path}: matrices must have shape (N, {N_ROWS}, {N_COLS}) or "
+                        f"(N, {N_ROWS}, {N_COLS}, 1), got {a.shape}")
+    kind = a.dtype.kind
+    try:
+        declared = checked_scale(scale)
+    except ConfigurationError as err:
+        raise DataError(f"{path}: {err}") from None
+    if kind in "iu":
+        how = "integer entries" if scale is None else "integer entries, given scale"
+        factor = 1.0
+    elif kind == "f":
+        factor = _float_reading(a, declared, path, ids)
+        how = (f"float entries read as integers / {declared:g}" if factor != 1.0
+               else "float entries read as integers")
+    else:
+        raise DataError(f"{path}: matrices have dtype {a.dtype}, expected integers or floats")
+    out = np.empty(a.shape, np.int8)
+    for start in range(0, len(a), chunk):
+        raw = np.asarray(a[start:start + chunk])
+        block = raw.astype(np.float64) * factor
+        finite = np.isfinite(block)
+        if not finite.all():
+            row, i, j = np.argwhere(~finite)[0]
+            raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has the entry {raw[row, i, j]} "
+                            f"at row {i}, column {j}: not a number (a damaged or unfilled file?)")
+        ints = np.rint(block)
+        bad = np.abs(block - ints) > _TOL * np.maximum(1.0, np.abs(ints))
+        bad |= (ints < 0) | (ints > 127)
+        if bad.any():
+            row = int(np.argmax(bad.any(axis=(1, 2))))
+            value = raw[row][bad[row]][0].item()
+            raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has entry {value!r}, not a degree in "
+                            f"0..127 after multiplying by {factor:g} ({how}); pass the right scale=")
+        out[start:start + chunk] = ints
+    return out, (declared if kind == "f" else float(declared)), how
+
+
+def _float_reading(a, declared: float, path, ids) -> float:
+    """The factor (1 or the declared scale) that turns a float file into integers."""
+    from ..geometry.validate import padded_block_ok
+
+    readings = [1.0] if declared == 1.0 else [1.0, declared]
+    possible = {f: True for f in readings}
+    probe = np.asarray(a[:1]).astype(np.float64)
+    for start in range(0, len(a), 1 << 16):
+        block = np.nan_to_num(np.asarray(a[start:start + (1 << 16)]).astype(np.float64), nan=0.5)
+        for f in readings:
+            if possible[f]:
+                y = block * f
+                possible[f] = bool(np.all(np.abs(y - np.rint(y)) <= _TOL * np.maximum(1.0, np.abs(y))))
+    candidates = [f for f in readings if possible[f]]
+    if len(candidates) == 2 and len(probe):  # integer-valued floats: the dimension decides
+        valid = [f for f in candidates if padded_block_ok(np.rint(probe * f).astype(np.int64))[0][0]]
+        candidates = valid or candidates[-1:]
+    if len(candidates) == 1:
+        return candidates[0]
+    if len(candidates) == 2:
+        raise DataError(f"{path}: ambiguous float matrices: both readings, as integers and as "
+                        f"integers / {declared:g}, give valid configurations; pass scale=")
+    # neither reading gives integers everywhere: name the first offending matrix
+    for start in range(0, len(a), 1 << 16):
+        block = np.asarray(a[start:start + (1 << 16)]).astype(np.float64) * declared
+        nan = ~np.isfinite(block)
+        bad = nan | (np.abs(block - np.rint(block)) > _TOL * np.maximum(1.0, np.abs(np.nan_to_num(block))))
+        if bad.any():
+            row, i, j = np.argwhere(bad)[0]
+            value = float(a[start + row][i, j])
+            if nan[row, i, j]:
+                raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has the entry {value} at row {i}, "
+                                f"column {j}: not a number (a damaged or unfilled file?)")
+            raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has entry {value:g} at row {i}, "
+                            f"column {j}: neither an integer nor an integer / {declared:g} (the declared "
+                            f"scale); pass the right scale=")
+    raise DataError(f"{path}: matrices are neither integers nor integers / {declared:g}; pass scale=")
+
+
+def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 16) -> None:
+    """Every padded int8 block must be a valid configuration (Calabi-Yau condition, dimension 4)."""
+    from ..geometry.validate import block_problem, padded_block_ok
+
+    for start in range(0, len(conf), chunk):
+        ok = padded_block_ok(conf[start:start + chunk].astype(np.int64))[0]
+        if not ok.all():
+            b = start + int(np.argmax(~ok))
+            raise DataError(f"{path}: {_entry(b, ids)} is not a valid configuration: "
+                            f"{block_problem(conf[b].astype(np.int64))}")
+
+
+# --------------------------------------------------------------------------- flags and labels
+
+def boolean_flags(a, n: int, path, what: str = "direct") -> np.ndarray:
+    """A (n,) bool array from a bool or 0/1 array; anything else is a DataError."""
+    a = np.asarray(a)
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.shape != (n,):
+        raise DataError(f"{path}: '{what}' has shape {a.shape}, expected ({n},) (one flag per configuration)")
+    if a.dtype == bool:
+        return a.copy()
+    if a.dtype.kind not in "iuf":
+        raise DataError(f"{path}: '{what}' has dtype {a.dtype}, expected booleans")
+    bad = ~np.isin(a, (0, 1))
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{path}: '{what}' must hold booleans (True/False or 0/1), but entry {i} is "
+                        f"{a[i]!r} ({int(bad.sum())} such entries)")
+    return a.astype(bool)
+
+
+def integer_hodge(h, n: int, path, ids=None) -> np.ndarray:
+    """int64 (n, 4) Hodge numbers from an integer or integral-float array."""
+    h = np.asarray(h)
+    if h.ndim != 2 or h.shape != (n, 4):
+        raise DataError(f"{path}: Hodge numbers have shape {h.shape}, expected ({n}, 4) (h11, h21, h31, h22)")
+    if h.dtype.kind == "f":
+        finite = np.isfinite(h)
+        if not finite.all():
+            i = int(np.argmax(~finite.all(axis=1)))
+            raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {h[i].tolist()}: not numbers")
+        frac = np.abs(h - np.rint(h)) > _TOL
+        if frac.any():
+            i = int(np.argmax(frac.any(axis=1)))
+            raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {h[i].tolist()}: not integers")
+        if np.abs(h).max(initial=0) > 2**62:
+            i = int(np.argmax((np.abs(h) > 2**62).any(axis=1)))
+            raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {h[i].tolist()}: out of range")
+        return np.rint(h).astype(np.int64)
+    if h.dtype.kind == "u" and h.size and h.max() > 2**62:
+        i = int(np.argmax((h > 2**62).any(axis=1)))
+        raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {h[i].tolist()}: out of range")
+    if h.dtype.kind not in "iu":
+        raise DataError(f"{path}: Hodge numbers have dtype {h.dtype}, expected integers")
+    return h.astype(np.int64)
+
+
+def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=None) -> None:
+    """Hodge numbers in range and consistent with each other and with chi where chi is known.
+
+    A row of -1 means "unknown" (products in the list); otherwise h11 >= 1, the others >= 0,
+    all <= 100,000; 44 = -4 h11 + 2 h21 - 4 h31 + h22 always, and
+    chi = 4 + 2 h11 - 4 h21 + 2 h31 + h22 where ``euler`` is known (not -1).
+    """
+    if len(hodge) == 0:
+        return
+    unknown = (hodge == -1).all(axis=1)
+    known = ~unknown
+    h11, h21, h31, h22 = hodge.T
+    out = known & ((h11 < 1) | (hodge[:, 1:] < 0).any(axis=1) | (hodge > HODGE_MAX).any(axis=1))
+    if out.any():
+        i = int(np.argmax(out))
+        raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {hodge[i].tolist()} out of range "
+                        f"(need h11 >= 1, h21, h31, h22 >= 0, all <= {HODGE_MAX:,}; -1 in all four for unknown)")
+    rel = known & (-4 * h11 + 2 * h21 - 4 * h31 + h22 != 44)
+    if rel.any():
+        i = int(np.argmax(rel))
+        raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers (h11, h21, h31, h22) = {tuple(hodge[i].tolist())}, "
+                        f"which break 44 = -4 h11 + 2 h21 - 4 h31 + h22 ({int(rel.sum())} such entries; "
+                        "columns swapped or reversed?)")
+    if euler is not None:
+        chi_known = known & (euler != -1)
+        wrong = chi_known & (4 + 2 * h11 - 4 * h21 + 2 * h31 + h22 != euler)
+        if wrong.any():
+            i = int(np.argmax(wrong))
+            raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {tuple(hodge[i].tolist())} but Euler number "
+                            f"{int(euler[i])}: chi = 4 + 2 h11 - 4 h21 + 2 h31 + h22 gives "
+                            f"{int(4 + 2 * h11[i] - 4 * h21[i] + 2 * h31[i] + h22[i])} ({int(wrong.sum())} such entries)")
+
+
+def integer_euler(e, n: int, path) -> np.ndarray:
+    e = np.asarray(e)
+    if e.shape != (n,) or e.dtype.kind not in "iu":
+        raise DataError(f"{path}: Euler numbers must be ({n},) integers, got {e.shape} {e.dtype}")
+    return e.astype(np.int64)
+
+
+def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None) -> np.ndarray:
+    """Exact Euler numbers of validated padded blocks (DataError naming the entry on failure)."""
+    from ..geometry import euler_numbers
+
+    if len(conf) == 0:
+        return np.zeros(0, np.int64)
+    try:
+        return np.asarray(euler_numbers(conf, n_jobs=n_jobs), dtype=np.int64)
+    except ConfigurationError as err:
+        message = str(err)
+        if message.startswith("configuration ") and ids is not None:
+            i = message.split(":")[0].split()[1]
+            if i.isdigit():
+                message = f"{_entry(int(i), ids)}:" + message.split(":", 1)[1]
+        raise DataError(f"{path}: {message}") from None
+
+
+def check_euler(conf, euler, path, ids=None, *, sample: int | None = None, seed: int = 0) -> None:
+    """The Euler field must equal the exact chi of the configuration (all, or ``sample`` rows)."""
+    known = np.flatnonzero(euler != -1)
+    if sample is not None and len(known) > sample:
+        known = np.sort(np.random.default_rng(seed).choice(known, sample, replace=False))
+    if len(known) == 0:
+        return
+    chi = computed_euler(conf[known], path, None if ids is None else ids[known])
+    wrong = np.flatnonzero(chi != euler[known])
+    if len(wrong):
+        i = int(known[wrong[0]])
+        raise DataError(f"{path}: {_entry(i, ids)} has Euler number {int(euler[i])} but its configuration "
+                        f"has chi = {int(chi[wrong[0]])} ({len(wrong)} such entries"
+                        + (f" among {len(known)} checked" if sample is not None else "") + ")")
+
+
+def default_scale(scale) -> float:
+    return DEFAULT_SCALE if scale is None else float(scale)
