@@ -225,6 +225,10 @@ def load_model(
         The weights or config belong to another architecture than ``arch`` / ``model.json``.
     """
     weights_path, config_path = checkpoint_paths(path)
+    from .trees import is_tree_run, load_tree_model  # scikit-learn runs ("kind": "sklearn") have no model.pt
+
+    if not weights_path.exists() and is_tree_run(config_path):
+        return load_tree_model(config_path, map_location=map_location)
     if not weights_path.exists():
         where = f"{path} holds no {MODEL_FILE}" if Path(path).is_dir() else f"no checkpoint at {weights_path}"
         raise CheckpointNotFoundError(where)

@@ -285,11 +285,13 @@ def _run_split(run_dir: Path) -> str | None:
 
 
 def find_runs(runs_dir) -> dict[str, Path]:
-    """Run directories under ``runs_dir`` that hold a ``model.pt``, by name (sorted)."""
+    """Run directories under ``runs_dir`` that hold a ``model.pt`` (or a scikit-learn model,
+    ``model.skops``: :mod:`cicy4lib.trees`), by name (sorted)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"runs directory {runs_dir} does not exist")
-    return {p.parent.name: p.parent for p in sorted(runs_dir.glob("*/model.pt"))}
+    found = [*runs_dir.glob("*/model.pt"), *runs_dir.glob("*/model.skops")]
+    return {p.parent.name: p.parent for p in sorted(found, key=lambda p: p.parent.name)}
 
 
 def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None) -> dict[str, np.ndarray]:
@@ -489,7 +491,7 @@ def default_runs_dir(cwd=None) -> Path:
     here = Path(cwd or Path.cwd()) / DEFAULT_RUNS_DIR
     checkout = Path(__file__).resolve().parents[1] / DEFAULT_RUNS_DIR
     for candidate in (here, checkout):
-        if candidate.is_dir() and any(candidate.glob("*/model.pt")):
+        if candidate.is_dir() and (any(candidate.glob("*/model.pt")) or any(candidate.glob("*/model.skops"))):
             return candidate
     return here
 
