@@ -2,15 +2,53 @@
 
 Each command is a thin wrapper over a library function, so the notebooks and the
 command line do the same thing. Errors in user input (a bad matrix, a missing file,
-a checkpoint of another architecture) print one line and exit non-zero.
+a checkpoint of another architecture, a bad argument: any :class:`cicy4lib.errors.Cicy4Error`)
+print one line on stderr and exit with status 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
 from pathlib import Path
+
+from .errors import Cicy4Error, UsageError
+
+EXIT_USER_ERROR = 2
+# OS errors on a path the user gave (missing file, a folder for a file, no permission): one line
+_PATH_ERRNOS = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.EEXIST,
+                errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line (UsageError), not usage + exit."""
+
+    def error(self, message):
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if not value > 0 or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def _split_name(text):
+    from .data.splits import SPLIT_NAMES
+
+    if text not in SPLIT_NAMES:
+        raise argparse.ArgumentTypeError(f"unknown split {text!r}; valid: {', '.join(SPLIT_NAMES)}")
+    return text
 
 
 def _cmd_models(args):
@@ -35,6 +73,13 @@ def _cmd_train(args):
     from . import distributed
     from .train import TrainConfig, finetune_config, train
 
+    if args.device is not None:
+        from .train import resolve_device
+
+        try:
+            resolve_device(args.device)
+        except (RuntimeError, ValueError) as err:
+            raise UsageError(f"--device {args.device}: {err}") from None
     device = distributed.init_from_env(args.device)  # under torchrun: process group + this rank's device
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     if args.finetune:
@@ -52,7 +97,10 @@ def _cmd_train(args):
         "device": str(device) if device is not None else args.device,
         "compile": args.compile or None,
     }
-    config = make_config(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        config = make_config(**{k: v for k, v in overrides.items() if v is not None})
+    except (TypeError, ValueError) as err:  # TrainConfig's own checks of the values given
+        raise UsageError(f"train: {err}") from None
     result = train(
         args.model,
         data,
@@ -63,6 +111,7 @@ def _cmd_train(args):
         resume=not args.no_resume,
         init_from=args.init_from,
         progress=not args.quiet,
+        overwrite=args.overwrite,
     )
     if distributed.is_main():
         print(f"{args.model}: stopped ({result.stopped}), best val loss {result.best_val_loss:.4f}")
@@ -112,7 +161,7 @@ def _cmd_demo(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("models", help="list the registered architectures with parameter counts")
@@ -128,18 +177,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train one model (resumable)")
     p.add_argument("model", help="registry name, e.g. LSTM-448 (see `models`)")
     p.add_argument("--data", default="sample")
-    p.add_argument("--split", default="72", help="72, 80, cv0..cv4, strat")
-    p.add_argument("--epochs", type=int, default=None, help="maximum epochs (paper: 550)")
-    p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--split", default="72", type=_split_name, help="72, 80, cv0..cv4, strat")
+    p.add_argument("--epochs", type=_positive(int), default=None, help="maximum epochs (paper: 550)")
+    p.add_argument("--batch-size", type=_positive(int), default=None)
+    p.add_argument("--lr", type=_positive(float), default=None)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--output-dir", default="Results_p2_Trained_models")
     p.add_argument("--run-name", default=None)
-    p.add_argument("--no-resume", action="store_true", help="start afresh even if a run state exists")
+    p.add_argument("--no-resume", action="store_true",
+                   help="start afresh (a run directory that holds a run also needs --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in the run directory (default: resume it, or refuse to replace it)")
     p.add_argument("--init-from", default=None, help="checkpoint to fine-tune from (80%% recipe)")
     p.add_argument("--finetune", action="store_true", help="use the 80%% fine-tune recipe (min_lr 1e-7)")
-    p.add_argument("--time-budget-h", type=float, default=None, help="stop cleanly after this many hours")
-    p.add_argument("--max-samples", type=int, default=None, help="train on a random subset (quick checks)")
+    p.add_argument("--time-budget-h", type=_positive(float), default=None, help="stop cleanly after this many hours")
+    p.add_argument("--max-samples", type=_positive(int), default=None, help="train on a random subset (quick checks)")
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true",
                    help="automatic mixed precision (CUDA): bfloat16 on Ampere+, float16 + GradScaler before")
@@ -153,19 +205,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="accuracy/MSE/MAE/R2 tables, raw and constrained")
     p.add_argument("checkpoints", nargs="+", help="model.pt files or run directories")
     p.add_argument("--data", default="sample")
-    p.add_argument("--split", default=None, help="default: the split the checkpoint was trained on")
-    p.add_argument("--max-samples", type=int, default=None, help="the same subset `train --max-samples` used")
+    p.add_argument("--split", default=None, type=_split_name, help="default: the split the checkpoint was trained on")
+    p.add_argument("--max-samples", type=_positive(int), default=None, help="the same subset `train --max-samples` used")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("ensemble", help="mean ensembles (paper names) and hill-climbed weighted ensembles")
     p.add_argument("--runs-dir", default=None,
                    help="folder of run directories (default: Results_p2_Trained_models here, else the checkout's)")
     p.add_argument("--data", default="sample")
-    p.add_argument("--split", default="72")
+    p.add_argument("--split", default="72", type=_split_name)
     p.add_argument("--names", nargs="*", help="paper ensembles, e.g. Ens-2 Ens-80-4 (default: all available)")
     p.add_argument("--members", nargs="*", help="run names for a custom mean ensemble")
     p.add_argument("--hill-climb", action="store_true", help="also fit a weighted ensemble on the validation set")
-    p.add_argument("--max-samples", type=int, default=None, help="the same subset `train --max-samples` used")
+    p.add_argument("--max-samples", type=_positive(int), default=None, help="the same subset `train --max-samples` used")
     p.set_defaults(func=_cmd_ensemble)
 
     p = sub.add_parser("predict", help="Hodge numbers of one configuration matrix")
@@ -177,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="the main job on the embedded sample: train, ensemble, evaluate, figures")
     p.add_argument("--output-dir", default="demo_output")
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=_positive(int), default=None)
     p.add_argument("--models", nargs="*", default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
@@ -186,7 +238,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run a command; return its exit status (2 and one line on stderr for a user error)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except Cicy4Error as err:  # every library error is a user error: bad input, file, name, run
+        return _user_error(err)
+    except OSError as err:
+        if err.filename is None or err.errno not in _PATH_ERRNOS:
+            raise  # not about a path the user gave: a bug or a broken machine, keep the traceback
+        return _user_error(f"{err.strerror or err}: {err.filename}")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _user_error(err) -> int:
+    message = " ".join(str(err).split()) or type(err).__name__  # one line, whatever the message holds
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
+def _main(argv) -> int:
     # sub-programs with their own parsers
     if argv[:1] == ["notebooks"]:
         from .notebooks import main as notebooks_main
@@ -197,11 +270,4 @@ def main(argv=None) -> int:
 
         return sample_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
-    try:
-        rc = args.func(args)
-    except (ValueError, FileNotFoundError, KeyError) as err:
-        # ConfigurationError, DataError and CheckpointError are ValueErrors: one line, no traceback
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    return rc or 0
+    return args.func(args) or 0

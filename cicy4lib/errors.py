@@ -61,5 +61,9 @@ class RunMismatchError(RunError, ValueError):
     """The saved run cannot be resumed as asked: another model, split, recipe or data."""
 
 
+class UsageError(Cicy4Error, ValueError):
+    """A command line that cannot be run as given (bad argument value, unknown option)."""
+
+
 class CanonicalFormError(Cicy4Error, RuntimeError):
     """A configuration whose canonical form needs more search than allowed."""

@@ -97,3 +97,95 @@ def test_data_writes_kaggle_files(capsys, tmp_path):
     x_train, x_valid, x_test = (np.load(tmp_path / f"conf_X{s}.npy") for s in ("train", "valid", "test"))
     assert len(x_train) + len(x_valid) + len(x_test) > 1000
     assert geometry.euler_number(x_test[0]) % 6 == 0  # the written matrices are valid (scaled) configurations
+
+
+# --------------------------------------------------------------------------- user errors vs bugs
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from cicy4lib.runs import RunLock  # noqa: E402
+
+
+def assert_one_line_error(code, out, err, *words):
+    assert code == 2, (code, err)
+    assert "Traceback" not in err and err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+    for word in words:
+        assert word in err, (word, err)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["train", "LSTM-400", "--epochs", "0"], ["--epochs", "positive"]),
+    (["train", "LSTM-400", "--batch-size", "x"], ["--batch-size"]),
+    (["train", "LSTM-400", "--lr", "nan"], ["--lr"]),
+    (["train", "LSTM-400", "--split", "99"], ["unknown split '99'"]),
+    (["train", "LSTM-400", "--max-samples", "-5"], ["--max-samples"]),
+    (["train", "LSTM-999", "--max-samples", "50"], ["unknown model 'LSTM-999'"]),
+    (["train", "LSTM-400", "--data", "/no/such/file.npz"], ["/no/such/file.npz"]),
+    (["train", "LSTM-400", "--device", "warp-drive", "--max-samples", "50"], ["--device warp-drive"]),
+    (["train"], ["required: model"]),
+    (["train", "LSTM-400", "--bogus-flag"], ["--bogus-flag"]),
+    (["frobnicate"], ["frobnicate"]),
+    (["evaluate", "/no/such/run"], ["/no/such/run"]),
+    (["evaluate", "/no/such/run", "--split", "cv9"], ["cv9"]),
+    (["ensemble", "--max-samples", "0"], ["--max-samples"]),
+    (["predict", "[[2,2,4]]", "--checkpoint", "/no/such/run"], ["/no/such/run"]),
+])
+def test_user_errors_are_one_line_and_exit_2(capsys, argv, words):
+    assert_one_line_error(*run(capsys, *argv), *words)
+
+
+def test_damaged_files_are_one_line_errors(capsys, tmp_path):
+    bad_run = tmp_path / "bad_run"
+    bad_run.mkdir()
+    (bad_run / "model.pt").write_bytes(b"PK\x03\x04 not really")
+    assert_one_line_error(*run(capsys, "evaluate", str(bad_run)), "model.pt")
+    (bad_run / "model.json").write_text('{"arch": "LSTM-400", "scale": -6}')
+    assert_one_line_error(*run(capsys, "predict", "[[2,2,4]]", "--checkpoint", str(bad_run)), "'scale'")
+    # a folder where a matrix file was expected: an OS error on a user's path, not a bug
+    assert_one_line_error(*run(capsys, "predict", str(tmp_path)), str(tmp_path))
+
+
+def test_run_directory_refusals_and_overwrite(capsys, tmp_path):
+    args = ["train", "ResNet-GRU-256", "--max-samples", "120", "--epochs", "1", "--output-dir", str(tmp_path),
+            "--quiet"]
+    code, _, err = run(capsys, *args)
+    assert code == 0, err
+    run_dir = tmp_path / "ResNet-GRU-256_72"
+    before = (run_dir / "model.pt").read_bytes()
+    assert_one_line_error(*run(capsys, *args, "--no-resume"), "holds a run", "--overwrite")
+    assert_one_line_error(*run(capsys, *args, "--max-samples", "150"), "other data", "n 120 -> 150")
+    with RunLock(run_dir):
+        assert_one_line_error(*run(capsys, *args, "--overwrite"), "train.lock", "delete")
+    assert (run_dir / "model.pt").read_bytes() == before  # nothing above touched the run
+    code, out, err = run(capsys, *args, "--no-resume", "--overwrite", "--lr", "0.02")
+    assert code == 0, err
+    assert json.loads((run_dir / "model.json").read_text())["recipe"]["lr"] == 0.02
+
+
+def test_a_bug_keeps_its_traceback(capsys, monkeypatch):
+    # errors that are not the library's are bugs: KeyError, ValueError, OSError without a user path
+    for exc in (KeyError("internal"), ValueError("internal"), TypeError("internal"), OSError("internal")):
+        def broken(args, exc=exc):
+            raise exc
+
+        monkeypatch.setattr(cli, "_cmd_models", broken)
+        with pytest.raises(type(exc), match="internal"):
+            cli.main(["models"])
+
+
+def _python(code, *args):
+    env = {**os.environ, "PYTHONPATH": os.getcwd(), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_processes_user_error_vs_bug():
+    """The real entry point: a user error is one line and exit 2, a bug a traceback and exit 1."""
+    user = _python("import sys; from cicy4lib.cli import main; sys.exit(main())", "predict", "[[[2,2,4]]]")
+    assert user.returncode == 2 and user.stderr.startswith("error:") and len(user.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in user.stderr
+    bug = _python("import sys; from cicy4lib import cli\n"
+                  "def broken(args):\n    return {}['no such key']\n"
+                  "cli._cmd_models = broken\nsys.exit(cli.main(['models']))")
+    assert bug.returncode == 1 and "Traceback" in bug.stderr and "KeyError: 'no such key'" in bug.stderr
