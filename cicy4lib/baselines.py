@@ -166,10 +166,12 @@ def is_learned_baseline(arch) -> bool:
     return entry.name in LEARNED_BASELINES or (isinstance(spec, dict) and bool(spec.get("baseline")))
 
 
-def constant_loss(data, split, *, delta: float = 1.0, subset: str = "valid") -> float:
+def constant_loss(data, split, *, delta: float = 1.0, subset: str = "valid", standardized: bool = False) -> float:
     """Huber loss (δ = ``delta``, mean over rows and the four targets) of the constant predictor
     -- the unrounded training mean -- on ``subset``: the reference line of the loss figures.
-    A training curve that stays at this level has learned nothing beyond the mean."""
+    A training curve that stays at this level has learned nothing beyond the mean.
+    ``standardized``: residuals divided by the training standard deviation (runs trained on
+    standardised targets, whose ``log.csv`` is in those units)."""
     y_train = np.asarray(data.hodge)[np.asarray(split.train)].astype(np.float64)
     y_train = y_train[np.all(y_train >= 0, axis=1)]
     y = np.asarray(data.hodge)[np.asarray(getattr(split, subset))].astype(np.float64)
@@ -177,6 +179,8 @@ def constant_loss(data, split, *, delta: float = 1.0, subset: str = "valid") -> 
     if len(y_train) == 0 or len(y) == 0:
         return float("nan")
     r = np.abs(y - y_train.mean(axis=0))
+    if standardized:
+        r = r / np.where(y_train.std(axis=0) > 0, y_train.std(axis=0), 1.0)
     huber = np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta))
     return float(huber.mean())
 

@@ -21,6 +21,7 @@ MODEL_PARAMETERS = {
 }
 PROCESSING_PARAMETERS = {"data": "sample", "models_dir": "../Results_p2_Trained_models",
                          "figures_dir": "../Results_p1_Figures", "split": "72", "max_samples": None}
+COMPARE = {"compare_with_paper": None}  # inference and metrics notebooks
 
 
 def _parameters(nb) -> dict:
@@ -47,13 +48,18 @@ def test_committed_notebooks_match_the_templates():
 
 
 def test_one_notebook_per_registered_model():
+    from cicy4lib.models.registry import get_entry
+
     paths = nbk.model_notebook_paths(ROOT)
-    assert len(paths) == len(list_models()) == 14
+    assert len(paths) == len(list_models()) and len(nbk.model_notebook_paths(ROOT, paper=True)) == 14
     for name, path in zip(list_models(), paths):
         assert path.exists() and path.stem == name
-        hybrid = name.startswith(("CNN-", "ResNet-"))
-        assert path.parent.name == ("Models_CNN-RNN-hybrid" if hybrid else "Models_LSTM-based")
-    on_disk = {p.stem for d in ("Models_CNN-RNN-hybrid", "Models_LSTM-based") for p in (ROOT / d).glob("*.ipynb")}
+        assert path.parent.name == get_entry(name).notebook_dir
+        if get_entry(name).paper:
+            hybrid = name.startswith(("CNN-", "ResNet-"))
+            assert path.parent.name == ("Models_CNN-RNN-hybrid" if hybrid else "Models_LSTM-based")
+    folders = {get_entry(n).notebook_dir for n in list_models()}
+    on_disk = {p.stem for d in folders for p in (ROOT / d).glob("*.ipynb")}
     assert on_disk == set(list_models())
 
 
@@ -85,6 +91,8 @@ def test_processing_notebook_parameters(kind):
         expected.pop("models_dir")
         expected["out_dir"] = params.get("out_dir")
         assert isinstance(params.get("out_dir"), str)
+    if kind in ("inference", "metrics"):
+        expected.update(COMPARE)
     assert params == expected
 
 
@@ -116,7 +124,7 @@ def test_notebooks_stay_thin():
 def test_generation_is_deterministic_and_check_finds_drift(tmp_path):
     assert nbk.generate(tmp_path) != []  # fresh folder: everything written
     first = {p: p.read_bytes() for p in tmp_path.rglob("*.ipynb")}
-    assert len(first) == 18
+    assert len(first) == len(list_models()) + 4
     assert nbk.generate(tmp_path) == []  # nothing to rewrite
     assert nbk.generate(tmp_path, check=True) == []
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.ipynb")} == first
@@ -256,8 +264,9 @@ def test_lstm_448_notebook_end_to_end(tmp_path):
                                 tmp_path / "executed", log=None)
     assert list(results["status"]) == ["ok"], results["error"].tolist()
     assert (figs / "fig_ranking_72_h22.png").exists()
-    assert figures.SAMPLE_LABEL in figures.png_title(figs / "fig_ranking_72_h22.png")
-    assert "not comparable" in _outputs_text(tmp_path / "executed" / "inference.ipynb")
+    assert "not the CICY4 list" in figures.png_title(figs / "fig_ranking_72_h22.png")
+    text = _outputs_text(tmp_path / "executed" / "inference.ipynb")
+    assert "not set beside" in text and "favourable guess" in text
 
 
 # ------------------------------------------------------------------ notebook helpers
@@ -278,17 +287,32 @@ def test_published_beside_ours():
 
     ours = pd.DataFrame({"h11": [50.0, 60.0, 70.0], "h22": [1.0, 2.0, 3.0]},
                         index=["LSTM-448_72", "Ens-2", "hill-climb"])
-    table = nbk.published_beside(ours, "72", data="sample")
+    real = type("RealList", (), {"is_real_list": True, "provenance": {"kind": "real-list", "n": 905_684}})()
+    table = nbk.published_beside(ours, "72", data=real)
     assert list(table.columns) == ["h11", "h11 paper", "h22", "h22 paper"]
     assert table.loc["LSTM-448_72", "h22 paper"] == 78.63 and table.loc["Ens-2", "h11 paper"] == 99.80
     assert math.isnan(table.loc["hill-climb", "h11 paper"])
-    assert "not comparable" in table.attrs["caption"]
-    mse = nbk.published_beside(ours, "72", metric="mse", data="real.txt")
-    assert mse.loc["LSTM-448_72", "h11 paper"] == 0.005 and "not comparable" not in mse.attrs["caption"]
+    mse = nbk.published_beside(ours, "72", metric="mse", data=real)
+    assert mse.loc["LSTM-448_72", "h11 paper"] == 0.005
+    # any other data: no paper columns, unless asked (then shown apart, never beside)
+    for data in ("sample", "generated", "my/folder"):
+        alone = nbk.published_beside(ours, "72", data=data)
+        assert list(alone.columns) == ["h11", "h22"] and "not set beside" in alone.attrs["caption"]
+    asked = nbk.published_beside(ours, "72", data="sample", compare=True)
+    assert list(asked.columns) == ["h11", "h22"]
+    rounded = nbk.published_beside(ours / 3, "72", data="sample")
+    assert rounded.loc["LSTM-448_72", "h11"] == 16.67
 
 
-def test_training_config_recipes():
-    assert nbk.training_config("72").max_epochs == 550  # epochs None: the paper's recipe
+def test_training_config_recipes(capsys):
+    import torch
+
+    real = type("RealList", (), {"is_real_list": True})()
+    full = 550 if torch.cuda.is_available() else 12  # the paper's recipe on the real list with a GPU only
+    assert nbk.training_config("72", data=real).max_epochs == full
+    assert nbk.training_config("72", data="sample").max_epochs == 12
+    assert "epochs capped at 12" in capsys.readouterr().out
+    assert nbk.training_config("72", data="sample", epochs=550).max_epochs == 550  # asked for: as given
     assert nbk.training_config("72", epochs=3, batch_size=64).max_epochs == 3
     assert nbk.training_config("80").min_lr == 1e-8  # from scratch: the 72% recipe
     assert nbk.training_config("80", init_from="runs/LSTM-448_72").min_lr == 1e-7  # fine-tune
@@ -320,3 +344,17 @@ def test_output_dir_serves_as_models_dir_for_processing_notebooks():
     assert coerce_parameters(shared, {"output_dir": "x", "epochs": None})[0] == shared
     both = {"output_dir": "/runs", "models_dir": "/other"}
     assert coerce_parameters(both, {"models_dir": "m"})[0] == {"models_dir": "/other"}
+
+
+@pytest.mark.parametrize("relative", [True, False])
+def test_runner_out_relative_or_absolute_fills_the_summary(dummies, tmp_path, monkeypatch, relative):
+    """A relative --out is the caller's, not the notebook folder's; the summary columns are filled."""
+    caller = tmp_path / "caller"
+    caller.mkdir()
+    monkeypatch.chdir(caller)
+    out = "outputs/executed" if relative else str(caller / "outputs" / "executed")
+    results = nbk.run_notebooks([dummies[1]], {"x": 3}, out, log=None)
+    assert results["raw_h11"].iloc[0] == 30.0 and results["note"].iloc[0] == "label=a"
+    assert (caller / "outputs" / "executed" / "good.ipynb").exists()
+    assert (caller / "outputs" / "executed" / "good.summary.json").exists()
+    assert not (dummies[1].parent / "outputs").exists()  # nothing beside the notebook

@@ -11,9 +11,19 @@ from .render import SAMPLE_BANNER
 
 
 def is_sample(data) -> bool:
-    """Whether a dataset (or a ``data`` parameter) is the embedded sample."""
-    source = getattr(data, "source", data)
-    return str(source).strip().lower() == "sample"
+    """Whether a dataset (or a ``data`` parameter) is *not* the real CICY4 list: the embedded
+    sample, the generated set, a subset or any other data (see :mod:`cicy4lib.datalabel`).
+    Such data gets the banner, the figure note, and no side-by-side with the paper's numbers."""
+    from ..datalabel import is_real_list
+
+    return not is_real_list(data)
+
+
+def data_note(data) -> str | None:
+    """The figure note of ``data`` (``None`` for the real list)."""
+    from ..datalabel import figure_note
+
+    return figure_note(data)
 
 
 def _display(obj):
@@ -70,9 +80,20 @@ def show_images(paths):
         show_image(path)
 
 
-def sample_banner(data) -> None:
-    """The "SAMPLE numbers, not the CICY4 list" banner when ``data`` is the embedded sample."""
-    if is_sample(data):
-        show_markdown(f"> {SAMPLE_BANNER}")
+def banner_text(data) -> str:
+    """The banner of data that is not the real list (names the data and its size)."""
+    from ..datalabel import data_label, provenance
 
-__all__ = ['is_sample', 'sample_banner', 'show_image', 'show_images', 'show_markdown']
+    if provenance(data).get("kind") == "embedded-sample":
+        return f"{SAMPLE_BANNER} (Data: {data_label(data)}.)"
+    return (f"**Not the CICY4 list: {data_label(data)}.** These numbers say whether the code works on this "
+            "data; they are not comparable with the paper's results on its 905,684 configurations, so "
+            "the paper's numbers are not set beside them.")
+
+
+def sample_banner(data) -> None:
+    """The "not the CICY4 list" banner for any data that is not the real list."""
+    if is_sample(data):
+        show_markdown(f"> {banner_text(data)}")
+
+__all__ = ['banner_text', 'data_note', 'is_sample', 'sample_banner', 'show_image', 'show_images', 'show_markdown']

@@ -11,7 +11,7 @@ from typing import Iterable, Mapping
 
 
 from ..fileio import atomic_write_json
-from .display import is_sample, sample_banner, show_markdown
+from .display import data_note, is_sample, sample_banner, show_markdown
 from .render import HODGE, SUMMARY_ENV, SUMMARY_FILE, TARGETS
 
 
@@ -28,8 +28,10 @@ def load_notebook_data(data="sample", max_samples=None):
 
 def show_data(dataset, split=None) -> None:
     """One line about the data (and split sizes), plus the sample banner where it applies."""
+    from ..datalabel import data_label
+
     sample_banner(dataset)
-    text = (f"data: {getattr(dataset, 'source', '?')}; {len(dataset):,} configurations; "
+    text = (f"data: {data_label(dataset)} (source {getattr(dataset, 'source', '?')}); "
             f"input scale {getattr(dataset, 'scale', float('nan')):g}")
     if split is not None:
         text += (f"\nsplit {split.name}: train {len(split.train):,} / valid {len(split.valid):,} / "
@@ -38,12 +40,19 @@ def show_data(dataset, split=None) -> None:
 
 
 def training_config(split="72", *, init_from=None, epochs=None, batch_size=128, seed=42,
-                    time_budget_h=None, **overrides):
+                    time_budget_h=None, data=None, **overrides):
     """The paper's recipe, or its 80% fine-tune recipe when ``split == "80"`` with ``init_from``.
 
-    ``epochs=None`` keeps the recipe's 550; other ``None`` values keep the recipe's defaults.
+    ``epochs=None``: the recipe's 550 on the real list with a GPU; otherwise (a CPU, or ``data``
+    that is not the real list) capped at :data:`cicy4lib.defaults.EPOCH_CAP`, said in one line.
+    Other ``None`` values keep the recipe's defaults.
     """
+    from ..defaults import default_epochs
     from ..train import TrainConfig, finetune_config
+
+    epochs, note = default_epochs(epochs, data=data, device=overrides.get("device"))
+    if note:
+        print(note)
 
     make = finetune_config if (str(split) == "80" and init_from) else TrainConfig
     values = {"max_epochs": epochs, "batch_size": batch_size, "seed": seed,
@@ -96,26 +105,52 @@ def published_for(names: Iterable[str], test: str = "72", metric: str = "accurac
     return out
 
 
-def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=None):
-    """Our wide table (index names, columns h11..h22[, mean]) with the paper's values beside.
+def _rounded(df, decimals=None):
+    """Floats rounded for display: 2 decimals for accuracies, 3 for MSE/MAE/R²."""
+    return df.round(2 if decimals is None else decimals)
 
-    Columns alternate ``h11``, ``h11 paper``, ...; the caption says when ours come from the
-    sample (then the two are not comparable: sample vs the real list).
+
+def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=None, compare=None):
+    """Our wide table (index names, columns [group,] h11..h22[, mean]), rounded, with the
+    paper's values beside it -- for the real list only.
+
+    For data that is not the real list (the sample, the generated set, a subset) the paper's
+    numbers are left out unless ``compare=True``; then they are shown as a separate table with
+    its own caption ("the real CICY4 list: not comparable"), never as columns beside ours.
+    Baseline rows (group "baseline") are marked in the ``group`` column.
     """
     import pandas as pd
 
-    ref = published_for(ours.index, test, metric)
-    columns = {}
-    for col in ours.columns:
-        columns[col] = ours[col]
-        if col in ref.columns:
-            columns[f"{col} paper"] = ref[col]
-    out = pd.DataFrame(columns, index=ours.index)
-    where = ("**sample (ours) vs the real CICY4 list (paper): not comparable**" if is_sample(data)
-             else "ours vs the paper's published values")
-    out.attrs["caption"] = f"Test {metric} on the {test}% test set: {where}; \"paper\" columns from Tables 2–24"
+    decimals = 2 if metric == "accuracy" else 3
+    real = not is_sample(data) if data is not None else True
+    numeric = [c for c in ours.columns if c in TARGETS]
+    if real and compare is not False:
+        ref = published_for(ours.index, test, metric)
+        columns = {}
+        for col in ours.columns:
+            columns[col] = ours[col]
+            if col in ref.columns and col in numeric:
+                columns[f"{col} paper"] = ref[col]
+        out = pd.DataFrame(columns, index=ours.index)
+        out.attrs["caption"] = (f"Test {metric} on the {test}% test set: ours vs the paper's published values "
+                                "(\"paper\" columns from Tables 2–24); baselines computed on the same rows")
+        show_markdown(out.attrs["caption"])
+        return _rounded(out, decimals)
+    from ..datalabel import data_label
+    from .display import _display
+
+    if compare:
+        ref = published_for(ours.index, test, metric)
+        ref = ref[ref[[c for c in numeric if c in ref.columns]].notna().any(axis=1)]
+        show_markdown("**The paper's published values, on the real CICY4 list (905,684 configurations)** -- "
+                      "a different data set, shown apart because it is not comparable with ours:")
+        _display(_rounded(ref, decimals))
+    out = ours.copy()
+    out.attrs["caption"] = (f"Test {metric} on the {test}% test set of {data_label(data)}; baselines computed "
+                            "on the same rows." + ("" if compare else " The paper's real-list numbers are not set "
+                                                   "beside these (compare=True shows them apart)."))
     show_markdown(out.attrs["caption"])
-    return out
+    return _rounded(out, decimals)
 
 
 def _test_of(split) -> str:
@@ -127,7 +162,20 @@ def accuracy_overview(table, metric: str = "accuracy"):
     wide = table.pivot_table(index=["subset", "kind"], columns="target", values=metric, sort=False)
     wide = wide.reindex(columns=[c for c in TARGETS if c in wide.columns])
     wide.columns.name = None
-    return wide
+    return _rounded(wide, 2 if metric == "accuracy" else 3)
+
+
+def impossible_note(table) -> str:
+    """One line per subset with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20, h22 < 0)."""
+    from ..evaluate import MINIMUM
+
+    lines = []
+    for subset, counts in (table.attrs.get("impossible") or {}).items():
+        if counts.get("rows"):
+            detail = ", ".join(f"{h} < {MINIMUM[h]}: {counts[h]}" for h in HODGE if counts.get(h))
+            lines.append(f"impossible raw predictions on {subset}: {counts['rows']:,} rows ({detail}); "
+                         "scored as they are, never clipped")
+    return "\n".join(lines)
 
 
 def model_notebook_summary(model_name, split, dataset, result, table, *, write=True):
@@ -141,6 +189,9 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
 
     from ..evaluate import accuracy_summary
 
+    from ..baselines import baseline_table
+    from ..evaluate import baseline_metrics, metric_summary, write_metrics
+
     acc = accuracy_summary(table, "test")
     rows = {f"ours ({kind})": acc.loc[kind] for kind in acc.index}
     test = _test_of(split)
@@ -150,20 +201,35 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
     elif paper is not None:
         from .. import published
 
-        rows[f"paper: {paper} ({test}% test)"] = published.accuracy_table(test).loc[paper, list(HODGE)]
-    out = pd.DataFrame(rows).T.reindex(columns=list(TARGETS))
+        rows[f"paper: {paper} ({test}% test, real list)"] = published.accuracy_table(test).loc[paper, list(HODGE)]
+    base = baseline_table(dataset, split)
+    for (name, kind), row in base.iterrows():
+        rows[f"baseline: {name} ({kind})"] = row[list(TARGETS)]
+    out = pd.DataFrame(rows).T.reindex(columns=list(TARGETS)).astype(float)
+    out.insert(0, "group", ["baseline" if str(i).startswith("baseline") else
+                            ("paper" if str(i).startswith("paper") else "model") for i in out.index])
     fallbacks = table.attrs.get("fallbacks", {}).get("test")
     if fallbacks:
-        print(f"constrained: {fallbacks} test rows fell back to the raw prediction (impossible χ-derived values)")
+        print(f"constrained: {fallbacks} test rows fell back to the raw h31, h22 (χ-derived values impossible)")
+    note = impossible_note(table)
+    if note:
+        print(note)
     if write:
+        summary = metric_summary(table, model_name, baseline_metrics(dataset, split))
+        write_metrics(result.run_dir, summary, data=dataset, split=getattr(split, "name", split),
+                      extra={"impossible": table.attrs.get("impossible", {}),
+                             "fallbacks": table.attrs.get("fallbacks", {})})
+        from ..datalabel import provenance
+
         write_summary("model", {
             "model": model_name, "split": str(getattr(split, "name", split)), "run": result.run_dir.name,
-            "run_dir": str(result.run_dir), "data": str(getattr(dataset, "source", "")),
+            "run_dir": str(result.run_dir), "data": provenance(dataset),
             "n": len(dataset), "stopped": result.stopped, "epochs": int(getattr(result, "epochs", len(result.history))),
             "best_val_loss": float(result.best_val_loss),
-            "test_accuracy": {kind: acc.loc[kind].to_dict() for kind in acc.index},
+            "test_accuracy": {kind: {k: round(float(v), 2) for k, v in acc.loc[kind].to_dict().items()}
+                              for kind in acc.index},
         }, run_dir=result.run_dir)
-    return out
+    return _rounded(out)
 
 
 def write_summary(kind: str, payload: Mapping, *, run_dir=None) -> None:
@@ -181,12 +247,24 @@ def write_summary(kind: str, payload: Mapping, *, run_dir=None) -> None:
 
 
 def accuracy_tables(table) -> dict:
-    """Split :func:`cicy4lib.ensemble.run_ensembles`' table into {kind: wide table} (percent)."""
+    """Split :func:`cicy4lib.ensemble.run_ensembles`' table into {kind: wide table} (percent):
+    columns ``group`` (member, paper, mean, hill-climb, baseline, ...) and h11..h22, mean."""
     out = {}
     for kind in ("raw", "constrained"):
         part = table.xs(kind, level="kind")
-        out[kind] = part[[c for c in TARGETS if c in part.columns]].astype(float)
+        wide = part[[c for c in TARGETS if c in part.columns]].astype(float)
+        if "group" in part.columns:
+            wide.insert(0, "group", part["group"])
+        out[kind] = wide
     return out
+
+
+def _numeric(wide):
+    return wide[[c for c in wide.columns if c in TARGETS]]
+
+
+def _groups(wide) -> dict:
+    return dict(wide["group"]) if "group" in wide.columns else {}
 
 
 def inference_summary(table, dataset, split, *, write=True):
@@ -195,7 +273,11 @@ def inference_summary(table, dataset, split, *, write=True):
     import pandas as pd
 
     acc = accuracy_tables(table)
-    best = acc["raw"]["mean"].idxmax()
+    groups = _groups(acc["raw"])
+    baseline_names = [n for n, g in groups.items() if str(g).startswith("baseline")]
+    contenders = acc["raw"].drop(index=baseline_names)
+    best = (contenders if len(contenders) else acc["raw"])["mean"].idxmax()
+    acc = {k: _numeric(v) for k, v in acc.items()}
     out = pd.concat([acc["raw"].loc[[best]].rename(index=lambda n: f"{n} (raw)"),
                      acc["constrained"].loc[[best]].rename(index=lambda n: f"{n} (constrained)")])
     if write:
@@ -203,6 +285,7 @@ def inference_summary(table, dataset, split, *, write=True):
             "data": str(getattr(dataset, "source", "")), "n": len(dataset),
             "split": str(getattr(split, "name", split)), "rows": list(acc["raw"].index),
             "best": best, "note": f"best: {best}",
+            "baselines": {n: acc["raw"].loc[n].round(2).to_dict() for n in baseline_names},
             "test_accuracy": {kind: acc[kind].loc[best].to_dict() for kind in acc},
             "weights": table.attrs.get("weights", {}),
         })
@@ -220,23 +303,39 @@ def ensemble_notes(table) -> str:
         lines.append(f"paper ensemble {name} skipped: missing runs {', '.join(absent)}")
     for run, reason in (attrs.get("excluded") or {}).items():
         lines.append(f"run {run} left out: {reason}")
+    bad = {k: v["rows"] for k, v in (attrs.get("impossible") or {}).items() if v.get("rows")}
+    if bad:
+        lines.append("rows with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20 or h22 < 0; scored as "
+                     "they are, never clipped): " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
+    lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
+                 "same test rows; constrained = h31, h22 from the predicted h11, h21 and χ (h11, h21 unchanged)")
     return "\n".join(lines)
 
 
-def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False) -> list[Path]:
-    """One ranking figure per Hodge number and kind (raw, constrained), the paper's beside ours."""
+def _compare(data, compare) -> bool:
+    """Whether the paper's values go into figures: the real list, or when asked (then apart)."""
+    return (not is_sample(data)) if compare is None else bool(compare)
+
+
+def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False, data=None, compare=None) -> list[Path]:
+    """One ranking figure per Hodge number and kind (raw, constrained), baselines in grey. The
+    paper's values appear for the real list (diamonds beside ours) or with ``compare=True``
+    (for other data in a separate, labelled panel)."""
     from .. import figures
 
     test = _test_of(split)
+    note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
     paths = []
     for kind, wide in acc.items():
-        ref = published_for(wide.index, test)
+        numbers = _numeric(wide)
+        ref = published_for(numbers.index, test) if _compare(data if data is not None else
+                                                              ("sample" if sample else None), compare) else None
         for h in HODGE:
             suffix = "" if kind == "raw" else "constrained"
             name = figures.figure_name("ranking", test, h, suffix)
             paths.append(figures.plot_ranking(
-                wide, h, Path(figures_dir) / name, published=ref,
-                title=f"{h} test accuracy ({kind}), {test}% test set", sample=sample))
+                numbers, h, Path(figures_dir) / name, published=ref, groups=_groups(wide),
+                title=f"{h} test accuracy ({kind}), {test}% test set", sample=note or False))
     return paths
 
 
@@ -262,7 +361,10 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
         raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
                                 f"{test}% test set) under {runs_dir}")
     test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test))
-    entries = {name: ("member", pred) for name, pred in test_preds.items()}
+    from .. import baselines
+
+    entries = {name: (baselines.LEARNED_GROUP if baselines.is_learned_baseline(ensemble._run_arch(runs[name]))
+                      else "member", pred) for name, pred in test_preds.items()}
     for name in ensemble.paper_ensembles(test):
         members = ensemble.resolve_ensemble(name, test)
         if all(m in test_preds for m in members):
@@ -272,6 +374,8 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
         valid_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.valid))
         fit = ensemble.hill_climb(valid_preds, np.asarray(dataset.hodge)[np.asarray(split.valid)])
         entries[ensemble.HILL_CLIMB] = ("hill-climb", ensemble.apply_weights(test_preds, fit.weights))
+    for name, preds in baselines.baseline_predictions(dataset, split, ("test",)).items():
+        entries[name] = (baselines.BASELINE_GROUP, preds["test"])
     frames = []
     for name, (group, pred) in entries.items():
         df = evaluate({"test": pred}, dataset, split, subsets=("test",))
@@ -281,27 +385,35 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
 
 
 def metric_wide(long, metric: str = "mse", kind: str = "raw"):
-    """Wide table of one metric from :func:`metrics_of_runs`: index name, columns h11..h22, mean."""
+    """Wide table of one metric from :func:`metrics_of_runs`: index name, columns group,
+    h11..h22, mean (rounded: 2 decimals for accuracy, 3 otherwise)."""
     part = long[long["kind"] == kind]
     wide = part.pivot(index="name", columns="target", values=metric)
-    wide = wide.reindex(index=list(dict.fromkeys(part["name"])), columns=list(TARGETS))
+    order = list(dict.fromkeys(part["name"]))
+    wide = wide.reindex(index=order, columns=list(TARGETS))
     wide.columns.name = None
-    return wide
+    if "group" in part.columns:
+        wide.insert(0, "group", part.drop_duplicates("name").set_index("name")["group"].reindex(order))
+    return _rounded(wide, 2 if metric == "accuracy" else 3)
 
 
-def metric_figures(long, split, figures_dir, *, sample=False) -> list[Path]:
-    """MSE, MAE and R² bar charts (raw predictions), the paper's values beside ours."""
+def metric_figures(long, split, figures_dir, *, sample=False, data=None, compare=None) -> list[Path]:
+    """MSE, MAE and R² bar charts (raw predictions), baselines in grey; the paper's values for
+    the real list (beside ours) or with ``compare=True`` (for other data in a separate row)."""
     from .. import figures
 
     test = _test_of(split)
+    note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
+    show_ref = _compare(data if data is not None else ("sample" if sample else None), compare)
     paths = []
     for metric in ("mse", "mae", "r2"):
-        ours = metric_wide(long, metric)
-        ref = published_for(ours.index, test, metric).drop(columns="paper name")
+        wide = metric_wide(long, metric)
+        ours = _numeric(wide)
+        ref = published_for(ours.index, test, metric).drop(columns="paper name") if show_ref else None
         paths.append(figures.plot_metric_comparison(
             ours, Path(figures_dir) / figures.figure_name("metrics", metric, test), published=ref,
-            metric=metric, title=f"Test {metric.upper()} per Hodge number, {test}% test set",
-            sample=sample))
+            groups=_groups(wide), metric=metric,
+            title=f"Test {figures._metric_label(metric)} per Hodge number, {test}% test set", sample=note or False))
     return paths
 
 
@@ -336,17 +448,46 @@ def curves_table(logs: Mapping):
     return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
 
 
-def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False) -> list[Path]:
-    """One training-curve figure per run plus an overview of all runs."""
+def _standardized(log) -> bool:
+    """Whether a run trained on standardised targets (its log.csv is then in those units)."""
+    import json
+
+    try:
+        meta = json.loads((Path(log).parent / "model.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("target_std")) or bool(meta.get("standardize_targets"))
+
+
+def reference_losses(dataset, split="72") -> dict:
+    """The constant predictor's validation Huber loss, raw and standardised units:
+    ``{"raw": float, "standardized": float}`` (the loss figures' reference line)."""
+    from ..baselines import constant_loss
+    from ..data.splits import get_split
+
+    split = split if hasattr(split, "test") else get_split(dataset, str(split or "72"))
+    return {"raw": constant_loss(dataset, split), "standardized": constant_loss(dataset, split, standardized=True)}
+
+
+def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False, data=None, reference=None) -> list[Path]:
+    """One training-curve figure per run plus an overview of all runs, each with the constant
+    predictor's loss as a dashed reference line (``reference``: :func:`reference_losses`)."""
     from .. import figures
 
-    paths = [figures.plot_training_curves(log, Path(figures_dir) / figures.figure_name("curves", name),
-                                          title=f"{name}: training curves", sample=sample)
-             for name, log in logs.items()]
+    note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
+    reference = reference or {}
+    paths = []
+    for name, log in logs.items():
+        ref = reference.get("standardized" if _standardized(log) else "raw")
+        paths.append(figures.plot_training_curves(log, Path(figures_dir) / figures.figure_name("curves", name),
+                                                  title=f"{name}: training curves", sample=note or False,
+                                                  reference=ref))
     if logs:
+        kinds = {_standardized(log) for log in logs.values()}
+        ref = reference.get("standardized" if kinds == {True} else "raw") if len(kinds) == 1 else None
         paths.append(figures.plot_curves_overview(
             logs, Path(figures_dir) / figures.figure_name("curves", "all", split),
-            title=f"All runs{'' if split is None else f', split {split}'}", sample=sample))
+            title=f"All runs{'' if split is None else f', split {split}'}", sample=note or False, reference=ref))
     return paths
 
 
@@ -358,7 +499,7 @@ def split_sizes(splits: Mapping):
                          for name, s in splits.items()}).T
 
 
-def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False) -> list[Path]:
+def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False, data=None) -> list[Path]:
     """Hodge-number histograms of the whole data and of each split's train/valid/test parts
     (the paper's Figs. 1-2 and 38-42)."""
     import numpy as np
@@ -366,6 +507,7 @@ def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False) -> lis
     from .. import figures
 
     hodge = np.asarray(dataset.hodge)
+    sample = (data_note(data if data is not None else dataset) or False) if (data is not None or sample) else False
     paths = [figures.plot_hodge_distributions(
         hodge, Path(figures_dir) / figures.figure_name("hodge_distributions", "all"),
         title=f"Hodge numbers of all {len(hodge):,} configurations", sample=sample)]
@@ -379,4 +521,4 @@ def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False) -> lis
             title=f"Hodge numbers, split {name}: train / validation / test", sample=sample))
     return paths
 
-__all__ = ['accuracy_overview', 'accuracy_tables', 'curve_figures', 'curves_table', 'ensemble_notes', 'find_logs', 'hodge_figures', 'inference_summary', 'load_notebook_data', 'metric_figures', 'metric_wide', 'metrics_of_runs', 'model_notebook_summary', 'paper_name', 'published_beside', 'published_for', 'ranking_figures', 'show_data', 'split_sizes', 'training_config', 'write_summary']
+__all__ = ['accuracy_overview', 'accuracy_tables', 'curve_figures', 'curves_table', 'ensemble_notes', 'find_logs', 'hodge_figures', 'impossible_note', 'inference_summary', 'load_notebook_data', 'metric_figures', 'metric_wide', 'metrics_of_runs', 'model_notebook_summary', 'paper_name', 'published_beside', 'published_for', 'ranking_figures', 'reference_losses', 'show_data', 'split_sizes', 'training_config', 'write_summary']

@@ -181,7 +181,8 @@ def run_notebooks(paths, parameters: Mapping | None = None, out_dir=DEFAULT_OUT,
     parameters : shared parameters; each notebook gets those it declares (types matched to its
         defaults, see :func:`coerce_parameters`). Relative paths resolve against the notebook's
         folder, where it runs (the command line makes them absolute first).
-    out_dir : folder for the executed copies (and ``<name>.summary.json`` beside each)
+    out_dir : folder for the executed copies (and ``<name>.summary.json`` beside each); a
+        relative path is taken relative to the caller's working directory (never the notebook's)
     fail_fast : stop after the first failure (the rest are reported as "skipped")
     cwd : run every notebook there instead of in its own folder
     log : callable for the progress lines (``None``: silent)
@@ -197,9 +198,9 @@ def run_notebooks(paths, parameters: Mapping | None = None, out_dir=DEFAULT_OUT,
 
     log = log or (lambda *_: None)
     parameters = dict(parameters or {})
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).expanduser().absolute()  # the kernels run elsewhere: no relative paths
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [Path(p) for p in paths]
+    paths = [Path(p).absolute() for p in paths]
     rows, used, failed = [], set(), False
     for i, path in enumerate(paths, 1):
         out_path = _output_path(path, out_dir, used)
@@ -325,7 +326,7 @@ def main(argv=None) -> int:
                             cwd=args.cwd, log=lambda text: print(text, flush=True))
     print()
     print(format_summary(results))
-    print(f"executed notebooks in {args.out}")
+    print(f"executed notebooks in {Path(args.out).absolute()}")
     return 1 if (results["status"] != "ok").any() else 0
 
 
