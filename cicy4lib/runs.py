@@ -32,6 +32,7 @@ import hashlib
 import os
 import socket
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -183,13 +184,31 @@ def data_provenance(data) -> dict:
     return {"kind": "user", "source": str(getattr(data, "source", "")), "n": len(data)}
 
 
+_HASH_CHUNK = 1 << 16
+
+
 def data_fingerprint(data, split) -> dict:
     """What identifies the data a run trains on: source, sizes, a hash of the split's indices
     and a hash of the train and validation rows themselves (matrices, Hodge numbers, scale).
 
     Two fingerprints compare equal (:func:`check_fingerprint`) exactly when resuming would
-    continue the same training.
+    continue the same training. The last answer is cached (the trainer asks twice per call).
     """
+    cached = _FINGERPRINT_CACHE.get("last")
+    if cached is not None and cached[0]() is data and cached[1]() is split:
+        return dict(cached[2])
+    fingerprint = _fingerprint(data, split)
+    try:  # weak references: the cache keeps no dataset alive
+        _FINGERPRINT_CACHE["last"] = (weakref.ref(data), weakref.ref(split), fingerprint)
+    except TypeError:  # objects without weakref support are simply not cached
+        _FINGERPRINT_CACHE.pop("last", None)
+    return dict(fingerprint)
+
+
+_FINGERPRINT_CACHE: dict = {}
+
+
+def _fingerprint(data, split) -> dict:
     provenance = data_provenance(data)
     parts = {part: np.asarray(getattr(split, part, None) if getattr(split, part, None) is not None else [],
                               dtype=np.int64).ravel()
@@ -199,9 +218,12 @@ def data_fingerprint(data, split) -> dict:
         split_hash.update(f"{part}:{len(idx)};".encode())
         split_hash.update(np.ascontiguousarray(idx).tobytes())
     used = np.concatenate([parts["train"], parts["valid"]])
+    conf, hodge = np.asarray(data.conf), np.asarray(data.hodge)
     content = hashlib.sha256()
-    content.update(np.ascontiguousarray(np.asarray(data.conf)[used], dtype=np.int16).tobytes())
-    content.update(np.ascontiguousarray(np.asarray(data.hodge)[used], dtype=np.int64).tobytes())
+    for start in range(0, len(used), _HASH_CHUNK):  # in chunks: no copy of a whole large dataset
+        rows = used[start:start + _HASH_CHUNK]
+        content.update(np.ascontiguousarray(conf[rows], dtype=np.int16).tobytes())
+        content.update(np.ascontiguousarray(hodge[rows], dtype=np.int64).tobytes())
     content.update(repr(float(getattr(data, "scale", 0.0))).encode())
     return {
         "kind": provenance.get("kind"),
