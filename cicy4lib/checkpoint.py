@@ -281,6 +281,17 @@ def load_model(
     return model.eval(), config
 
 
+def read_weights(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
+    """The state_dict of a checkpoint (run directory or ``.pt``), its SHA-256 checked against
+    ``model.json`` when recorded; every problem is a :class:`CheckpointError` naming the file."""
+    weights_path, config_path = checkpoint_paths(path)
+    if not weights_path.exists():
+        raise CheckpointNotFoundError(f"no checkpoint at {weights_path}")
+    if config_path.exists():
+        verify_sha256(weights_path, _read_config(config_path), "weights", config_path)
+    return _read_state_dict(weights_path, map_location)
+
+
 def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
     """``torch.load(weights_only=True)`` with errors that name the file and the cause."""
     try:

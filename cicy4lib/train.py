@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 
 from .augment import permute_occupied
-from .checkpoint import save_checkpoint
+from .checkpoint import read_weights, save_checkpoint
 from .fileio import atomic_torch_save
 from .errors import CheckpointError, RunMismatchError
 from .models import build_model, canonical_name
@@ -335,7 +335,7 @@ def _save_best(run_dir: Path, model, meta: dict) -> None:
 
 
 def _load_best_weights(run_dir: Path, model) -> None:
-    state_dict = torch.load(run_dir / "model.pt", map_location="cpu", weights_only=True)
+    state_dict = read_weights(run_dir)  # SHA-256 checked; damage is a CheckpointError naming the file
     model.load_state_dict(state_dict)
     model.eval()
 

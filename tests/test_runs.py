@@ -308,3 +308,12 @@ def test_open_run_directly(tmp_path):
         with pytest.raises(RunLockedError):
             open_run(tmp_path / "r")
     assert not handle.lock.held
+
+
+def test_resuming_a_finished_run_with_damaged_best_weights(tmp_path, finished):
+    run_dir, _ = finished
+    data = bytearray((run_dir / "model.pt").read_bytes())
+    data[-3000] ^= 0x40  # one flipped bit inside a weight
+    (run_dir / "model.pt").write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"model\.pt does not match the SHA-256"):
+        run(tmp_path)
