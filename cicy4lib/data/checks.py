@@ -58,7 +58,7 @@ def read_npz(path: Path) -> tuple[dict, dict]:
         raise DataError(f"{path}: empty file (0 bytes), not an .npz archive")
     arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # closed even on failure
             for key in z.files:
                 try:
                     arrays[key] = z[key]
@@ -128,7 +128,8 @@ def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 16, ids=None):
     out = np.empty(a.shape, np.int8)
     for start in range(0, len(a), chunk):
         raw = np.asarray(a[start:start + chunk])
-        block = raw.astype(np.float64) * factor
+        with np.errstate(all="ignore"):
+            block = raw.astype(np.float64) * factor
         finite = np.isfinite(block)
         if not finite.all():
             row, i, j = np.argwhere(~finite)[0]
@@ -152,9 +153,10 @@ def _float_reading(a, declared: float, path, ids) -> float:
 
     readings = [1.0] if declared == 1.0 else [1.0, declared]
     possible = {f: True for f in readings}
-    probe = np.asarray(a[:1]).astype(np.float64)
+    probe = np.nan_to_num(np.asarray(a[:1]).astype(np.float64), nan=0.5, posinf=0.5, neginf=0.5)
     for start in range(0, len(a), 1 << 16):
-        block = np.nan_to_num(np.asarray(a[start:start + (1 << 16)]).astype(np.float64), nan=0.5)
+        block = np.nan_to_num(np.asarray(a[start:start + (1 << 16)]).astype(np.float64),
+                              nan=0.5, posinf=0.5, neginf=0.5)  # not integral: reported below
         for f in readings:
             if possible[f]:
                 y = block * f
@@ -170,9 +172,10 @@ def _float_reading(a, declared: float, path, ids) -> float:
                         f"integers / {declared:g}, give valid configurations; pass scale=")
     # neither reading gives integers everywhere: name the first offending matrix
     for start in range(0, len(a), 1 << 16):
-        block = np.asarray(a[start:start + (1 << 16)]).astype(np.float64) * declared
-        nan = ~np.isfinite(block)
-        bad = nan | (np.abs(block - np.rint(block)) > _TOL * np.maximum(1.0, np.abs(np.nan_to_num(block))))
+        with np.errstate(all="ignore"):
+            block = np.asarray(a[start:start + (1 << 16)]).astype(np.float64) * declared
+            nan = ~np.isfinite(block)
+            bad = nan | (np.abs(block - np.rint(block)) > _TOL * np.maximum(1.0, np.abs(np.nan_to_num(block))))
         if bad.any():
             row, i, j = np.argwhere(bad)[0]
             value = float(a[start + row][i, j])
@@ -214,7 +217,7 @@ def boolean_flags(a, n: int, path, what: str = "direct") -> np.ndarray:
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(f"{path}: '{what}' must hold booleans (True/False or 0/1), but entry {i} is "
-                        f"{a[i]!r} ({int(bad.sum())} such entries)")
+                        f"{a[i].item()!r} ({int(bad.sum())} such entries)")
     return a.astype(bool)
 
 

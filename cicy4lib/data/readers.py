@@ -303,20 +303,16 @@ def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
     n = lengths["conf.npy"]
     is_product = checks.boolean_flags(direct_raw, n, folder / "direct.npy", "direct")
     ids = np.arange(1, n + 1, dtype=np.int64)  # conf.npy follows the list order
-    keep = ~is_product if options.drop_products else np.ones(n, bool)
-    if not keep.any():
-        raise DataError(f"{folder / 'direct.npy'}: all {n:,} entries are marked as direct products, so nothing "
-                        "is left after dropping them (a wrong direct.npy? load with drop_products=False to keep them)")
-    conf, scale, how = checks.integer_conf(conf_raw if keep.all() else conf_raw[keep], options.scale,
-                                           folder / "conf.npy", ids=ids[keep])
-    hodge = checks.integer_hodge(np.asarray(hodge_raw)[keep], int(keep.sum()), folder / "hodge.npy", ids[keep])
+    # everything is read and checked (products are valid configurations too), so errors name
+    # the row of the file; load_dataset drops the products afterwards
+    conf, scale, how = checks.integer_conf(conf_raw, options.scale, folder / "conf.npy", ids=ids)
+    hodge = checks.integer_hodge(np.asarray(hodge_raw), n, folder / "hodge.npy", ids)
     # create_data.py writes zeros for the products' missing Hodge numbers
-    hodge[is_product[keep] & (hodge == 0).all(axis=1)] = -1
-    euler = _checked_labels(conf, hodge, None, is_product[keep], ids[keep], folder / "conf.npy", options,
+    hodge[is_product & (hodge == 0).all(axis=1)] = -1
+    euler = _checked_labels(conf, hodge, None, is_product, ids, folder / "conf.npy", options,
                             hodge_path=folder / "hodge.npy")
     prov = _provenance(folder, "real-list", int(np.count_nonzero(~is_product)), files="numpy trio")
-    return CICYData(conf, hodge, euler, is_product[keep], ids[keep], scale, str(folder), None,
-                    {"scale_from": how}, prov)
+    return CICYData(conf, hodge, euler, is_product, ids, scale, str(folder), None, {"scale_from": how}, prov)
 
 
 def _load_pair(folder: Path, names, scale):
