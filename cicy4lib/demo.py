@@ -12,7 +12,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 DEMO_MODELS = ("LSTM-448", "LSTM-424", "CNN-LSTM-400")
 DEMO_EPOCHS = 12
@@ -55,16 +54,20 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     models = list(models or DEMO_MODELS)
     dataset = load_dataset(data)
     split = get_split(dataset, "72")
-    is_sample = dataset.source == "sample"
-    note = SAMPLE_NOTE if is_sample else str(dataset.source)
+    from .datalabel import data_label
+
+    note = data_label(dataset)  # "embedded sample, 10,000 configurations – not the CICY4 list"
     _say(quiet, f"data: {note}; {len(dataset)} configurations; 72% split "
          f"{len(split.train)}/{len(split.valid)}/{len(split.test)}")
     figures.plot_hodge_distributions(
         {name: dataset.hodge[idx] for name, idx in (("train", split.train), ("valid", split.valid),
                                                      ("test", split.test))},
-        fig_dir / "fig_hodge_distributions_72.png", sample=is_sample)
+        fig_dir / "fig_hodge_distributions_72.png", data=dataset)
 
     config = TrainConfig(max_epochs=epochs or DEMO_EPOCHS)
+    from .baselines import constant_loss
+
+    reference = constant_loss(dataset, split, delta=config.huber_delta)  # the loss of predicting the mean
     trained = {}
     for name in models:
         _say(quiet, f"training {name} for at most {config.max_epochs} epochs ...")
@@ -72,24 +75,23 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
                        run_name=f"{name}_72", resume=False, progress=not quiet)
         trained[name] = result
         figures.plot_training_curves(result.history, fig_dir / f"fig_curves_{name}_72.png",
-                                     title=f"{name}, 72% split", sample=is_sample)
+                                     title=f"{name}, 72% split", data=dataset, reference=reference)
         _say(quiet, f"  {name}: {result.stopped}, best validation loss {result.best_val_loss:.4f} "
              f"(epoch 1: {result.history['val_loss'].iloc[0]:.4f})")
 
-    table = run_ensembles(out / "models", dataset, split=split, hill_climb=True)
-    table.to_csv(out / "results.csv")
-    favourable = _favourable_guess(dataset, split)
+    table = run_ensembles(out / "models", dataset, split=split, hill_climb=True)  # baselines included
+    from .ensemble import write_results
+
     weights = {k: round(float(v), 3) for k, v in table.attrs.get("weights", {}).items() if v > 0}
-    text = (f"# Demo: test accuracy (%) on the {note}\n\n"
-            f"Models trained for at most {config.max_epochs} epochs each on "
-            f"{len(split.train)} configurations. Raw = rounded network outputs; constrained = "
-            "h31, h22 from the predicted h11, h21 and the exact Euler number.\n\n"
-            + table.round(2).to_string() + "\n\n"
-            f"Hill-climbed weights (fitted on the validation set): {weights}\n"
-            f"Baseline h11 = number of rows (favourable guess) on this test set: {favourable:.2f}%\n")
-    (out / "results.md").write_text(text)
+    text = write_results(table, out, data=dataset, title="Demo: test accuracy (%)",
+                         intro=f"Models trained for at most {config.max_epochs} epochs each on "
+                               f"{len(split.train):,} configurations.")
+    acc = table.xs("raw", level="kind")
+    figures.plot_ranking(acc, "mean", fig_dir / "fig_ranking_72_mean.png", groups=dict(acc["group"]),
+                         metric="test accuracy (%), mean of the four", data=dataset,
+                         title="Demo: models, ensembles and baselines (raw), 72% test set")
     (out / "run.json").write_text(json.dumps({
-        "data": note, "n": len(dataset), "models": models, "max_epochs": config.max_epochs,
+        "data": note, "provenance": dataset.provenance, "n": len(dataset), "models": models, "max_epochs": config.max_epochs,
         "stopped": {m: r.stopped for m, r in trained.items()},
         "best_val_loss": {m: r.best_val_loss for m, r in trained.items()},
         "hill_climb_weights": weights, "constraint_fallbacks": table.attrs.get("fallbacks", {}),
@@ -99,13 +101,6 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     _say(False, f"wrote {out}/results.md, results.csv, figures/ and models/ "
          f"({time.perf_counter() - t0:.0f} s)")
     return table
-
-
-def _favourable_guess(dataset, split) -> float:
-    """Share (%) of test configurations with h11 = number of non-zero rows."""
-    conf = np.asarray(dataset.conf)[split.test]
-    rows = (conf != 0).any(axis=2).sum(axis=1)
-    return float(100 * np.mean(rows == dataset.hodge[split.test, 0]))
 
 
 def _say(quiet, text):

@@ -30,6 +30,7 @@ __all__ = [
     "PAPER_ENSEMBLES", "MEAN_ALL", "HILL_CLIMB", "HillClimbResult", "mean_ensemble", "apply_weights",
     "ensemble_score", "hill_climb", "paper_ensembles", "resolve_ensemble", "load_run", "predict_runs",
     "find_runs", "run_ensembles", "DEFAULT_RUNS_DIR", "default_runs_dir", "ensemble_report", "ensemble_command",
+    "write_results",
 ]
 
 # Where the trainer, the model notebooks and the README put run directories.
@@ -547,3 +548,36 @@ def ensemble_command(runs_dir, data, split="72", names=None, members=None, hill_
 
 
 _hill_climb = hill_climb  # run_ensembles' `hill_climb` flag shadows the function inside it
+
+
+def write_results(table: pd.DataFrame, out_dir, *, data=None, title: str = "Test accuracy (%)",
+                  intro: str = "") -> str:
+    """Write :func:`run_ensembles`' table as ``results.csv`` (percentages to two decimals, with
+    ``provenance.json`` beside it) and ``results.md`` (a Markdown pipe table with the data's
+    provenance, the hill-climbed weights, skipped ensembles and impossible predictions); returns
+    the Markdown text."""
+    from .datalabel import data_label, provenance
+    from .evaluate import markdown_table
+    from .fileio import atomic_write_json, atomic_write_text
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    label = data_label(data) if data is not None else table.attrs.get("data", "")
+    atomic_write_text(table.round(2).to_csv(), out_dir / "results.csv")
+    if data is not None:  # the CSV's provenance, beside it (the data layer's convention)
+        atomic_write_json({**provenance(data), "label": label, "files": ["results.csv", "results.md"]},
+                          out_dir / "provenance.json")
+    notes = ensemble_report(table).split("\n\n", 2)
+    tail = notes[2].split("\n", 1)[1] if len(notes) > 2 and "\n" in notes[2] else ""
+    md = [f"# {title}", "", f"Data: {label}." if label else "", "", intro, "",
+          "Raw = rounded network outputs. Constrained = h11 and h21 as predicted (nothing clipped), h31 and "
+          "h22 from them and the exact Euler number χ (raw h31, h22 kept where that is impossible). Rows of "
+          "group *baseline* need no training and are computed on the same test rows: the favourable guess "
+          "(h11 = number of rows, h21 = 0, h31 and h22 from χ), the constant predictor (rounded training "
+          "mean) and constant + χ.", "", markdown_table(table, 2), ""]
+    md += [f"- {line}" for line in tail.strip().splitlines() if line.strip()]
+    if data is not None:
+        md += ["", f"Provenance: `{json.dumps(provenance(data), default=str)}`"]
+    text = "\n".join(md).replace("\n\n\n", "\n\n") + "\n"
+    atomic_write_text(text, out_dir / "results.md")
+    return text

@@ -282,3 +282,11 @@ def test_markdown_table_is_a_pipe_table():
     lines = text.splitlines()
     assert lines[0].startswith("| ") and set(lines[1]) <= set("|-:")
     assert "0.45" in text and "0.4499" not in text and "–" in text and "a\\|b" in text
+
+
+def test_split_repr_is_short():
+    from cicy4lib.data.splits import Split
+
+    split = Split(np.arange(7000), np.arange(7000, 8000), np.arange(8000, 10000), "72")
+    assert repr(split) == "Split('72': train 7,000 / valid 1,000 / test 2,000)"
+    assert len(str(split)) < 80

@@ -60,6 +60,10 @@ class Split:
         """(n_train, n_valid, n_test)."""
         return len(self.train), len(self.valid), len(self.test)
 
+    def __repr__(self) -> str:
+        """Short: the name and the sizes, never the index arrays."""
+        return f"Split({self.name!r}: train {len(self.train):,} / valid {len(self.valid):,} / test {len(self.test):,})"
+
     def __getitem__(self, subset: str) -> np.ndarray:
         """``split["train"]`` etc., for code that loops over subset names."""
         if subset not in ("train", "valid", "test"):
