@@ -72,7 +72,8 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     for name in models:
         _say(quiet, f"training {name} for at most {config.max_epochs} epochs ...")
         result = train(name, dataset, split=split, config=config, output_dir=out / "models",
-                       run_name=f"{name}_72", resume=False, progress=not quiet)
+                       run_name=f"{name}_72", resume=False, overwrite=True,  # a demo rerun replaces its runs
+                       progress=not quiet)
         trained[name] = result
         figures.plot_training_curves(result.history, fig_dir / f"fig_curves_{name}_72.png",
                                      title=f"{name}, 72% split", data=dataset, reference=reference)
