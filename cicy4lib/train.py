@@ -30,6 +30,42 @@ autocast with a GradScaler on CUDA; the LSTM/GRU layers run on cuDNN's RNN kerne
 cuDNN is set to deterministic kernels by default (``deterministic=False`` enables
 ``cudnn.benchmark`` instead: possibly faster, no longer reproducible); these flags are global.
 
+Recipes (:mod:`cicy4lib.recipes`): ``TrainConfig()`` is the paper's; ``TrainConfig.fast()``
+(``--recipe fast``) is an opt-in, *not the paper's* recipe that standardises the targets (the
+statistics are folded into the saved model's last linear layer, so ``model.pt`` still outputs raw
+Hodge numbers), starts the output bias at the target mean, uses batch 512 with a scaled lr,
+warm-up + cosine (one cycle) and early stopping. A model with ``training_loss(x, y)`` is trained
+on that objective instead of the Huber loss.
+
+CPU threads: unless ``num_threads`` is given, :func:`cicy4lib.threads.configure_threads` picks the
+intra-op thread count for the call (one thread per process on small machines: torch's default
+of one per core is several times slower there as soon as another process runs).
+
+GPU path and what is deterministic (``deterministic=True`` is the default; none of this was
+measured on a GPU in the session that wrote it -- see ``benchmarks/gpu_check.sh``):
+
+- float32 (``amp=False``): cuDNN RNN kernels, cuDNN deterministic algorithms,
+  ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set if unset: expected reproducible run to run on the same
+  GPU model, driver and torch build; never bit-equal to the CPU.
+- ``amp=True``: bfloat16 autocast on Ampere and newer (compute capability >= 8.0; no loss
+  scaling needed), float16 autocast + GradScaler on older GPUs (P100, T4, V100);
+  ``amp_dtype`` forces one. Autocast adds no nondeterminism of its own (same expectation as
+  float32); the fused AdamW takes the GradScaler's inf check on the device, so no step
+  synchronises with the host.
+- ``deterministic=False``: ``cudnn.benchmark`` autotuning (kernel choice can differ between runs:
+  not reproducible).
+- ``compile=True``: ``torch.compile`` (``compile_mode="reduce-overhead"`` also captures CUDA
+  graphs, which pays off where kernel-launch overhead dominates: small models, batch <= 512).
+  Reproducible only as far as the generated kernels are (``max-autotune`` may choose
+  differently between runs); first epoch pays the compilation.
+- Data-parallel runs (torchrun, :mod:`cicy4lib.distributed`): NCCL all-reduce is reproducible for a
+  fixed world size and topology in practice, not guaranteed; never bit-equal to one process.
+
+The loss is accumulated on the device and read once per epoch; the learning rate of the
+one-cycle schedule is set per step from Python floats (no synchronisation); validation runs in
+``eval_batch_size`` chunks. Inputs live on the device as int8 matrices (4x less memory than
+float32) and are divided by the scale batch by batch, which gives exactly ``data.features()``.
+
 Early stopping and the time budget are checked after each epoch; the budget stops training when
 the next epoch would not finish in time (elapsed + last epoch's duration > budget), leaving a
 resumable ``state.pt``. A run killed mid-epoch resumes from the last completed epoch.
@@ -51,12 +87,14 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from . import distributed as ddp
 from .augment import permute_occupied
 from .checkpoint import read_weights, save_checkpoint
 from .fileio import atomic_torch_save
 from .errors import CheckpointError, RunMismatchError
 from .models import build_model, canonical_name
 from .runs import data_fingerprint, data_provenance, open_run, write_log
+from .threads import configure_threads
 
 STATE_FORMAT = 1
 LOG_COLUMNS = ["train_loss", "val_loss", "epoch", "lr", "seconds"]
@@ -93,9 +131,32 @@ class TrainConfig:
     deterministic: bool = True  # cuDNN deterministic kernels (False: cudnn.benchmark)
     fused_optimizer: bool = True  # AdamW's fused kernel (same update rule, fewer passes over memory)
     augment_permutations: bool = False  # random row/column permutation of each batch (cicy4lib.augment)
+    # recipe choices beyond the paper's (cicy4lib.recipes); the defaults keep the paper's recipe
+    recipe_name: str = "paper"  # recorded in model.json (cicy4lib.recipes)
+    standardize_targets: bool = False  # train on (y - mean) / std of the train set; folded back on save
+    optimizer: str = "adamw"  # "adamw" | "adam"
+    schedule: str = "plateau"  # "plateau" (ReduceLROnPlateau) | "onecycle" (warm-up + cosine, per step)
+    warmup_fraction: float = 0.0  # onecycle: share of all steps with a linear warm-up
+    final_lr_fraction: float = 0.01  # onecycle: the last step's lr / lr
+    amp_dtype: str | None = None  # None: bfloat16 on compute capability >= 8, else float16 + GradScaler
+    compile: bool = False  # torch.compile the model (CUDA)
+    compile_mode: str | None = None  # e.g. "reduce-overhead" (CUDA graphs), "max-autotune"
 
     RECIPE_FIELDS = ("lr", "weight_decay", "batch_size", "patience", "lr_factor", "lr_patience",
-                     "min_lr", "huber_delta", "seed")
+                     "min_lr", "huber_delta", "seed", "recipe_name", "standardize_targets", "optimizer",
+                     "schedule", "warmup_fraction", "final_lr_fraction")
+
+    @classmethod
+    def from_recipe(cls, name: str = "paper", **overrides) -> "TrainConfig":
+        """A named recipe (``"paper"``, ``"fast"``, ``"cicyminer"``; see :mod:`cicy4lib.recipes`)."""
+        from .recipes import get_recipe
+
+        return get_recipe(name, **overrides)
+
+    @classmethod
+    def fast(cls, **overrides) -> "TrainConfig":
+        """The fast recipe (opt-in, not the paper's; see :mod:`cicy4lib.recipes`)."""
+        return cls.from_recipe("fast", **overrides)
 
     def __post_init__(self):
         positive = {"lr": self.lr, "batch_size": self.batch_size, "lr_factor": self.lr_factor,
@@ -110,6 +171,13 @@ class TrainConfig:
                 raise ValueError(f"{name} must be a non-negative integer, got {getattr(self, name)!r}")
         if self.time_budget_h is not None and not self.time_budget_h > 0:
             raise ValueError(f"time_budget_h must be positive or None, got {self.time_budget_h!r}")
+        choices = {"optimizer": ("adamw", "adam"), "schedule": ("plateau", "onecycle"),
+                   "amp_dtype": (None, "bfloat16", "float16")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not 0 <= self.warmup_fraction < 1 or not 0 < self.final_lr_fraction <= 1:
+            raise ValueError("warmup_fraction must be in [0, 1) and final_lr_fraction in (0, 1]")
 
     def recipe(self) -> dict:
         """The fields that define the run (recorded in model.json and checked on resume)."""
@@ -139,6 +207,7 @@ class TrainResult:
     best_epoch: int = 0
     epochs: int = 0  # epochs completed so far (all calls together)
     seconds: float = 0.0  # training wall time, all calls together
+    metrics: pd.DataFrame | None = None  # per epoch: elapsed seconds, raw-unit val Huber, val accuracy per Hodge number
 
 
 # --------------------------------------------------------------------------- early stopping
@@ -176,6 +245,8 @@ def seed_everything(seed: int, deterministic: bool = True) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+    if deterministic and torch.cuda.is_available():
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS reductions
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = not deterministic
 
@@ -245,36 +316,90 @@ def _tensors(data, idx, part: str, device):
         idx, hodge = idx[known], hodge[known]
         if len(idx) == 0:
             raise ValueError(f"the {part} set has no rows with known Hodge numbers")
-    x = torch.from_numpy(np.ascontiguousarray(data.features(idx), dtype=np.float32)).to(device)
+    conf = getattr(data, "conf", None)
+    if _plain_features(data) and conf is not None and np.asarray(conf[:1]).dtype == np.int8:
+        # int8 on the device (4x smaller than float32); the trainer divides by the scale per batch
+        x = torch.from_numpy(np.ascontiguousarray(np.asarray(conf)[idx] if not isinstance(conf, np.memmap)
+                                                  else conf[np.sort(idx)][np.argsort(np.argsort(idx))]))
+    else:
+        x = torch.from_numpy(np.ascontiguousarray(data.features(idx), dtype=np.float32))
+    x = x.to(device)
     y = torch.from_numpy(hodge.astype(np.float32)).to(device)
     return x, y
 
 
-def make_optimizer(model, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with the recipe's lr and weight decay; the fused kernel where this torch build has one."""
+def _plain_features(data) -> bool:
+    """True when ``data.features`` is CICYData's (``conf / scale``), so int8 ``conf`` can stand in."""
+    from .data.dataset import CICYData
+
+    return getattr(type(data), "features", None) is CICYData.features
+
+
+def make_optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW (or Adam) with the recipe's lr and weight decay; the fused kernel where this torch build has one."""
     params = list(model.parameters())
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    kwargs = {"lr": config.lr} if config.optimizer == "adam" else {"lr": config.lr,
+                                                                   "weight_decay": config.weight_decay}
     if config.fused_optimizer:
         try:
-            return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
+            return cls(params, **kwargs, fused=True)
         except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel for this device
             pass
-    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return cls(params, **kwargs)
 
 
-def _autocast(device: torch.device, amp: bool):
+def amp_dtype(device: torch.device, config: TrainConfig | None = None):
+    """The autocast dtype for ``amp=True``: bfloat16 on Ampere and newer, float16 before."""
+    if config is not None and config.amp_dtype:
+        return getattr(torch, config.amp_dtype)
+    if device.type == "cuda":
+        major, _ = torch.cuda.get_device_capability(device)
+        if major >= 8:
+            return torch.bfloat16
+    return torch.float16
+
+
+def onecycle_lr(step: int, total_steps: int, lr: float, warmup_fraction: float, final_fraction: float) -> float:
+    """Linear warm-up from lr/25 over ``warmup_fraction`` of the steps, then cosine to ``final_fraction * lr``."""
+    warm = int(round(warmup_fraction * total_steps))
+    if step < warm:
+        return lr * (0.04 + 0.96 * (step + 1) / warm)
+    span = max(1, total_steps - warm)
+    t = min(1.0, (step - warm) / span)
+    low = final_fraction * lr
+    return low + 0.5 * (lr - low) * (1 + math.cos(math.pi * t))
+
+
+def _autocast(device: torch.device, amp, dtype=None):
+    """float16 (or ``dtype``, or ``amp`` itself when it is a dtype) autocast on CUDA; nothing on CPU."""
     if amp and device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
+        if isinstance(amp, torch.dtype):
+            dtype = amp
+        return torch.autocast("cuda", dtype=dtype or torch.float16)
     return nullcontext()
+
+
+def _as_input(xb: torch.Tensor, scale) -> torch.Tensor:
+    """int8 matrices -> float32 model input (``conf / scale``, exactly as ``data.features``)."""
+    if xb.is_floating_point():
+        return xb
+    return xb.to(torch.float32) / torch.tensor(scale, dtype=torch.float32, device=xb.device)
 
 
 # --------------------------------------------------------------------------- the two loops
 
 
 def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=False, scaler=None,
-                augment=False):
+                augment=False, scale=None, loss_module=None, lr_at=None, first_step=0):
     """One pass over ``x[perm]`` in batches of ``batch_size`` (the last one may be partial).
 
-    Returns the mean of the per-batch Huber losses (one host synchronisation per call).
+    ``x`` may hold int8 matrices (then divided by ``scale`` batch by batch); ``loss_module``
+    (a DDP-wrapped :class:`cicy4lib.distributed.LossModule`) computes the loss instead of
+    ``model``; ``lr_at(step)`` sets the learning rate before each step (``first_step`` = the
+    global step number of this epoch's first batch). ``amp`` may be a dtype (bfloat16).
+
+    Returns the mean of the per-batch losses (one host synchronisation per call).
     """
     model.train()
     autocast = _autocast(x.device, amp)
@@ -282,11 +407,16 @@ def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=Fals
     n_batches = 0
     for start in range(0, len(perm), batch_size):
         idx = perm[start:start + batch_size]
-        xb, yb = x[idx], y[idx]
+        xb, yb = _as_input(x[idx], scale), y[idx]
         if augment:  # a random representative of each configuration's permutation class
             xb = permute_occupied(xb)
+        if lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(first_step + n_batches)
         with autocast:
-            if hasattr(model, "training_loss"):  # a model with its own objective (CICYMiner)
+            if loss_module is not None:
+                loss = loss_module(xb, yb)
+            elif hasattr(model, "training_loss"):  # a model with its own objective (CICYMiner)
                 loss = model.training_loss(xb, yb).float()
             else:
                 loss = F.huber_loss(model(xb).float(), yb, delta=delta)
@@ -304,7 +434,8 @@ def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=Fals
 
 
 @torch.inference_mode()
-def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=1.0, amp=False) -> float:
+def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=1.0, amp=False,
+                    scale=None) -> float:
     """Mean over batches of ``batch_size`` of the batch's mean Huber loss, as the notebooks compute it.
 
     The forward passes run in chunks of ``eval_batch_size``; the per-sample losses are then grouped
@@ -313,10 +444,12 @@ def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=
     model.eval()
     with _autocast(x.device, amp):
         if hasattr(model, "validation_loss_per_sample"):  # the model's own objective (CICYMiner)
-            per_sample = torch.cat([model.validation_loss_per_sample(x[i:i + eval_batch_size], y[i:i + eval_batch_size])
+            per_sample = torch.cat([model.validation_loss_per_sample(_as_input(x[i:i + eval_batch_size], scale),
+                                                                     y[i:i + eval_batch_size])
                                     for i in range(0, len(x), eval_batch_size)]).double()
         else:
-            out = torch.cat([model(x[i:i + eval_batch_size]).float() for i in range(0, len(x), eval_batch_size)])
+            out = torch.cat([model(_as_input(x[i:i + eval_batch_size], scale)).float()
+                             for i in range(0, len(x), eval_batch_size)])
             per_sample = F.huber_loss(out, y, delta=delta, reduction="none").mean(dim=1).double()
     n = len(per_sample)
     n_batches = math.ceil(n / batch_size)
@@ -363,8 +496,11 @@ def _check_resumable(state: dict, name: str, split_name: str, config: TrainConfi
 
 def train(model_name, data, split="72", config: TrainConfig | None = None, *,
           output_dir="Results_p2_Trained_models", run_name=None, resume=True, init_from=None,
-          progress=True, overwrite=False) -> TrainResult:
+          progress=True, overwrite=False, on_epoch=None) -> TrainResult:
     """Train ``model_name`` on ``data`` with the paper's recipe; resumable.
+
+    ``on_epoch(epoch, train_loss, val_loss)``, if given, is called after each epoch's state is saved
+    (the Optuna search reports to its pruner there; an exception it raises ends training, resumably).
 
     Parameters
     ----------
@@ -395,24 +531,32 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     (:func:`cicy4lib.runs.open_run`).
     """
     config = config or TrainConfig()
+    from .trees import is_tree_model, train_tree  # scikit-learn baselines (Trees-RF, ...): no epochs
+
+    if is_tree_model(model_name):
+        return train_tree(model_name, data, split, config, output_dir=output_dir, run_name=run_name,
+                          resume=resume, overwrite=overwrite, progress=progress)
     name = canonical_name(model_name)
     split = _resolve_split(data, split)
     split_name = split.name or "custom"
     run_dir = Path(output_dir) / (run_name or f"{name}_{split_name}")
     device = resolve_device(config.device)
+    if ddp.is_initialized() and device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())  # torchrun: this rank's GPU
     if config.amp and device.type != "cuda":
         warnings.warn("amp=True has no effect on CPU; training in float32", stacklevel=2)
-    amp = config.amp and device.type == "cuda"
+    amp = amp_dtype(device, config) if config.amp and device.type == "cuda" else False
 
-    # lock, then check everything (state, data fingerprint, init_from) before changing anything
+    # lock, then check everything (state, data fingerprint, init_from) before changing anything;
+    # under DDP only the main rank locks and writes, the others only check
     run = open_run(run_dir, resume=resume, overwrite=overwrite, fingerprint=data_fingerprint(data, split),
-                   init_from=init_from, arch=name, log_columns=LOG_COLUMNS,
+                   init_from=init_from, arch=name, log_columns=LOG_COLUMNS, writer=ddp.is_main(),
                    check_state=lambda saved, path: _check_resumable(saved, name, split_name, config, path))
     state = run.state
+    ddp.barrier()
 
     old_threads = torch.get_num_threads()
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
+    configure_threads(config.num_threads)  # None: the rule of cicy4lib.threads (1 per process on small machines)
     try:
         seed_everything(config.seed, config.deterministic)
         model = build_model(name)
@@ -422,7 +566,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
         if state is not None and (state["stopped"] == "early_stopping" or state["epoch"] >= config.max_epochs):
             return _finished_result(model, run_dir, state, config)
         return _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
-                    progress)
+                    progress, on_epoch)
     finally:
         torch.set_num_threads(old_threads)
         run.close()
@@ -434,25 +578,45 @@ def _finished_result(model, run_dir, state, config) -> TrainResult:
     stopped = state["stopped"] if state["stopped"] in FINISHED else "max_epochs"
     history = pd.DataFrame(state["history"], columns=LOG_COLUMNS)
     return TrainResult(model, history, run_dir, state["best_val_loss"], stopped, state["best_epoch"],
-                       state["epoch"], state["seconds"])
+                       state["epoch"], state["seconds"], pd.DataFrame(state.get("metrics") or {}))
 
 
 def _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
-         progress) -> TrainResult:
+         progress, on_epoch=None) -> TrainResult:
     t_start = time.perf_counter()
+    main = ddp.is_main()
     x_train, y_train = _tensors(data, split.train, "train", device)
     x_valid, y_valid = _tensors(data, split.valid, "valid", device)
+    scale = float(data.scale)
     if state is None and init_from is None and hasattr(model, "fit_input_scaling"):
-        model.fit_input_scaling(x_train)  # input rescaling with train statistics (CICYMiner)
+        model.fit_input_scaling(_as_input(x_train, scale))  # input rescaling with train statistics (CICYMiner)
+
+    # targets: raw (the paper) or standardised with the train statistics (fast recipe)
+    stats = None
+    if config.standardize_targets:
+        stats = target_stats(y_train)
+        _check_foldable(model, _as_input(x_valid[:4], scale), stats)
+        if state is None and init_from is None:
+            with torch.no_grad():
+                output_layer(model).bias.zero_()  # the output bias starts at the target mean
+    y_fit = y_train if stats is None else (y_train - stats[0]) / stats[1]
+    y_val_fit = y_valid if stats is None else (y_valid - stats[0]) / stats[1]
 
     optimizer = make_optimizer(model, config)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, "min", factor=config.lr_factor, patience=config.lr_patience, min_lr=config.min_lr)
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
     shuffle = torch.Generator().manual_seed(config.seed)  # CPU generator: same permutations on any device
+    world = ddp.world_size()
+    if config.batch_size % world:
+        raise ValueError(f"batch_size {config.batch_size} is not divisible by the {world} ranks")
+    rank_batch = config.batch_size // world
+    steps_per_epoch = math.ceil((len(x_train) // world if world > 1 else len(x_train)) / rank_batch)
+    total_steps = config.max_epochs * steps_per_epoch  # the one-cycle schedule's length (fixed at the start)
 
     history = {col: [] for col in LOG_COLUMNS}
-    stopper, epoch, best_epoch, seconds = EarlyStopping(), 0, 0, 0.0
+    metrics = {col: [] for col in METRIC_COLUMNS}
+    stopper, epoch, best_epoch, seconds, step = EarlyStopping(), 0, 0, 0.0, 0
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -463,69 +627,220 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
         stopper = EarlyStopping(state["best_val_loss"], state["counter"])
         epoch, best_epoch, seconds = state["epoch"], state["best_epoch"], state["seconds"]
         history = {col: list(state["history"][col]) for col in LOG_COLUMNS}
+        saved_metrics = state.get("metrics") or {}
+        metrics = {col: list(saved_metrics.get(col, [float("nan")] * epoch)) for col in METRIC_COLUMNS}
+        step = state.get("step", epoch * steps_per_epoch)
+        total_steps = state.get("total_steps", total_steps)
+    lr_at = None
+    if config.schedule == "onecycle":
+        def lr_at(i, _total=total_steps):
+            return onecycle_lr(i, _total, config.lr, config.warmup_fraction, config.final_lr_fraction)
 
-    meta = {"arch": name, "scale": float(data.scale), "split": split_name, "seed": config.seed,
-            "recipe": config.recipe(), "metrics": {}, "data_source": str(getattr(data, "source", "")),
+    compiled = torch.compile(model, mode=config.compile_mode) if config.compile else model
+    loss_module = ddp.wrap(compiled, config.huber_delta, device)
+
+    meta = {"arch": name, "scale": scale, "split": split_name, "seed": config.seed,
+            "recipe_name": config.recipe_name, "recipe": config.recipe(), "metrics": {},
+            "data_source": str(getattr(data, "source", "")),
             "n_train": len(x_train), "n_valid": len(x_valid),
-            "init_from": None if init_from is None else str(init_from)}
+            "init_from": None if init_from is None else str(init_from),
+            "world_size": world, "amp": str(amp).replace("torch.", "") if amp else False}
     meta["data"] = data_provenance(data)  # the dataset's provenance (a minimal one for plain data)
     meta["data_fingerprint"] = data_fingerprint(data, split)  # checked when the run is resumed
+    if stats is not None:
+        meta.update(target_mean=stats[0].tolist(), target_std=stats[1].tolist(),
+                    target_standardisation=f"folded into {_output_name(model)} of model.pt; "
+                                           "model.pt outputs raw Hodge numbers")
 
     from tqdm import tqdm  # plain text bar: works in terminals, notebooks and papermill logs alike
 
     bar = tqdm(total=config.max_epochs, initial=epoch, desc=name, unit="epoch",
-               disable=not progress or _quiet(), dynamic_ncols=True)
+               disable=not progress or _quiet() or not main, dynamic_ncols=True)
     stopped = "max_epochs"
     try:
         while epoch < config.max_epochs:
             t_epoch = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"]
-            perm = torch.randperm(len(x_train), generator=shuffle).to(device)
-            train_loss = train_epoch(model, x_train, y_train, perm, batch_size=config.batch_size,
+            lr = optimizer.param_groups[0]["lr"] if lr_at is None else lr_at(step)
+            perm = ddp.shard(torch.randperm(len(x_train), generator=shuffle)).to(device)
+            train_loss = train_epoch(compiled, x_train, y_fit, perm, batch_size=rank_batch,
                                      optimizer=optimizer, delta=config.huber_delta, amp=amp, scaler=scaler,
-                                     augment=config.augment_permutations)
-            val_loss = validation_loss(model, x_valid, y_valid, batch_size=config.batch_size,
-                                       eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp)
+                                     augment=config.augment_permutations, scale=scale, loss_module=loss_module,
+                                     lr_at=lr_at, first_step=step)
+            train_loss = ddp.mean_float(train_loss, device)
+            step += math.ceil(len(perm) / rank_batch)
+            val_loss, val_metrics = _validate(compiled, model, x_valid, y_val_fit, y_valid, stats, scale, config, amp)
+            val_loss = ddp.broadcast_float(val_loss, device)
             epoch += 1
             stopper, improved, stop = early_stopping_step(stopper, val_loss, config.patience)
             if improved:
                 best_epoch = epoch
-                _save_best(run_dir, model, {**meta, "best_val_loss": val_loss, "epoch": epoch})
-            if not stop:
+                if main:
+                    _save_best(run_dir, _raw_output_model(model, stats),
+                               {**meta, "best_val_loss": val_loss, "epoch": epoch,
+                                "metrics": {k: v for k, v in val_metrics.items()}})
+            if not stop and lr_at is None:
                 scheduler.step(val_loss)  # after the early-stopping check, as the notebooks do
 
             epoch_seconds = time.perf_counter() - t_epoch
             seconds += epoch_seconds
             for col, value in zip(LOG_COLUMNS, (train_loss, val_loss, epoch, lr, epoch_seconds)):
                 history[col].append(value)
+            for col in METRIC_COLUMNS:
+                metrics[col].append(seconds if col == "elapsed" else val_metrics.get(col, float("nan")))
             elapsed = time.perf_counter() - t_start
             if stop:
                 stopped = "early_stopping"
             elif epoch >= config.max_epochs:
                 stopped = "max_epochs"
-            elif config.time_budget_h is not None and elapsed + epoch_seconds > config.time_budget_h * 3600:
+            elif config.time_budget_h is not None and ddp.broadcast_float(
+                    float(elapsed + epoch_seconds > config.time_budget_h * 3600), device):
                 stopped = "time_budget"  # the next epoch would not finish within the budget
             else:
                 stopped = None
-            _save_state(run_dir / "state.pt", {
-                "format": STATE_FORMAT, "model_name": name, "split": split_name, "recipe": config.recipe(),
-                "config": config.to_dict(), "epoch": epoch, "best_val_loss": stopper.best,
-                "counter": stopper.counter, "best_epoch": best_epoch, "seconds": seconds,
-                "stopped": stopped or "running", "history": history,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else {},
-                "rng": _rng_state(shuffle), "data_fingerprint": meta["data_fingerprint"]})
-            _write_log(run_dir, history)
+            if main:
+                _save_state(run_dir / "state.pt", {
+                    "format": STATE_FORMAT, "model_name": name, "split": split_name, "recipe": config.recipe(),
+                    "config": config.to_dict(), "epoch": epoch, "best_val_loss": stopper.best,
+                    "counter": stopper.counter, "best_epoch": best_epoch, "seconds": seconds,
+                    "stopped": stopped or "running", "history": history, "metrics": metrics,
+                    "step": step, "total_steps": total_steps, "world_size": world,
+                    "target_stats": None if stats is None else {"mean": stats[0].cpu(), "std": stats[1].cpu()},
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else {},
+                    "rng": _rng_state(shuffle), "data_fingerprint": meta["data_fingerprint"]})
+                _write_log(run_dir, history)
             bar.update(1)
             bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{stopper.best:.4g}", lr=f"{lr:.1e}")
+            if on_epoch is not None and not stopped:
+                on_epoch(epoch, train_loss, val_loss)  # e.g. optuna's report + prune (cicy4lib.search)
             if stopped:
                 break
     finally:
         bar.close()
 
+    ddp.barrier()  # rank 0 has written model.pt
     _load_best_weights(run_dir, model)
     frame = pd.DataFrame(history, columns=LOG_COLUMNS)
-    return TrainResult(model, frame, run_dir, stopper.best, stopped or "max_epochs", best_epoch, epoch, seconds)
+    return TrainResult(model, frame, run_dir, stopper.best, stopped or "max_epochs", best_epoch, epoch, seconds,
+                       pd.DataFrame(metrics, columns=METRIC_COLUMNS))
+
+
+# --------------------------------------------------------------------------- targets and validation
+
+METRIC_COLUMNS = ["elapsed", "val_huber_raw", "val_acc_h11", "val_acc_h21", "val_acc_h31", "val_acc_h22"]
+
+
+def target_stats(y: torch.Tensor):
+    """Per-column mean and standard deviation (float32, on ``y``'s device); a constant column gets std 1."""
+    y64 = y.double()
+    mean = y64.mean(dim=0)
+    std = y64.std(dim=0, unbiased=False) if len(y64) > 1 else torch.ones_like(mean)
+    std = torch.where(std > 1e-6, std, torch.ones_like(std))
+    return mean.float(), std.float()
+
+
+def output_layer(model) -> torch.nn.Linear:
+    """The last linear layer (the one mapping to the 4 outputs): ``model.output_layer`` if defined,
+    else ``model.fc2``, else the last ``nn.Linear`` with 4 outputs."""
+    layer = getattr(model, "output_layer", None)
+    if callable(layer) and not isinstance(layer, torch.nn.Module):
+        layer = layer()
+    if layer is None:
+        layer = getattr(model, "fc2", None)
+    if not isinstance(layer, torch.nn.Linear):
+        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 4]
+        layer = linears[-1] if linears else None
+    if layer is None or layer.bias is None:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(f"{type(model).__name__}: standardised targets need a final nn.Linear "
+                                 "with a bias (or an output_layer attribute)")
+    return layer
+
+
+def _output_name(model) -> str:
+    layer = output_layer(model)
+    return next((n for n, m in model.named_modules() if m is layer), "the output layer")
+
+
+def _folded_state_dict(model, stats) -> dict:
+    """The state_dict with ``W <- diag(std) W``, ``b <- std * b + mean`` in the output layer."""
+    name = _output_name(model)
+    prefix = f"{name}." if name else ""
+    mean, std = stats
+    sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    w, b = sd[prefix + "weight"], sd[prefix + "bias"]
+    sd[prefix + "weight"] = w * std.to(w).unsqueeze(1)
+    sd[prefix + "bias"] = b * std.to(b) + mean.to(b)
+    return sd
+
+
+def _raw_output_model(model, stats):
+    """``model`` itself (raw targets), or a copy whose output layer absorbs the de-standardisation."""
+    if stats is None:
+        return model
+    import copy
+
+    raw = copy.deepcopy(model)
+    raw.load_state_dict(_folded_state_dict(model, stats))
+    return raw
+
+
+def _check_foldable(model, xb, stats) -> None:
+    """Refuse standardised targets for a model whose output is not an affine image of its last Linear."""
+    from .errors import ConfigurationError
+
+    if hasattr(model, "training_loss"):
+        raise ConfigurationError(f"{type(model).__name__} defines its own training_loss: "
+                                 "standardised targets do not apply (use its own recipe)")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            want = model(xb).float() * stats[1] + stats[0]
+            got = _raw_output_model(model, stats).eval()(xb).float()
+    finally:
+        model.train(was_training)
+    if not torch.allclose(got, want, rtol=1e-4, atol=1e-3 * float(stats[1].max())):
+        raise ConfigurationError(f"{type(model).__name__}: its output is not its last linear layer's, "
+                                 "so the target standardisation cannot be folded into the saved model")
+
+
+@torch.inference_mode()
+def _validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
+    """Validation loss in training units (mean of per-batch means) and raw-unit metrics of one pass."""
+    if hasattr(model, "validation_loss_per_sample") or hasattr(model, "training_loss"):
+        loss = validation_loss(model, x, y_fit, batch_size=config.batch_size,
+                               eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp,
+                               scale=scale)
+        out = None
+    else:
+        compiled.eval()
+        bs = config.eval_batch_size
+        with _autocast(x.device, amp):
+            out = torch.cat([compiled(_as_input(x[i:i + bs], scale)).float() for i in range(0, len(x), bs)])
+        per_sample = F.huber_loss(out, y_fit, delta=config.huber_delta, reduction="none").mean(dim=1).double()
+        loss = _mean_of_batch_means(per_sample, config.batch_size)
+    if out is None:
+        model.eval()
+        bs = config.eval_batch_size
+        with _autocast(x.device, amp):
+            out = torch.cat([model(_as_input(x[i:i + bs], scale)).float() for i in range(0, len(x), bs)])
+    raw = out if stats is None else out * stats[1] + stats[0]
+    huber = F.huber_loss(raw, y_raw, delta=1.0)
+    acc = (torch.round(raw) == y_raw).double().mean(dim=0) * 100
+    values = torch.cat([huber.double().reshape(1), acc]).tolist()  # one synchronisation
+    return loss, dict(zip(METRIC_COLUMNS[1:], values))
+
+
+def _mean_of_batch_means(per_sample: torch.Tensor, batch_size: int) -> float:
+    n = len(per_sample)
+    n_batches = math.ceil(n / batch_size)
+    padded = torch.zeros(n_batches * batch_size, dtype=per_sample.dtype, device=per_sample.device)
+    padded[:n] = per_sample
+    counts = torch.full((n_batches,), float(batch_size), dtype=per_sample.dtype, device=per_sample.device)
+    counts[-1] = n - (n_batches - 1) * batch_size
+    return (padded.view(n_batches, batch_size).sum(dim=1) / counts).mean().item()
 
 
 def _save_state(path: Path, state: dict) -> None:

@@ -1,0 +1,140 @@
+"""Recipes: the paper's stays the default; the fast recipe's standardised targets are folded into the
+saved model (model.pt outputs raw Hodge numbers), its one-cycle schedule, resume after a kill."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from cicy4lib import recipes
+from cicy4lib import train as train_mod
+from cicy4lib.errors import ConfigurationError
+from cicy4lib.train import TrainConfig, onecycle_lr, train
+
+from test_train import MODEL, assert_same_run, make_data
+
+
+def fast(**kw):
+    return TrainConfig.fast(**{**dict(batch_size=16, max_epochs=3, seed=7, device="cpu"), **kw})
+
+
+def test_recipes_by_name():
+    assert TrainConfig.from_recipe("paper") == TrainConfig()
+    f = TrainConfig.fast()
+    assert f.recipe_name == "fast" and f.standardize_targets and f.schedule == "onecycle"
+    assert f.batch_size == 512 and f.lr == pytest.approx(2e-3) and f.patience < TrainConfig().patience
+    assert TrainConfig.fast(batch_size=2048).lr == pytest.approx(4e-3)  # square-root rule
+    assert TrainConfig.fast(batch_size=2048, lr=0.1).lr == 0.1
+    assert TrainConfig.from_recipe("cicyminer").recipe_name == "cicyminer"
+    assert set(recipes.list_recipes()) >= {"paper", "fast", "cicyminer"}
+    with pytest.raises(ConfigurationError, match="unknown recipe"):
+        TrainConfig.from_recipe("turbo")
+    with pytest.raises(ValueError):
+        TrainConfig(schedule="cosine-ish")
+
+
+def test_onecycle_schedule():
+    lrs = [onecycle_lr(i, 100, 1.0, 0.1, 0.01) for i in range(100)]
+    assert lrs[0] < 0.2 and lrs[9] == pytest.approx(1.0) and max(lrs) == pytest.approx(1.0)
+    assert all(a <= b for a, b in zip(lrs[:10], lrs[1:10])) and all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+    assert lrs[-1] == pytest.approx(0.01, abs=1e-3)
+    assert onecycle_lr(0, 10, 1.0, 0.0, 0.5) == 1.0
+
+
+def test_int8_inputs_match_features_exactly():
+    data, split = make_data()
+    x, _ = train_mod._tensors(data, split.train, "train", torch.device("cpu"))
+    assert x.dtype == torch.int8
+    assert torch.equal(train_mod._as_input(x, data.scale), torch.from_numpy(data.features(split.train)))
+
+
+def test_fast_recipe_saves_a_raw_output_model(tmp_path):
+    data, split = make_data()
+    res = train(MODEL, data, split, fast(), output_dir=tmp_path, run_name="fast", progress=False)
+    meta = json.loads((res.run_dir / "model.json").read_text())
+    y = data.hodge[split.train].astype(np.float64)
+    assert meta["recipe_name"] == "fast" and meta["recipe"]["standardize_targets"] is True
+    assert np.allclose(meta["target_mean"], y.mean(axis=0), rtol=1e-5)
+    assert np.allclose(meta["target_std"], y.std(axis=0), rtol=1e-4)
+    assert "fc2" in meta["target_standardisation"] and "val_huber_raw" in meta["metrics"]
+
+    from cicy4lib.checkpoint import load_model
+
+    model, _ = load_model(res.run_dir)  # an ordinary model of its architecture
+    x = torch.from_numpy(data.features(split.valid))
+    with torch.no_grad():
+        pred = model(x).numpy()
+        assert torch.equal(model(x), res.model.eval()(x))
+    # raw Hodge numbers: the predictions sit around the targets (h22 ~ 200+), not around 0
+    assert np.all(np.abs(pred.mean(axis=0) - y.mean(axis=0)) < 2 * y.std(axis=0) + 1)
+    # the best model's raw-unit validation Huber is what model.json reports
+    want = torch.nn.functional.huber_loss(torch.from_numpy(pred), torch.from_numpy(
+        data.hodge[split.valid].astype(np.float32))).item()
+    assert meta["metrics"]["val_huber_raw"] == pytest.approx(want, rel=1e-4)
+    assert list(res.metrics.columns)[:2] == ["elapsed", "val_huber_raw"] and len(res.metrics) == 3
+
+
+def test_fast_recipe_beats_paper_recipe_on_a_short_budget(tmp_path):
+    data, split = make_data()
+    paper = train(MODEL, data, split, TrainConfig(batch_size=16, max_epochs=3, seed=7, device="cpu"),
+                  output_dir=tmp_path, run_name="paper", progress=False)
+    quick = train(MODEL, data, split, fast(), output_dir=tmp_path, run_name="fast", progress=False)
+    assert quick.metrics["val_huber_raw"].min() < 0.5 * paper.metrics["val_huber_raw"].min()
+
+
+def test_fast_recipe_resume_after_kill_is_bit_for_bit(tmp_path, monkeypatch):
+    data, split = make_data()
+    cfg = dict(warmup_fraction=0.4)  # 9 steps: 4 of warm-up, so the kill lands after it
+    full = train(MODEL, data, split, fast(**cfg), output_dir=tmp_path, run_name="full", progress=False)
+    assert full.history["lr"].iloc[0] < full.history["lr"].iloc[1]  # warm-up (per step; logged per epoch)
+    real, calls = train_mod.train_epoch, []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt("killed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_mod, "train_epoch", dying)
+    with pytest.raises(KeyboardInterrupt):
+        train(MODEL, data, split, fast(**cfg), output_dir=tmp_path, run_name="killed", progress=False)
+    monkeypatch.setattr(train_mod, "train_epoch", real)
+    resumed = train(MODEL, data, split, fast(**cfg), output_dir=tmp_path, run_name="killed", progress=False)
+    assert_same_run(full, resumed)
+    pd.testing.assert_frame_equal(full.metrics.drop(columns="elapsed"), resumed.metrics.drop(columns="elapsed"))
+    with pytest.raises(ValueError, match="recipe differs"):
+        train(MODEL, data, split, TrainConfig(batch_size=16, max_epochs=3, seed=7, device="cpu"),
+              output_dir=tmp_path, run_name="killed", progress=False)
+
+
+class _Squashed(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc2 = torch.nn.Linear(320, 4)
+
+    def forward(self, x):
+        return torch.tanh(self.fc2(x.flatten(1)))
+
+
+class _OwnLoss(_Squashed):
+    def training_loss(self, x, y):
+        return (self(x) - y).abs().mean()
+
+
+def test_standardisation_refuses_models_it_cannot_fold():
+    stats = (torch.tensor([10.0, 1, 40, 240]), torch.tensor([3.0, 1, 20, 100]))
+    x = torch.rand(4, 16, 20)
+    with pytest.raises(ConfigurationError, match="cannot be folded"):
+        train_mod._check_foldable(_Squashed(), x, stats)
+    with pytest.raises(ConfigurationError, match="training_loss"):
+        train_mod._check_foldable(_OwnLoss(), x, stats)
+    linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(320, 4))
+    train_mod._check_foldable(linear, x, stats)  # a final Linear folds
+    folded = train_mod._raw_output_model(linear, stats)
+    with torch.no_grad():
+        assert torch.allclose(folded(x), linear(x) * stats[1] + stats[0], atol=1e-4)
+    assert not math.isnan(float(train_mod.target_stats(torch.ones(5, 4))[1].sum()))
