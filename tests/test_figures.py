@@ -99,3 +99,75 @@ def test_no_pyplot_figures_left_open(tmp_path):
     before = len(plt.get_fignums())
     figures.plot_ranking(pd.DataFrame({"h11": [50.0, 60.0]}, index=["a", "b"]), "h11", tmp_path / "r.png")
     assert len(plt.get_fignums()) == before
+
+
+# --------------------------------------------------------------------------- readability
+def _axes_of(monkeypatch):
+    """Capture the Figure objects the module builds (to inspect their axes before saving)."""
+    seen = []
+    real = figures._save
+
+    def spy(fig, path, title):
+        seen.append([(ax.get_xscale(), ax.get_yscale(), ax.get_xlim(), ax.get_ylim(), ax.get_title(),
+                      [t.get_text() for t in ax.texts],
+                      {"lines": [(ln.get_linestyle(), list(ln.get_ydata())) for ln in ax.get_lines()],
+                       "ylabels": [ax.yaxis.get_major_formatter()(v, 0) for v in (0.1, 1, 20, 100)],
+                       "xticks": list(ax.get_xticks())}) for ax in fig.axes])
+        return real(fig, path, title)
+
+    monkeypatch.setattr(figures, "_save", spy)
+    return seen
+
+
+def test_data_note_from_a_dataset_and_stored_in_the_png(tmp_path, history):
+    data = type("D", (), {"provenance": {"kind": "generated", "source": "generated", "n": 50_000},
+                          "is_real_list": False})()
+    path = figures.plot_training_curves(history, tmp_path / "c.png", data=data)
+    title = figures.png_title(path)
+    assert "generated set, 50,000 configurations" in title and "not the CICY4 list" in title
+    assert "generated set" in figures.png_text(path)["Data"]
+    real = type("R", (), {"provenance": {"kind": "real-list", "n": 905_684}, "is_real_list": True})()
+    assert "not the CICY4 list" not in figures.png_title(figures.plot_training_curves(history, tmp_path / "r.png",
+                                                                                       data=real))
+
+
+def test_loss_axis_plain_with_reference_line(tmp_path, monkeypatch):
+    seen = _axes_of(monkeypatch)
+    flat = pd.DataFrame({"train_loss": np.linspace(29, 28, 12), "val_loss": np.linspace(29.5, 28.2, 12)})
+    figures.plot_training_curves(flat, tmp_path / "f.png", reference=28.5)
+    (_, yscale, _, ylim, _, _, ax), = seen[0]
+    assert yscale == "linear" and ylim[0] == 0  # a flat curve looks flat
+    assert ("--", [28.5, 28.5]) in ax["lines"]
+    steep = pd.DataFrame({"train_loss": np.geomspace(300, 0.1, 12), "val_loss": np.geomspace(310, 0.2, 12)})
+    figures.plot_training_curves(steep, tmp_path / "s.png")
+    assert seen[1][0][1] == "log"
+    assert seen[1][0][-1]["ylabels"] == ["0.1", "1", "20", "100"]  # plain numbers, no 2×10¹
+
+
+def test_r2_axis_clipped_with_off_scale_values_written(tmp_path, monkeypatch):
+    seen = _axes_of(monkeypatch)
+    ours = pd.DataFrame({"h11": [0.99, -1200.0], "h22": [0.5, -3.0]}, index=["LSTM-448_72", "constant (train mean)"])
+    figures.plot_metric_comparison(ours, tmp_path / "r2.png", metric="r2", sample=True)
+    axes = seen[0]
+    assert all(a[2][0] >= figures.R2_FLOOR - 0.1 for a in axes)
+    texts = " ".join(" ".join(a[5]) for a in axes)
+    assert "-1,200" in texts and "-3.00" in texts
+
+
+def test_published_apart_for_non_list_data(tmp_path, monkeypatch):
+    seen = _axes_of(monkeypatch)
+    paper = published.accuracy_table("72")[list(published.HODGE)]
+    ours = pd.DataFrame({"h22": [10.0, 40.0]}, index=["LSTM-448", "favourable guess (rows, 0, χ)"])
+    figures.plot_ranking(ours, "h22", tmp_path / "a.png", published=paper, sample=True)
+    titles = [a[4] for a in seen[0]]
+    assert len(seen[0]) == 2 and any("real CICY4 list" in t for t in titles)  # a separate panel
+    assert seen[0][0][2][0] == 0  # our axis starts at 0 (low values)
+    figures.plot_ranking(ours, "h22", tmp_path / "b.png", published=paper)  # real list: one axis
+    assert len(seen[1]) == 1
+
+
+def test_hodge_axes_have_integer_ticks(tmp_path, monkeypatch, hodge):
+    seen = _axes_of(monkeypatch)
+    figures.plot_hodge_distributions(hodge[:20], tmp_path / "h.png")
+    for *_, ax in seen[0]:
+        assert np.allclose(ax["xticks"], np.round(ax["xticks"]))
