@@ -292,8 +292,32 @@ def read_weights(path: str | os.PathLike, map_location: Any = "cpu") -> dict:
     return _read_state_dict(weights_path, map_location)
 
 
+def check_zip_crc(path: str | os.PathLike, hint: str = "") -> None:
+    """Verify the CRC-32 of every record of a (zip-format) ``torch.save`` file.
+
+    ``torch.load`` does not check them, so changed bytes inside a tensor would load silently;
+    files in torch's legacy (non-zip) format are left to the loader.
+
+    Raises
+    ------
+    CheckpointError
+        A record whose bytes no longer match its CRC-32 (the message names the file and record).
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        return  # not a zip file, or one too damaged to open: the loader's error says so
+    except Exception as err:  # noqa: BLE001 - zlib.error and the like: damage inside a record
+        raise CheckpointError(f"{path} is corrupt ({_first_line(err)}){hint}") from None
+    if bad is not None:
+        raise CheckpointError(f"{path} is corrupt: its record {bad!r} fails its CRC-32 check (bytes changed "
+                              f"after it was written){hint}")
+
+
 def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
     """``torch.load(weights_only=True)`` with errors that name the file and the cause."""
+    check_zip_crc(weights_path)
     try:
         obj = torch.load(weights_path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -451,6 +475,7 @@ def read_training_state(path: str | os.PathLike, required: Mapping[str, Any] | N
         raise CheckpointError(f"{path} cannot be read ({err.strerror or err})") from None
     if size == 0:
         raise CheckpointError(f"{path} is empty (0 bytes): its write was cut short; {_STATE_HINT}")
+    check_zip_crc(path, f"; {_STATE_HINT}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

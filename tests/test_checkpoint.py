@@ -155,7 +155,7 @@ def test_truncated_or_corrupt_file(tmp_path, damage, legacy):
     record = json.loads((tmp_path / "model.json").read_text())
     del record["sha256"]
     (tmp_path / "model.json").write_text(json.dumps(record))
-    with pytest.raises(CheckpointError, match=r"model\.pt is truncated or corrupt"):
+    with pytest.raises(CheckpointError, match=r"model\.pt is (truncated or )?corrupt"):
         load_model(tmp_path)
 
 
@@ -357,8 +357,16 @@ def test_flipped_bytes_in_model_pt_are_refused(tmp_path):
     with pytest.raises(CheckpointError, match=r"model\.pt does not match the SHA-256 recorded in model\.json"):
         load_model(tmp_path)
     (tmp_path / "model.json").write_text(json.dumps(record_without))
-    loaded, _ = load_model(tmp_path)  # what the hash protects against: a silent load of other weights
-    assert not torch.equal(_outputs(loaded), _outputs(model))
+    assert not torch.equal(_load_plain(weights, model), _outputs(model))  # torch alone loads other weights
+    with pytest.raises(CheckpointError, match="CRC-32"):  # without a recorded hash: the zip CRC check
+        load_model(tmp_path)
+
+
+def _load_plain(weights, model):
+    """Outputs of ``model``'s architecture with ``weights`` loaded by torch alone (no checks)."""
+    clone = _model(model.arch)
+    clone.load_state_dict(torch.load(weights, weights_only=True))
+    return _outputs(clone)
 
 
 def test_optimizer_file_is_hashed_too(tmp_path):
@@ -467,3 +475,25 @@ def test_read_training_state_damage_is_a_checkpoint_error(tmp_path, damage):
     assert "overwrite=True" in str(err.value)
     with pytest.raises(CheckpointNotFoundError, match="no training state"):
         read_training_state(tmp_path / "none.pt")
+
+
+def test_flipped_bytes_without_a_recorded_hash_fail_the_crc_check(tmp_path):
+    """state.pt (and checkpoints from before the SHA-256) are zip files: torch.load ignores their
+    CRC-32s, the library checks them."""
+    from cicy4lib.checkpoint import read_training_state
+
+    path = tmp_path / "state.pt"
+    torch.save({"epoch": 3, "model": _model("LSTM-400").state_dict()}, path)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+    assert torch.load(path, weights_only=True)["epoch"] == 3  # torch alone loads it
+    with pytest.raises(CheckpointError, match=r"state\.pt is corrupt: its record .* fails its CRC-32 check"):
+        read_training_state(path)
+    save_checkpoint(tmp_path / "run", _model("LSTM-400"), CONFIG)
+    (tmp_path / "run" / "model.pt").write_bytes(bytes(data))  # hand-replaced weights, no matching hash
+    record = json.loads((tmp_path / "run" / "model.json").read_text())
+    del record["sha256"]
+    (tmp_path / "run" / "model.json").write_text(json.dumps(record))
+    with pytest.raises(CheckpointError, match="CRC-32"):
+        load_model(tmp_path / "run")

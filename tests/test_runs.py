@@ -120,7 +120,8 @@ def test_refused_start_leaves_no_new_directory(tmp_path):
 # --------------------------------------------------------------------------- damaged state.pt
 
 
-@pytest.mark.parametrize("damage", ["empty", "truncated", "garbled", "not a state", "wrong field type", "short history"])
+@pytest.mark.parametrize("damage", ["empty", "truncated", "garbled", "flipped bit", "not a state", "wrong field type",
+                                    "short history"])
 def test_damaged_state_is_a_checkpoint_error_naming_the_file(tmp_path, finished, damage):
     run_dir, _ = finished
     path = run_dir / "state.pt"
@@ -131,6 +132,10 @@ def test_damaged_state_is_a_checkpoint_error_naming_the_file(tmp_path, finished,
         path.write_bytes(data[: len(data) // 3])
     elif damage == "garbled":
         path.write_bytes(data[:100] + b"\x00" * 300 + data[400:])
+    elif damage == "flipped bit":  # torch.load alone would resume from silently changed weights
+        flipped = bytearray(data)
+        flipped[len(data) // 2] ^= 0x04
+        path.write_bytes(bytes(flipped))
     else:
         state = torch.load(path, weights_only=True)
         if damage == "not a state":
