@@ -73,8 +73,9 @@ auxiliary sum is what :meth:`CICYMiner.validation_loss_per_sample` gives the pla
 The input rescaling is part of the model: :meth:`CICYMiner.fit_input_scaling` records the
 training set's minimum and maximum (buffers, saved with the weights), and ``forward`` maps
 ``(x - min) / (max - min)``; before fitting it is the identity (the library's inputs, the
-matrices divided by the list's maximum entry 6, already lie in [0, 1]). :data:`RECIPE` holds the
-optimizer settings of §4.2.
+matrices divided by the list's maximum entry 6, already lie in [0, 1]). The optimizer settings of
+§4.2 are the ``"cicyminer"`` recipe (:mod:`cicy4lib.recipes`, ``--recipe cicyminer``;
+:func:`train_config` here).
 """
 from __future__ import annotations
 
@@ -97,12 +98,12 @@ HUBER_DELTA = 1.5
 BN_MOMENTUM, BN_EPS = 0.01, 1e-3  # Keras BatchNormalization defaults (momentum 0.99, epsilon 1e-3)
 N_CELLS = MAX_ROWS * MAX_COLS
 
-#: Training settings of §4.2 (the trainer's field names). Adam = AdamW without weight decay.
-#: The paper trains a fixed 300 epochs (no early stopping); ``patience`` 300 keeps that.
-RECIPE = {
-    "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0, "batch_size": 64, "max_epochs": 300,
-    "patience": 300, "lr_factor": 0.3, "lr_patience": 75, "min_lr": 1e-6, "huber_delta": HUBER_DELTA,
-}
+def train_config(**overrides):
+    """The ``"cicyminer"`` recipe of :mod:`cicy4lib.recipes` (§4.2: Adam lr 1e-3, batch 64, plateau
+    factor 0.3 patience 75, 300 epochs, Huber δ 1.5) as a ``TrainConfig``, plus overrides."""
+    from ..train import TrainConfig
+
+    return TrainConfig.from_recipe("cicyminer", **overrides)
 
 
 def inception_parameters(c_in: int, filters: int) -> int:
@@ -286,5 +287,5 @@ register_model(
     description="CICYMiner (arXiv:2108.02221 §4) ported to PyTorch: shared Inception trunk, a principal "
                 "and an auxiliary head per Hodge number, weighted Huber loss",
     spec={"trunk": TRUNK_FILTERS, "branches": BRANCH_FILTERS, "main_dense": MAIN_DENSE,
-          "aux_dense": AUX_DENSE, "recipe": RECIPE},
+          "aux_dense": AUX_DENSE, "recipe": "cicyminer"},
 )
