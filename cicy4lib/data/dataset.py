@@ -47,14 +47,21 @@ class CICYData:
 
     def __post_init__(self):
         n = len(self.conf)
-        prov = dict(self.provenance or {})
-        prov.setdefault("kind", "user")
+        if not isinstance(self.provenance, dict):
+            raise DataError(f"{self.source}: provenance must be a dict, got {type(self.provenance).__name__}")
+        prov = dict(self.provenance)
+        if "kind" not in prov:  # data built by hand: the embedded sample's name is the one hint
+            prov["kind"] = "embedded-sample" if str(self.source) == "sample" else "user"
         prov.setdefault("source", str(self.source))
         if prov["kind"] not in PROVENANCE_KINDS:
             raise DataError(f"{self.source}: provenance kind {prov['kind']!r} is not one of {PROVENANCE_KINDS}")
         prov["n"] = n
         self.provenance = prov
-        if self.conf.shape[1:] != (N_ROWS, N_COLS):
+        if not isinstance(self.conf, np.ndarray) or self.conf.dtype.kind not in "iu":
+            raise DataError(f"{self.source}: conf must be an integer array of degrees "
+                            f"(got {getattr(self.conf, 'dtype', type(self.conf).__name__)}); "
+                            "load files with load_dataset, which reads scaled floats")
+        if self.conf.ndim != 3 or self.conf.shape[1:] != (N_ROWS, N_COLS):
             raise DataError(f"{self.source}: conf must have shape (N, {N_ROWS}, {N_COLS}), got {self.conf.shape}")
         for name, shape in (("hodge", (n, 4)), ("euler", (n,)), ("is_product", (n,)), ("ids", (n,))):
             if getattr(self, name).shape != shape:
@@ -72,18 +79,10 @@ class CICYData:
         return (self.provenance.get("kind") == "real-list"
                 and int(np.count_nonzero(~self.is_product)) == REAL_LIST_NON_PRODUCT)
 
-    @property
-    def provenance_label(self) -> str:
-        """One line for banners and figure notes, e.g. "embedded sample, n = 10,000"."""
-        kind = self.provenance.get("kind", "user")
-        name = {"embedded-sample": "embedded sample", "generated": "generated set",
-                "real-list": "CICY4 list", "user": "user data"}.get(kind, kind)
-        note = "" if self.is_real_list or kind != "real-list" else " (subset)"
-        return f"{name}{note}, n = {len(self):,}"
-
     def __repr__(self) -> str:
         splits = ", ".join(self.splits) if self.splits else "none"
-        return f"CICYData(n={len(self)}, scale={self.scale:g}, source={self.source!r}, splits: {splits})"
+        return (f"CICYData(n={len(self)}, scale={self.scale:g}, source={self.source!r}, "
+                f"kind={self.provenance.get('kind')!r}, splits: {splits})")
 
     def features(self, idx=None) -> np.ndarray:
         """Model input: float32 (n, 16, 20) = ``conf[idx] / scale``."""
