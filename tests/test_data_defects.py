@@ -384,6 +384,29 @@ def test_new_source_is_one_registered_reader(tmp_path, monkeypatch):
     assert "demo CSV" in readers.sources_help()
 
 
+def test_generated_reader_checks_and_marks_provenance(tmp_path, monkeypatch):
+    from cicy4lib.geometry import generate
+
+    entries = make_entries(10, product_every=0)
+    arrays = {"conf": np.stack([padded(e[1]) for e in entries]), "hodge": np.array([e[4] for e in entries]),
+              "euler": np.array([e[2] for e in entries]), "method": np.array(["exact"] * 10),
+              "chunk": np.zeros(10, np.int32), "meta": {"n_chunks": 1, "settings": {"seed": 1}}}
+    monkeypatch.setattr(generate, "load_generated", lambda path: {k: (v.copy() if hasattr(v, "copy") else v)
+                                                                   for k, v in arrays.items()})
+    folder = tmp_path / "gen"
+    folder.mkdir()
+    (folder / "chunk_00000.npz").write_bytes(b"")  # the folder marker; load_generated is patched
+    data = load_dataset(folder)
+    assert len(data) == 10 and data.provenance["kind"] == "generated" and data.provenance["reader"] == "generated"
+    assert data.meta["method"].tolist() == ["exact"] * 10 and not data.is_real_list
+    monkeypatch.setattr(generate, "GENERATED_DIR", folder)
+    assert len(load_dataset("generated")) == 10
+    arrays["hodge"][4] = arrays["hodge"][4][::-1]
+    _raises(folder, r"gen: entry 4 \(ID 5\) has Hodge numbers .*reversed")
+    monkeypatch.setattr(generate, "GENERATED_DIR", tmp_path / "absent")
+    _raises("generated", r"absent is missing; make it with")
+
+
 def test_readme_data_source_table_names_every_reader():
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("## Data sources"):]

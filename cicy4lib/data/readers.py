@@ -70,7 +70,7 @@ class Reader:
     name: str
     read: Callable  # (path: Path, options: LoadOptions) -> CICYData
     files: tuple = ()  # glob patterns on a file's name (case-insensitive)
-    folder: tuple = ()  # names of files whose presence in a folder selects this reader
+    folder: tuple = ()  # file names (or glob patterns) whose presence in a folder selects this reader
     default: Callable | None = None  # () -> Path, for a source given by name
     description: str = ""
     missing_hint: str = ""  # appended when the named source's default location is missing
@@ -80,16 +80,18 @@ _READERS: dict[str, Reader] = {}
 
 
 def register_reader(name: str, *, files=(), folder=(), default=None, description: str = "",
-                    missing_hint: str = ""):
+                    missing_hint: str = "", replace: bool = False):
     """Register a reader ``fn(path, options) -> CICYData`` (decorator).
 
     ``name`` selects it as ``load_dataset(name)`` when ``default`` (a callable returning the
     default path) is given; ``files`` are glob patterns a file path must match; ``folder``
-    are file names whose presence in a folder selects it. Readers registered earlier win
-    when several match.
+    are file names (or glob patterns) whose presence in a folder selects it. Readers
+    registered earlier win when several match. A reader builds its result with
+    :func:`dataset_from_arrays`, which runs every check. ``replace=True`` swaps out an
+    existing reader of the same name (keeping its place in the order).
     """
-    if name in _READERS:
-        raise ValueError(f"a data reader named {name!r} is already registered")
+    if name in _READERS and not replace:
+        raise ValueError(f"a data reader named {name!r} is already registered (pass replace=True to swap it)")
 
     def decorate(fn):
         _READERS[name] = Reader(name, fn, tuple(files), tuple(folder), default, description, missing_hint)
@@ -125,7 +127,7 @@ def find_reader(source) -> tuple[Reader, Path]:
     path = Path(source).expanduser()
     if path.is_dir():
         for reader in _READERS.values():
-            if any((path / marker).exists() for marker in reader.folder):
+            if any(next(path.glob(marker), None) is not None for marker in reader.folder):
                 return reader, path
         markers = ", ".join(m for r in _READERS.values() for m in r.folder)
         raise DataError(f"{path}: holds none of {markers}; {sources_help()}")
@@ -222,6 +224,26 @@ def _read_npz(path: Path, options: LoadOptions) -> CICYData:
 
 def _load_npz(path: Path, options: LoadOptions, source_name: str, kind) -> CICYData:
     arrays, meta = checks.read_npz(path)
+    if kind is None:
+        stated = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else {}
+        prov = {"kind": stated.get("kind", "user"), "source": str(path), **stated}
+    else:
+        prov = {"kind": kind, "source": source_name, "file": str(path)}
+    return dataset_from_arrays(arrays, path, options, meta=meta, provenance=prov, source=source_name)
+
+
+def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict | None = None,
+                        provenance: dict, source: str | None = None, method_key: str = "method") -> CICYData:
+    """A checked :class:`CICYData` from named arrays, for any reader.
+
+    ``arrays``: ``conf`` (N, 16, 20) integer or scaled-float matrices and ``hodge`` (N, 4)
+    (required); optional ``euler`` (N,) (checked against chi on a seeded spot check of 256
+    entries, all if fewer; computed when absent and ``options.compute_euler``), ``id`` (N,),
+    ``is_product`` (N,) booleans and ``method`` (N,) (kept in ``meta``). ``meta['scale']`` is
+    the declared scale of float matrices unless ``options.scale`` is given. Every check of
+    :mod:`cicy4lib.data.checks` runs; problems are DataErrors naming ``path`` and the entry.
+    """
+    meta = dict(meta or {})
     missing = [k for k in ("conf", "hodge") if k not in arrays]
     if missing:
         raise DataError(f"{path}: missing arrays {missing} (has {sorted(arrays)})")
@@ -229,13 +251,11 @@ def _load_npz(path: Path, options: LoadOptions, source_name: str, kind) -> CICYD
     if meta_scale is not None and (isinstance(meta_scale, bool) or not isinstance(meta_scale, (int, float))):
         raise DataError(f"{path}: 'meta' field 'scale' must be a number, got {meta_scale!r}")
     scale = options.scale if options.scale is not None else meta_scale
-    ids_raw = arrays.get("id")
     conf, scale, _ = checks.integer_conf(arrays["conf"], scale, path)
     n = len(conf)
-    ids = _vector(ids_raw, n, path, "id") if ids_raw is not None else np.arange(1, n + 1, dtype=np.int64)
+    ids = _vector(arrays["id"], n, path, "id") if "id" in arrays else np.arange(1, n + 1, dtype=np.int64)
     hodge = checks.integer_hodge(arrays["hodge"], n, path, ids)
-    euler = (checks.integer_euler(arrays["euler"], n, path) if "euler" in arrays
-             else None)
+    euler = checks.integer_euler(arrays["euler"], n, path) if "euler" in arrays else None
     is_product = (checks.boolean_flags(arrays["is_product"], n, path, "is_product") if "is_product" in arrays
                   else np.zeros(n, bool))
     if euler is not None:
@@ -244,20 +264,40 @@ def _load_npz(path: Path, options: LoadOptions, source_name: str, kind) -> CICYD
         checks.check_euler(conf, euler, path, ids, sample=NPZ_EULER_SPOT_CHECK)
     else:
         euler = _checked_labels(conf, hodge, None, is_product, ids, path, options)
-    if "method" in arrays:
-        method = arrays["method"]
+    if method_key in arrays:
+        method = np.asarray(arrays[method_key])
         if method.shape != (n,):
-            raise DataError(f"{path}: 'method' has shape {method.shape}, expected ({n},)")
+            raise DataError(f"{path}: '{method_key}' has shape {method.shape}, expected ({n},)")
         meta["method"] = method
-    if kind is None:
-        stated = meta.get("provenance", {}) if isinstance(meta.get("provenance"), dict) else {}
-        prov = {"kind": stated.get("kind", "user"), "source": str(path), **stated}
-    else:
-        prov = {"kind": kind, "source": source_name, "file": str(path)}
-    if prov["kind"] not in ("embedded-sample", "generated", "real-list", "user"):
-        raise DataError(f"{path}: 'meta' provenance kind {prov['kind']!r} is not one of embedded-sample, "
+    if provenance.get("kind") not in ("embedded-sample", "generated", "real-list", "user"):
+        raise DataError(f"{path}: provenance kind {provenance.get('kind')!r} is not one of embedded-sample, "
                         "generated, real-list, user")
-    return CICYData(conf, hodge, euler, is_product, ids, float(scale), source_name, None, meta, prov)
+    return CICYData(conf, hodge, euler, is_product, ids, float(scale), str(path) if source is None else source,
+                    None, meta, dict(provenance))
+
+
+# --------------------------------------------------------------------------- the generated set
+
+def _generated_dir() -> Path:
+    from ..geometry import generate
+
+    return Path(getattr(generate, "GENERATED_DIR", SAMPLE_PATH.parent / "generated"))
+
+
+@register_reader("generated", default=_generated_dir, folder=("chunk_*.npz",),
+                 description="the large generated set (chunks under cicy4lib/_data/generated/)",
+                 missing_hint="; make it with `python -m cicy4lib.geometry.generate` (see its --help for chunks)")
+def _read_generated(path: Path, options: LoadOptions) -> CICYData:
+    from ..geometry import generate
+
+    if not hasattr(generate, "load_generated"):
+        raise DataError(f"{path}: this version of cicy4lib.geometry.generate cannot read generated chunks")
+    arrays = generate.load_generated(path)
+    meta = arrays.pop("meta", {}) or {}
+    arrays = {k: v for k, v in arrays.items() if k != "chunk"}
+    prov = {"kind": "generated", "source": "generated", "folder": str(path),
+            "n_chunks": meta.get("n_chunks"), "settings": meta.get("settings")}
+    return dataset_from_arrays(arrays, path, options, meta=meta, provenance=prov, source="generated")
 
 
 def _vector(a, n, path, what) -> np.ndarray:
