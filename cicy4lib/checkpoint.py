@@ -336,6 +336,16 @@ def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
     return _unwrap_state_dict(obj, weights_path)
 
 
+def read_config(path: str | os.PathLike) -> dict:
+    """``model.json`` of a run directory or checkpoint (or the JSON file itself), validated
+    field by field (:func:`validate_config`); every problem is a :class:`CheckpointError`."""
+    path = Path(path)
+    config_path = path if path.suffix == ".json" else checkpoint_paths(path)[1]
+    if not config_path.exists():
+        raise CheckpointNotFoundError(f"no {config_path.name} at {config_path.parent}")
+    return _read_config(config_path)
+
+
 def _read_config(config_path: Path) -> dict:
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))

@@ -96,6 +96,7 @@ def _cmd_train(args):
         "amp": args.amp,
         "device": str(device) if device is not None else args.device,
         "compile": args.compile or None,
+        "augment_permutations": args.augment_permutations or None,
     }
     try:
         config = make_config(**{k: v for k, v in overrides.items() if v is not None})
@@ -157,7 +158,8 @@ def _cmd_predict(args):
 def _cmd_demo(args):
     from .demo import run_demo
 
-    run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet)
+    run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet,
+             data=args.data, recipes=args.recipes, jobs=args.jobs, max_samples=args.max_samples)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="paper (default) | fast (NOT the paper's: standardised targets, batch 512, one-cycle)"
                         " | cicyminer; see cicy4lib.recipes")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
+    p.add_argument("--augment-permutations", action="store_true",
+                   help="train on random row/column permutations of each configuration (cicy4lib.augment)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_train)
 
@@ -230,9 +234,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job on the embedded sample: train, ensemble, evaluate, figures")
     p.add_argument("--output-dir", default="demo_output")
     p.add_argument("--epochs", type=_positive(int), default=None)
-    p.add_argument("--models", nargs="*", default=None)
+    p.add_argument("--models", nargs="*", default=None, help="default: LSTM-448 CNN-LSTM-400")
+    p.add_argument("--recipes", nargs="*", default=None, choices=["paper", "fast", "cicyminer"],
+                   help="default: paper fast (side by side, same models and epochs)")
+    p.add_argument("--data", default="auto", help="auto (the generated set if installed, else the sample) "
+                                                  "or any load_dataset source")
+    p.add_argument("--max-samples", type=_positive(int), default=10_000)
+    p.add_argument("--jobs", type=_positive(int), default=None,
+                   help="parallel training processes (default: one per CPU)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
+
+    from .search import add_parser as add_search_parser  # `search`: Optuna study (cicy4lib/search.py)
+    from .zoo import add_parser as add_zoo_parser  # `zoo`: every model + baselines, one budget (cicy4lib/zoo.py)
+
+    add_search_parser(sub)
+    add_zoo_parser(sub)
 
     return parser
 
@@ -244,6 +261,8 @@ def main(argv=None) -> int:
         return _main(argv)
     except Cicy4Error as err:  # every library error is a user error: bad input, file, name, run
         return _user_error(err)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as err:
+        return _user_error(f"{err.strerror}: {err.filename}" if err.filename and err.strerror else err)
     except OSError as err:
         if err.filename is None or err.errno not in _PATH_ERRNOS:
             raise  # not about a path the user gave: a bug or a broken machine, keep the traceback

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import published
+from .errors import UnknownNameError
 from .evaluate import HODGE, _as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
 
 __all__ = [
@@ -241,7 +242,7 @@ def paper_ensembles(test: str = "72") -> list[str]:
 def resolve_ensemble(name: str, test: str = "72") -> list[str]:
     """Run names (``<arch>_<split>``) of a paper ensemble's members for a test set."""
     if name not in paper_ensembles(test):
-        raise KeyError(f"{name!r} is not one of the paper's ensembles on the {test}% test set; "
+        raise UnknownNameError(f"{name!r} is not one of the paper's ensembles on the {test}% test set; "
                        f"known: {paper_ensembles(test)}")
     return published.ensemble_members(name, test)
 

@@ -25,6 +25,14 @@ class UnknownModelError(Cicy4Error, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class UnknownNameError(Cicy4Error, KeyError):
+    """A name (a paper ensemble, a table, ...) that the library does not know; the message lists
+    the known ones."""
+
+    def __str__(self):  # KeyError would print the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
 class StateDictMismatchError(Cicy4Error, ValueError):
     """A state_dict that does not fit the requested architecture."""
 

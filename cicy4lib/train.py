@@ -91,7 +91,7 @@ from . import distributed as ddp
 from .augment import permute_occupied
 from .checkpoint import read_weights, save_checkpoint
 from .fileio import atomic_torch_save
-from .errors import CheckpointError, RunMismatchError
+from .errors import CheckpointError, DataError, RunMismatchError
 from .models import build_model, canonical_name
 from .runs import data_fingerprint, data_provenance, open_run, write_log
 from .threads import configure_threads
@@ -308,14 +308,14 @@ def _tensors(data, idx, part: str, device):
     numbers (-1) are dropped with a warning."""
     idx = np.asarray(idx, dtype=np.int64)
     if len(idx) == 0:
-        raise ValueError(f"the {part} set of the split is empty")
+        raise DataError(f"the {part} set of the split is empty")
     hodge = np.asarray(data.hodge)[idx]
     known = (hodge >= 0).all(axis=1)
     if not known.all():
         warnings.warn(f"{part}: dropping {int((~known).sum())} rows with unknown Hodge numbers", stacklevel=3)
         idx, hodge = idx[known], hodge[known]
         if len(idx) == 0:
-            raise ValueError(f"the {part} set has no rows with known Hodge numbers")
+            raise DataError(f"the {part} set has no rows with known Hodge numbers")
     conf = getattr(data, "conf", None)
     if _plain_features(data) and conf is not None and np.asarray(conf[:1]).dtype == np.int8:
         # int8 on the device (4x smaller than float32); the trainer divides by the scale per batch

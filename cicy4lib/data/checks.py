@@ -94,16 +94,17 @@ def read_json_file(path: Path) -> dict:
 
 # --------------------------------------------------------------------------- matrices
 
-def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 16, ids=None):
+def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 15, ids=None):
     """int8 (N, 16, 20) from integer or scaled-float matrices; returns (conf, scale, how).
 
     Integer files are taken as they are (the model scale is ``scale`` or 6). Float files get
-    the two readings of :mod:`cicy4lib.geometry.validate`, for the whole file: as integers and
-    as integers / the declared scale (6 unless ``scale`` is given). Where both give integers,
-    the one whose first matrix is a valid configuration wins; no other scale is guessed.
+    the two readings of :mod:`cicy4lib.geometry.validate`: as integers and as integers / the
+    declared scale (6 unless ``scale`` is given). The first rows decide which reading the file
+    uses (where both give integers, the one whose first matrix is a valid configuration); every
+    entry must then be an integer 0..127 in that reading. No other scale is ever guessed.
     Works in row chunks, so memory-mapped float64 files of ~2 GB never load whole.
     """
-    from ..geometry.validate import checked_scale, padded_block_ok
+    from ..geometry.validate import checked_scale
 
     a = np.asarray(a) if not isinstance(a, np.ndarray) else a
     if a.ndim == 4 and a.shape[-1] == 1:  # (N, 16, 20, 1) as some notebooks save it
@@ -120,7 +121,7 @@ def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 16, ids=None):
         how = "integer entries" if scale is None else "integer entries, given scale"
         factor = 1.0
     elif kind == "f":
-        factor = _float_reading(a, declared, path, ids)
+        factor = _float_reading(np.asarray(a[:chunk]), declared, path, ids)
         how = (f"float entries read as integers / {declared:g}" if factor != 1.0
                else "float entries read as integers")
     else:
@@ -129,63 +130,56 @@ def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 16, ids=None):
     for start in range(0, len(a), chunk):
         raw = np.asarray(a[start:start + chunk])
         with np.errstate(all="ignore"):
-            block = raw.astype(np.float64) * factor
-        finite = np.isfinite(block)
-        if not finite.all():
-            row, i, j = np.argwhere(~finite)[0]
-            raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has the entry {raw[row, i, j]} "
-                            f"at row {i}, column {j}: not a number (a damaged or unfilled file?)")
-        ints = np.rint(block)
-        bad = np.abs(block - ints) > _TOL * np.maximum(1.0, np.abs(ints))
-        bad |= (ints < 0) | (ints > 127)
-        if bad.any():
-            row = int(np.argmax(bad.any(axis=(1, 2))))
-            value = raw[row][bad[row]][0].item()
-            raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has entry {value!r}, not a degree in "
-                            f"0..127 after multiplying by {factor:g} ({how}); pass the right scale=")
+            block = raw * factor if kind == "f" else raw
+            ints = np.rint(block)
+            ok = (np.abs(block - ints) <= 1e-5) & (ints >= 0) & (ints <= 127)
+        if not ok.all():
+            row, i, j = (int(v) for v in np.argwhere(~ok)[0])
+            value = raw[row, i, j].item()
+            where = f"{path}: matrix {_entry(start + row, ids)[6:]} has the entry {value!r} at row {i}, column {j}"
+            if kind == "f" and not np.isfinite(value):
+                raise DataError(f"{where}: not a number (a damaged or unfilled file?)")
+            if kind == "f" and abs(value * factor - round(value * factor)) > 1e-5:
+                other = (f"nor an integer / {declared:g} (the declared scale)" if factor != 1.0
+                         else "")
+                raise DataError(f"{where}: not an integer {other}".rstrip()
+                                + f" as the file's first rows are read ({how}); pass the right scale=")
+            raise DataError(f"{where}: not a degree in 0..127 ({how})")
         out[start:start + chunk] = ints
-    return out, (declared if kind == "f" else float(declared)), how
+    return out, declared, how
 
 
-def _float_reading(a, declared: float, path, ids) -> float:
-    """The factor (1 or the declared scale) that turns a float file into integers."""
+def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
+    """The factor (1 or the declared scale) that turns the first rows of a float file into integers."""
     from ..geometry.validate import padded_block_ok
 
     readings = [1.0] if declared == 1.0 else [1.0, declared]
-    possible = {f: True for f in readings}
-    probe = np.nan_to_num(np.asarray(a[:1]).astype(np.float64), nan=0.5, posinf=0.5, neginf=0.5)
-    for start in range(0, len(a), 1 << 16):
-        block = np.nan_to_num(np.asarray(a[start:start + (1 << 16)]).astype(np.float64),
-                              nan=0.5, posinf=0.5, neginf=0.5)  # not integral: reported below
-        for f in readings:
-            if possible[f]:
-                y = block * f
-                possible[f] = bool(np.all(np.abs(y - np.rint(y)) <= _TOL * np.maximum(1.0, np.abs(y))))
-    candidates = [f for f in readings if possible[f]]
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(probe)
+        if not finite.all():
+            row, i, j = (int(v) for v in np.argwhere(~finite)[0])
+            raise DataError(f"{path}: matrix {_entry(row, ids)[6:]} has the entry {probe[row, i, j]} at row {i}, "
+                            f"column {j}: not a number (a damaged or unfilled file?)")
+        integral = {f: np.all(np.abs(probe * f - np.rint(probe * f)) <= 1e-5, axis=(1, 2)) for f in readings}
+    candidates = [f for f in readings if integral[f].all()]
     if len(candidates) == 2 and len(probe):  # integer-valued floats: the dimension decides
-        valid = [f for f in candidates if padded_block_ok(np.rint(probe * f).astype(np.int64))[0][0]]
+        valid = [f for f in candidates if padded_block_ok(np.rint(probe[:1] * f).astype(np.int64))[0][0]]
         candidates = valid or candidates[-1:]
     if len(candidates) == 1:
         return candidates[0]
     if len(candidates) == 2:
         raise DataError(f"{path}: ambiguous float matrices: both readings, as integers and as "
                         f"integers / {declared:g}, give valid configurations; pass scale=")
-    # neither reading gives integers everywhere: name the first offending matrix
-    for start in range(0, len(a), 1 << 16):
-        with np.errstate(all="ignore"):
-            block = np.asarray(a[start:start + (1 << 16)]).astype(np.float64) * declared
-            nan = ~np.isfinite(block)
-            bad = nan | (np.abs(block - np.rint(block)) > _TOL * np.maximum(1.0, np.abs(np.nan_to_num(block))))
-        if bad.any():
-            row, i, j = np.argwhere(bad)[0]
-            value = float(a[start + row][i, j])
-            if nan[row, i, j]:
-                raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has the entry {value} at row {i}, "
-                                f"column {j}: not a number (a damaged or unfilled file?)")
-            raise DataError(f"{path}: matrix {_entry(start + row, ids)[6:]} has entry {value:g} at row {i}, "
-                            f"column {j}: neither an integer nor an integer / {declared:g} (the declared "
-                            f"scale); pass the right scale=")
-    raise DataError(f"{path}: matrices are neither integers nor integers / {declared:g}; pass scale=")
+    # neither reading gives integers on all the first rows: name the first matrix no reading fits
+    fits = np.zeros(len(probe), bool)
+    for f in readings:
+        fits |= integral[f]
+    row = int(np.argmax(~fits)) if not fits.all() else int(np.argmax(~integral[declared]))
+    y = probe[row] * declared
+    i, j = (int(v) for v in np.argwhere(np.abs(y - np.rint(y)) > 1e-5)[0])
+    raise DataError(f"{path}: matrix {_entry(row, ids)[6:]} has entry {float(probe[row, i, j]):g} at row {i}, "
+                    f"column {j}: neither an integer nor an integer / {declared:g} (the declared "
+                    f"scale); pass the right scale=")
 
 
 def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 16) -> None:
