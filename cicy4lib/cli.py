@@ -263,8 +263,6 @@ def main(argv=None) -> int:
         return _user_error(err)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as err:
         return _user_error(f"{err.strerror}: {err.filename}" if err.filename and err.strerror else err)
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as err:
-        return _user_error(f"{err.strerror}: {err.filename}" if err.filename and err.strerror else err)
     except OSError as err:
         if err.filename is None or err.errno not in _PATH_ERRNOS:
             raise  # not about a path the user gave: a bug or a broken machine, keep the traceback
