@@ -144,7 +144,7 @@ class TrainConfig:
 
     RECIPE_FIELDS = ("lr", "weight_decay", "batch_size", "patience", "lr_factor", "lr_patience",
                      "min_lr", "huber_delta", "seed", "recipe_name", "standardize_targets", "optimizer",
-                     "schedule", "warmup_fraction", "final_lr_fraction")
+                     "schedule", "warmup_fraction", "final_lr_fraction", "augment_permutations")
 
     @classmethod
     def from_recipe(cls, name: str = "paper", **overrides) -> "TrainConfig":

@@ -195,3 +195,16 @@ def test_new_model_trains_one_epoch_and_its_checkpoint_loads(name, tmp_path):
         y = torch.from_numpy(data.hodge[8:12].astype(np.float32))
         expected = model.validation_loss_per_sample(x, y).mean().item()
         assert validation_loss(model, x, y, batch_size=4) == pytest.approx(expected, rel=1e-5)
+
+
+def test_augmentation_flag_is_part_of_the_recipe(tmp_path):
+    from cicy4lib import load_dataset
+
+    data = load_dataset("sample").subset(np.arange(12))
+    config = TrainConfig(max_epochs=1, batch_size=4, device="cpu", augment_permutations=True)
+    result = train("HeLukas-FC", data, _tiny_split(), config, output_dir=tmp_path, progress=False)
+    _, meta = load_model(result.run_dir)
+    assert meta["recipe"]["augment_permutations"] is True
+    with pytest.raises(ValueError, match="recipe differs.*augment_permutations"):
+        train("HeLukas-FC", data, _tiny_split(), TrainConfig(max_epochs=2, batch_size=4, device="cpu"),
+              output_dir=tmp_path, progress=False)
