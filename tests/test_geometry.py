@@ -100,6 +100,20 @@ def test_float_matrices_have_two_readings_only(conf):
         euler_number(conf)
 
 
+@pytest.mark.parametrize("scale", [0, -6, float("nan"), float("inf"), True, "6", [6]])
+def test_bad_scale_is_a_configuration_error(scale):
+    with pytest.raises(ConfigurationError, match="scale must be a positive"):
+        as_degree_matrix([[1.0]], scale=scale)
+    with pytest.raises(ConfigurationError, match="scale must be a positive"):
+        euler_numbers(np.ones((2, 1, 1)), scale=scale)
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+def test_matrix_subclass_and_masked_inputs():
+    assert euler_number(np.matrix([[2, 2, 4]])) == 1632
+    assert euler_number(np.ma.masked_array([[2, 5]])) == 2190
+
+
 def test_float_readings_accept_the_one_valid_reading():
     assert euler_number([[6.0]]) == 2610  # as integers
     assert euler_number([[1.0]]) == 2610  # as integers / 6

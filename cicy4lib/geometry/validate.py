@@ -104,6 +104,7 @@ def _scalar(value, path):
 
 def _checked_array(arr: np.ndarray, path) -> np.ndarray:
     """Check a numpy array's dtype and values; object arrays are checked entry by entry."""
+    arr = np.asarray(arr)  # np.matrix and other subclasses behave differently under sum/index
     kind = arr.dtype.kind
     if kind == "O":
         if arr.ndim == 0:
