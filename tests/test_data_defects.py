@@ -246,28 +246,22 @@ def test_npz_euler_field_checked_against_chi(tmp_path):
 
 # --------------------------------------------------------------------------- raw list
 
-def test_raw_entry_breaking_calabi_yau(tmp_path):
-    entries = make_entries(8)
-    text = list_text(entries).replace("{3, 1, 2, {{3, 4}}", "{3, 1, 2, {{3, 5}}", 1)
+@pytest.mark.parametrize("old, new, pattern", [
+    ("{3, 1, 2, {{3, 4}}", "{3, 1, 2, {{3, 5}}",  # breaks the Calabi-Yau / dimension condition
+     r"entry 3 \(ID 3\) is not a valid configuration: dimension sum\(n_i\) - K = 5"),
+    ("{{3, 4}}, 1476, False, 1, 2, 239, 1000", "{{3, 4}}, 1482, False, 1, 2, 240, 1004",  # consistent, wrong chi
+     r"entry 3 \(ID 3\) has Euler number 1482 but its configuration has chi = 1476"),
+    ("{{3, 4}}, 1476, False, 1, 2, 239, 1000", "{{3, 4}}, 1476, False, 1, 2, 239, 1001",
+     r"entry 3 \(ID 3\) has Hodge numbers \(h11, h21, h31, h22\) = \(1, 2, 239, 1001\), which break 44"),
+    ("{{3, 4}}, 1476, False, 1, 2, 239, 1000", "{{3, 4}}, 1476, False, 1, 2, -239, 1000",
+     r"entry 3 \(ID 3\) has Hodge numbers \[1, 2, -239, 1000\] out of range"),
+])
+def test_raw_entry_checked(tmp_path, old, new, pattern):
+    text = list_text(make_entries(8))
+    assert old in text
     path = tmp_path / "cicy4list.txt"
-    path.write_text(text)
-    _raises(path, r"cicy4list\.txt: entry 2 \(ID 3\) is not a valid configuration: dimension sum\(n_i\) - K = 5")
-
-
-def test_raw_euler_field_disagrees(tmp_path):
-    entries = make_entries(8)
-    text = list_text(entries).replace("{{3, 4}}, 1476, False, 1, 2, 239, 1000", "{{3, 4}}, 1482, False, 1, 2, 240, 1004", 1)
-    path = tmp_path / "cicy4list.txt"
-    path.write_text(text)
-    _raises(path, r"cicy4list\.txt: entry 3 \(ID 3\) has Euler number 1482 but its configuration has chi = 1476")
-
-
-def test_raw_hodge_inconsistent(tmp_path):
-    entries = make_entries(8)
-    text = list_text(entries).replace("{{3, 4}}, 1476, False, 1, 2, 239, 1000", "{{3, 4}}, 1476, False, 1, 2, 239, 1001", 1)
-    path = tmp_path / "cicy4list.txt"
-    path.write_text(text)
-    _raises(path, r"cicy4list\.txt: entry 2 \(ID 3\) has Hodge numbers \(h11, h21, h31, h22\) = \(1, 2, 239, 1001\), which break 44")
+    path.write_text(text.replace(old, new, 1))
+    _raises(path, r"cicy4list\.txt: " + pattern)
 
 
 def test_raw_zip_corrupt_stream(tmp_path):

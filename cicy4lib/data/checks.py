@@ -24,11 +24,12 @@ READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, json.JSONDecod
                UnicodeDecodeError, ValueError, IndexError, KeyError, TypeError)
 
 
-def _entry(i, ids=None) -> str:
+def _entry(i, ids=None, base: int = 0) -> str:
+    """"entry i (ID x)": ``i`` counts from ``base`` (0 for arrays, 1 for the raw list's entries)."""
     i = int(i)
     if ids is not None and len(ids) > i and int(ids[i]) >= 0:
-        return f"entry {i} (ID {int(ids[i])})"
-    return f"entry {i}"
+        return f"entry {i + base} (ID {int(ids[i])})"
+    return f"entry {i + base}"
 
 
 # --------------------------------------------------------------------------- I/O
@@ -182,7 +183,7 @@ def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
                     f"scale); pass the right scale=")
 
 
-def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 16) -> None:
+def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 16, base: int = 0) -> None:
     """Every padded int8 block must be a valid configuration (Calabi-Yau condition, dimension 4)."""
     from ..geometry.validate import block_problem, padded_block_ok
 
@@ -190,7 +191,7 @@ def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 16)
         ok = padded_block_ok(conf[start:start + chunk].astype(np.int64))[0]
         if not ok.all():
             b = start + int(np.argmax(~ok))
-            raise DataError(f"{path}: {_entry(b, ids)} is not a valid configuration: "
+            raise DataError(f"{path}: {_entry(b, ids, base)} is not a valid configuration: "
                             f"{block_problem(conf[b].astype(np.int64))}")
 
 
@@ -241,7 +242,7 @@ def integer_hodge(h, n: int, path, ids=None) -> np.ndarray:
     return h.astype(np.int64)
 
 
-def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=None) -> None:
+def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=None, base: int = 0) -> None:
     """Hodge numbers in range and consistent with each other and with chi where chi is known.
 
     A row of -1 means "unknown" (products in the list); otherwise h11 >= 1, the others >= 0,
@@ -256,12 +257,12 @@ def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=No
     out = known & ((h11 < 1) | (hodge[:, 1:] < 0).any(axis=1) | (hodge > HODGE_MAX).any(axis=1))
     if out.any():
         i = int(np.argmax(out))
-        raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {hodge[i].tolist()} out of range "
+        raise DataError(f"{path}: {_entry(i, ids, base)} has Hodge numbers {hodge[i].tolist()} out of range "
                         f"(need h11 >= 1, h21, h31, h22 >= 0, all <= {HODGE_MAX:,}; -1 in all four for unknown)")
     rel = known & (-4 * h11 + 2 * h21 - 4 * h31 + h22 != 44)
     if rel.any():
         i = int(np.argmax(rel))
-        raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers (h11, h21, h31, h22) = {tuple(hodge[i].tolist())}, "
+        raise DataError(f"{path}: {_entry(i, ids, base)} has Hodge numbers (h11, h21, h31, h22) = {tuple(hodge[i].tolist())}, "
                         f"which break 44 = -4 h11 + 2 h21 - 4 h31 + h22 ({int(rel.sum())} such entries; "
                         "columns swapped or reversed?)")
     if euler is not None:
@@ -269,7 +270,7 @@ def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=No
         wrong = chi_known & (4 + 2 * h11 - 4 * h21 + 2 * h31 + h22 != euler)
         if wrong.any():
             i = int(np.argmax(wrong))
-            raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {tuple(hodge[i].tolist())} but Euler number "
+            raise DataError(f"{path}: {_entry(i, ids, base)} has Hodge numbers {tuple(hodge[i].tolist())} but Euler number "
                             f"{int(euler[i])}: chi = 4 + 2 h11 - 4 h21 + 2 h31 + h22 gives "
                             f"{int(4 + 2 * h11[i] - 4 * h21[i] + 2 * h31[i] + h22[i])} ({int(wrong.sum())} such entries)")
 
@@ -281,7 +282,7 @@ def integer_euler(e, n: int, path) -> np.ndarray:
     return e.astype(np.int64)
 
 
-def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None) -> np.ndarray:
+def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None, base: int = 0) -> np.ndarray:
     """Exact Euler numbers of validated padded blocks (DataError naming the entry on failure)."""
     from ..geometry import euler_numbers
 
@@ -294,7 +295,7 @@ def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None) -> np.ndarray:
         if message.startswith("configuration ") and ids is not None:
             i = message.split(":")[0].split()[1]
             if i.isdigit():
-                message = f"{_entry(int(i), ids)}:" + message.split(":", 1)[1]
+                message = f"{_entry(int(i), ids, base)}:" + message.split(":", 1)[1]
         raise DataError(f"{path}: {message}") from None
 
 

@@ -81,16 +81,18 @@ def read_cicy4_list(path, *, drop_products: bool = True, scale: float | None = N
         warnings.warn(f"{name}: largest degree {largest} exceeds the scale {scale:g}: model inputs go above 1",
                       stacklevel=2)
     ids = parsed["ids"]
-    checks.check_configurations(conf, name, ids)
-    checks.check_hodge(parsed["hodge"], name, parsed["euler"], ids)
+    # entries are numbered from 1, as the parser's messages do (with products dropped, the
+    # number counts kept entries; the ID is the list's own)
+    checks.check_configurations(conf, name, ids, base=1)
+    checks.check_hodge(parsed["hodge"], name, parsed["euler"], ids, base=1)
     if check_euler:
         known = np.flatnonzero(parsed["euler"] != -1)
-        chi = checks.computed_euler(conf[known], name, ids[known], n_jobs=n_jobs)
-        wrong = np.flatnonzero(chi != parsed["euler"][known])
+        chi = checks.computed_euler(conf, name, ids, n_jobs=n_jobs, base=1)
+        wrong = known[chi[known] != parsed["euler"][known]]
         if len(wrong):
-            i = int(known[wrong[0]])
+            i = int(wrong[0])
             raise DataError(f"{name}: entry {i + 1} (ID {int(ids[i])}) has Euler number {int(parsed['euler'][i])} "
-                            f"but its configuration has chi = {int(chi[wrong[0]])} ({len(wrong)} such entries)")
+                            f"but its configuration has chi = {int(chi[i])} ({len(wrong)} such entries)")
     n_entries, n_products = parsed.pop("n_entries"), parsed.pop("n_products")
     meta = {"scale_from": how, "largest_degree": largest, "n_entries": n_entries,
             "n_products": n_products, "flag": parsed.pop("flag")}
