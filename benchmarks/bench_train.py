@@ -8,7 +8,12 @@ batch 128, AdamW and HuberLoss; only the loop differs:
 - ours: :func:`cicy4lib.train.train_epoch`: data on the device once, a permutation per epoch,
   batches sliced by index, the loss summed on the device and read once, AdamW built as
   :func:`cicy4lib.train.train` builds it (fused kernel; ``--plain-optimizer``: torch's default
-  AdamW, to isolate the loop itself), ``--amp``: float16 autocast on CUDA.
+  AdamW, to isolate the loop itself); inputs held as int8 and divided per batch, as the trainer does;
+- ours_amp (CUDA): the same with bfloat16 autocast (Ampere+) or float16 + GradScaler (older);
+- ours_fast: the fast recipe's batch (``--fast-batch``, 512), with autocast on CUDA;
+- published_default_threads (CPU): the published loop at torch's default thread count (one per
+  CPU), which is what the notebooks get; every other variant runs at the count
+  :func:`cicy4lib.threads.configure_threads` picks (or ``--threads``).
 
 Short rounds alternate between the two loops, so a busy (shared) machine slows both alike;
 the best round of each counts (the least disturbed estimate). Usage::
@@ -77,60 +82,92 @@ def published_loop(model, loader, optimizer, device, steps):
 
 
 def our_loop(model, x, y, optimizer, generator, batch_size, steps, amp, scaler):
-    """cicy4lib's epoch loop (the same function :func:`cicy4lib.train.train` runs)."""
+    """cicy4lib's epoch loop (the same function :func:`cicy4lib.train.train` runs; int8 inputs)."""
     perm = torch.randperm(len(x), generator=generator)
     if steps:
         perm = perm[: steps * batch_size]
     perm = perm.to(x.device)
-    loss = train_epoch(model, x, y, perm, batch_size=batch_size, optimizer=optimizer, amp=amp, scaler=scaler)
+    loss = train_epoch(model, x, y, perm, batch_size=batch_size, optimizer=optimizer, amp=amp, scaler=scaler,
+                       scale=6.0)
     return loss, (len(perm) + batch_size - 1) // batch_size
 
 
 def bench_model(name, x_cpu, y_cpu, device, args):
+    """Samples/s of each variant, best of alternating rounds.
+
+    Variants: ``published`` (DataLoader + ``loss.item()`` per step, batch ``--batch-size``, torch's
+    default AdamW, threads as set for the run), ``published_default_threads`` (CPU only, the same at
+    torch's default thread count: what a user of the notebooks gets), ``ours`` (batch
+    ``--batch-size``, float32), ``ours_amp`` (CUDA: bfloat16/float16 autocast), ``ours_fast``
+    (the fast recipe's batch ``--fast-batch``, with autocast on CUDA).
+    """
     seed_everything(0, deterministic=not args.no_deterministic)
     init = build_model(name).state_dict()
+    cuda = device.type == "cuda"
+    from cicy4lib.train import amp_dtype
+
+    amp = amp_dtype(device) if cuda else False
+    variants = {"published": (args.batch_size, False, None), "ours": (args.batch_size, False, None)}
+    if not cuda and args.default_threads and args.default_threads != torch.get_num_threads():
+        variants["published_default_threads"] = (args.batch_size, False, args.default_threads)
+    if cuda:
+        variants["ours_amp"] = (args.batch_size, amp, None)
+    if args.fast_batch:
+        variants["ours_fast"] = (args.fast_batch, amp, None)
     models = {}
-    for kind in ("published", "ours"):
+    for kind in variants:
         model = build_model(name)
         model.load_state_dict(init)
         model.to(device)
-        # published: AdamW as the notebooks build it; ours: as cicy4lib.train builds it
-        plain = kind == "published" or args.plain_optimizer
+        plain = kind.startswith("published") or args.plain_optimizer
         opt = torch.optim.AdamW(model.parameters(), lr=0.01) if plain else \
             make_optimizer(model, TrainConfig(lr=0.01))
         models[kind] = (model, opt)
 
     loader = DataLoader(TensorDataset(x_cpu, y_cpu), batch_size=args.batch_size, shuffle=True)
-    x_dev, y_dev = x_cpu.to(device), y_cpu.to(device)  # ours: moved once, outside the timing
+    # ours: int8 matrices moved once, outside the timing (as the trainer does)
+    x_dev, y_dev = torch.round(x_cpu * 6).to(torch.int8).to(device), y_cpu.to(device)
     generator = torch.Generator().manual_seed(0)
-    amp = args.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda") if amp else None
+    scalers = {k: (torch.amp.GradScaler("cuda") if v[1] == torch.float16 else None) for k, v in variants.items()}
+    base_threads = torch.get_num_threads()
 
     def run(kind, steps):
         model, opt = models[kind]
+        batch, amp_k, threads = variants[kind]
+        if threads:
+            torch.set_num_threads(threads)
         _sync(device)
         t0 = time.perf_counter()
-        if kind == "published":
-            _, n_batches = published_loop(model, loader, opt, device, steps)
-        else:
-            _, n_batches = our_loop(model, x_dev, y_dev, opt, generator, args.batch_size, steps, amp, scaler)
-        _sync(device)
+        try:
+            if kind.startswith("published"):
+                _, n_batches = published_loop(model, loader, opt, device, steps)
+            else:
+                # the same number of samples per round for every batch size
+                k_steps = max(1, steps * args.batch_size // batch) if steps else 0
+                _, n_batches = our_loop(model, x_dev, y_dev, opt, generator, batch, k_steps, amp_k, scalers[kind])
+            _sync(device)
+        finally:
+            torch.set_num_threads(base_threads)
         seconds = time.perf_counter() - t0
-        samples = min(n_batches * args.batch_size, len(x_cpu))
+        samples = min(n_batches * batch, len(x_cpu))
         return samples / seconds
 
-    for kind in ("published", "ours"):  # warm-up: allocator, kernels, autotuning
+    for kind in variants:  # warm-up: allocator, kernels, autotuning
         run(kind, args.warmup)
-    rates = {"published": [], "ours": []}
+    rates = {k: [] for k in variants}
+    order = list(variants)
     for r in range(args.rounds):
-        order = ("published", "ours") if r % 2 == 0 else ("ours", "published")
-        for kind in order:
+        for kind in (order if r % 2 == 0 else order[::-1]):
             rates[kind].append(run(kind, args.steps))
     best = {k: max(v) for k, v in rates.items()}
     median = {k: float(np.median(v)) for k, v in rates.items()}
-    return {"model": name, "published_samples_per_s": best["published"], "ours_samples_per_s": best["ours"],
-            "ratio": best["ours"] / best["published"], "ratio_median": median["ours"] / median["published"],
-            "rounds": rates}
+    res = {"model": name, "samples_per_s": best, "rounds": rates,
+           "published_samples_per_s": best["published"], "ours_samples_per_s": best["ours"],
+           "ratio": best["ours"] / best["published"], "ratio_median": median["ours"] / median["published"]}
+    res["ratios"] = {k: best[k] / best["published"] for k in best}
+    if "published_default_threads" in best:
+        res["ratios_vs_default_threads"] = {k: best[k] / best["published_default_threads"] for k in best}
+    return res
 
 
 def machine_info(device):
@@ -155,8 +192,12 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=2, help="warm-up batches per loop")
     p.add_argument("--rounds", type=int, default=None,
                    help="timed rounds per loop, alternating; the best counts (default 6 on CPU, 3 on CUDA)")
-    p.add_argument("--amp", action="store_true", help="ours: float16 autocast on CUDA")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--amp", action="store_true", help="(kept for compatibility: CUDA always adds ours_amp)")
+    p.add_argument("--fast-batch", type=int, default=512, help="ours_fast's batch (the fast recipe's; 0: skip)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: cicy4lib.threads.configure_threads)")
+    p.add_argument("--default-threads", type=int, default=None,
+                   help="CPU: also time the published loop at this thread count (default: torch's default)")
     p.add_argument("--plain-optimizer", action="store_true", help="ours: torch's default AdamW, not fused")
     p.add_argument("--no-deterministic", action="store_true", help="cudnn.benchmark instead of deterministic")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -167,10 +208,14 @@ def main(argv=None):
     args.n = args.n or (200_000 if cuda else 20_000)
     args.steps = (0 if cuda else 4) if args.steps is None else args.steps
     args.rounds = (3 if cuda else 6) if args.rounds is None else args.rounds
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    from cicy4lib.threads import available_cpus, configure_threads
+
+    if args.default_threads is None:
+        args.default_threads = available_cpus()  # torch's own default: one thread per CPU
+    configure_threads(args.threads)
     info = machine_info(device)
     print("machine:", json.dumps(info))
+    print("command:", " ".join([Path(sys.argv[0]).name] + list(sys.argv[1:] if argv is None else argv)))
     print(f"data: {args.n} random CY-like samples, batch {args.batch_size}, "
           f"{'whole epochs' if not args.steps else f'{args.steps} steps'} x {args.rounds} rounds, amp={args.amp}, "
           f"ours' optimizer: {'torch default AdamW' if args.plain_optimizer else 'fused AdamW'}")
@@ -180,9 +225,9 @@ def main(argv=None):
     for name in args.models:
         res = bench_model(name, x, y, device, args)
         results.append(res)
-        print(f"{name:14s} published {res['published_samples_per_s']:9.0f} samples/s   "
-              f"ours {res['ours_samples_per_s']:9.0f} samples/s   ratio {res['ratio']:.2f}x "
-              f"(median of rounds {res['ratio_median']:.2f}x)", flush=True)
+        print(f"{name:14s} " + "   ".join(f"{k} {v:8.0f}/s ({res['ratios'][k]:.2f}x)"
+                                          for k, v in res["samples_per_s"].items())
+              + f"   [ours/published median of rounds {res['ratio_median']:.2f}x]", flush=True)
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
                                          "results": results}, indent=2))

@@ -288,9 +288,11 @@ def test_benchmark_script_runs(tmp_path, capsys):
     spec.loader.exec_module(bench)
     out = tmp_path / "bench.json"
     results = bench.main(["--models", MODEL, "--n", "300", "--batch-size", "32", "--steps", "1",
-                          "--warmup", "1", "--rounds", "1", "--json", str(out)])
+                          "--warmup", "1", "--rounds", "1", "--json", str(out), "--fast-batch", "64",
+                          "--default-threads", "1", "--threads", "1"])
     assert results[0]["ratio"] > 0 and json.loads(out.read_text())["results"][0]["model"] == MODEL
-    assert "ratio" in capsys.readouterr().out
+    assert set(results[0]["ratios"]) == {"published", "ours", "ours_fast"}
+    assert "ours_fast" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU fallback of the AMP path")
