@@ -52,7 +52,7 @@ RUN_FILES = ("model.pt", "model.json", "optimizer.pt", STATE_FILE, LOG_FILE)
 RESULT_FILES = ("model.pt", STATE_FILE)
 # state.pt fields the trainer needs, with their types (checked before anything is touched).
 STATE_FIELDS = {
-    "format": int, "model_name": str, "split": str, "recipe": (dict, str), "epoch": int,
+    "format": int, "model_name": str, "split": str, "recipe": dict, "epoch": int,
     "best_val_loss": (float, int), "counter": int, "best_epoch": int, "seconds": (float, int),
     "stopped": str, "history": dict, "model": dict, "optimizer": dict, "scheduler": dict, "rng": dict,
 }
@@ -274,9 +274,10 @@ def check_fingerprint(saved: Mapping | None, current: Mapping | None, path: str 
 # --------------------------------------------------------------------------- state and log
 
 
-def load_state(path: str | os.PathLike) -> dict:
+def load_state(path: str | os.PathLike, columns: Sequence[str] = ()) -> dict:
     """The trainer's ``state.pt``, checked (:func:`cicy4lib.checkpoint.read_training_state`):
-    every field the trainer needs present with its type, a history as long as the epochs.
+    every field the trainer needs present with its type, a history with every column of
+    ``columns``, one value per epoch.
 
     Raises
     ------
@@ -287,6 +288,9 @@ def load_state(path: str | os.PathLike) -> dict:
 
     state = read_training_state(path, STATE_FIELDS)
     epoch = state["epoch"]
+    missing = [column for column in columns if column not in state["history"]]
+    if missing:
+        raise CheckpointError(f"{path}: history lacks the columns {missing}; {_STATE_HINT}")
     for column, values in state["history"].items():
         if not isinstance(values, (list, tuple)) or len(values) != epoch:
             raise CheckpointError(f"{path}: history column {column!r} does not hold one value per epoch "
@@ -377,13 +381,13 @@ def open_run(run_dir: str | os.PathLike, *, resume: bool = True, overwrite: bool
         raise RunError(f"{run_dir} exists and is not a directory")
     if not writer:
         return _check(run_dir, RunLock(run_dir), resume=resume, overwrite=overwrite, fingerprint=fingerprint,
-                      init_from=init_from, arch=arch, check_state=check_state)
+                      init_from=init_from, arch=arch, check_state=check_state, columns=log_columns or ())
     created = not run_dir.exists()
     run_dir.mkdir(parents=True, exist_ok=True)
     lock = RunLock(run_dir).acquire()
     try:
         run = _check(run_dir, lock, resume=resume, overwrite=overwrite, fingerprint=fingerprint,
-                     init_from=init_from, arch=arch, check_state=check_state)
+                     init_from=init_from, arch=arch, check_state=check_state, columns=log_columns or ())
         # ---- every check passed: only now is anything in the directory changed
         run.removed = remove_stale_temp_files(run_dir)
         if run.state is None:
@@ -405,13 +409,14 @@ def open_run(run_dir: str | os.PathLike, *, resume: bool = True, overwrite: bool
         raise
 
 
-def _check(run_dir: Path, lock: RunLock, *, resume, overwrite, fingerprint, init_from, arch, check_state) -> Run:
+def _check(run_dir: Path, lock: RunLock, *, resume, overwrite, fingerprint, init_from, arch, check_state,
+           columns=()) -> Run:
     state_path = run_dir / STATE_FILE
     state = None
     if not overwrite:
         results = [name for name in RESULT_FILES if (run_dir / name).exists()]
         if resume and state_path.exists():
-            state = load_state(state_path)
+            state = load_state(state_path, columns)
             if check_state is not None:
                 check_state(state, state_path)
             check_fingerprint(state.get("data_fingerprint"), fingerprint, state_path)

@@ -121,7 +121,7 @@ def test_refused_start_leaves_no_new_directory(tmp_path):
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbled", "flipped bit", "not a state", "wrong field type",
-                                    "short history"])
+                                    "short history", "history column missing"])
 def test_damaged_state_is_a_checkpoint_error_naming_the_file(tmp_path, finished, damage):
     run_dir, _ = finished
     path = run_dir / "state.pt"
@@ -142,6 +142,8 @@ def test_damaged_state_is_a_checkpoint_error_naming_the_file(tmp_path, finished,
             state = {"epoch": 2}
         elif damage == "wrong field type":
             state["epoch"] = "2"
+        elif damage == "history column missing":
+            del state["history"]["lr"]
         else:
             state["history"]["val_loss"] = state["history"]["val_loss"][:1]
         torch.save(state, path)
