@@ -163,7 +163,7 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
         raise
     except checks.READ_ERRORS as err:  # any I/O or decoding failure the reader did not name
         raise DataError(f"{path}: cannot be read as {reader.name} data ({type(err).__name__}: {err})") from None
-    data.provenance.setdefault("reader", reader.name)
+    data.provenance["reader"] = reader.name
     if drop_products and data.is_product.any():
         n_all = len(data)
         data = data.subset(~data.is_product)

@@ -236,7 +236,7 @@ def write_provenance(data, out_dir, **extra) -> Path:
     from .dataset import PROVENANCE_FILE
 
     prov = dict(getattr(data, "provenance", None) or {"kind": "user", "source": str(getattr(data, "source", ""))})
-    prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file")}
+    prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file", "reader")}
     prov.update(n=len(data), scale=float(data.scale), written_by="cicy4lib", **extra)
     return atomic_write_json(jsonable(prov), Path(out_dir) / PROVENANCE_FILE)
 
