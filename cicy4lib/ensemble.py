@@ -279,7 +279,7 @@ def _run_split(run_dir: Path) -> str | None:
     """The split a run was trained on: model.json's "split", else the run name's suffix."""
     try:
         split = json.loads((run_dir / "model.json").read_text()).get("split")
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError, RecursionError):  # damaged model.json: load_model says why
         split = None
     if split is None and "_" in run_dir.name:
         split = run_dir.name.rsplit("_", 1)[1]
@@ -502,20 +502,14 @@ def _fmt(v, decimals=2) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{decimals}f}"
 
 
-def ensemble_report(table: pd.DataFrame) -> str:
-    """:func:`run_ensembles`' table as text: the accuracies (2 decimals, baselines marked), the
-    hill-climbed weights, skipped ensembles and excluded runs with the reason, impossible raw
-    predictions and constraint fallbacks."""
+def _notes(table: pd.DataFrame) -> list[str]:
+    """Lines under the table: weights, skipped ensembles, excluded runs, impossible values, fallbacks."""
     attrs = table.attrs
-    lines = [f"Test accuracy (%) on the {attrs.get('test', '?')}% test set "
-             f"({attrs.get('n_test', '?'):,} rows) of {attrs.get('data', 'the data')}.",
-             "raw = rounded outputs; constrained = h11, h21 as predicted, h31 and h22 from them and "
-             "the exact χ (nothing clipped); group \"baseline\" rows need no training (see cicy4lib.baselines).",
-             "", table.to_string(float_format=lambda v: _fmt(v))]
+    lines = []
     weights = {k: v for k, v in (attrs.get("weights") or {}).items() if v}
     if weights:
-        lines += ["", "hill-climb weights (fitted on the validation set only): "
-                  + ", ".join(f"{k} {v:.3f}" for k, v in sorted(weights.items(), key=lambda kv: -kv[1]))]
+        lines.append("hill-climb weights (fitted on the validation set only): "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in sorted(weights.items(), key=lambda kv: -kv[1])))
     for name, absent in (attrs.get("missing") or {}).items():
         lines.append(f"skipped paper ensemble {name}: no run for {', '.join(absent)}")
     for run, reason in (attrs.get("excluded") or {}).items():
@@ -527,7 +521,20 @@ def ensemble_report(table: pd.DataFrame) -> str:
     fb = {k: v for k, v in (attrs.get("fallbacks") or {}).items() if v}
     if fb:
         lines.append("constraint fallbacks (raw h31, h22 kept): " + ", ".join(f"{k} {v}" for k, v in fb.items()))
-    return "\n".join(lines)
+    return lines
+
+
+def ensemble_report(table: pd.DataFrame) -> str:
+    """:func:`run_ensembles`' table as text: the accuracies (2 decimals, baselines marked), the
+    hill-climbed weights, skipped ensembles and excluded runs with the reason, impossible raw
+    predictions and constraint fallbacks."""
+    attrs = table.attrs
+    lines = [f"Test accuracy (%) on the {attrs.get('test', '?')}% test set "
+             f"({attrs.get('n_test', '?'):,} rows) of {attrs.get('data', 'the data')}.",
+             "raw = rounded outputs; constrained = h11, h21 as predicted, h31 and h22 from them and "
+             "the exact χ (nothing clipped); group \"baseline\" rows need no training (see cicy4lib.baselines).",
+             "", table.to_string(float_format=lambda v: _fmt(v)), "", *_notes(table)]
+    return "\n".join(lines).rstrip("\n")
 
 
 def ensemble_command(runs_dir, data, split="72", names=None, members=None, hill_climb=False,
@@ -568,15 +575,13 @@ def write_results(table: pd.DataFrame, out_dir, *, data=None, title: str = "Test
     if data is not None:  # the CSV's provenance, beside it (the data layer's convention)
         atomic_write_json({**provenance(data), "label": label, "files": ["results.csv", "results.md"]},
                           out_dir / "provenance.json")
-    notes = ensemble_report(table).split("\n\n", 2)
-    tail = notes[2].split("\n", 1)[1] if len(notes) > 2 and "\n" in notes[2] else ""
     md = [f"# {title}", "", f"Data: {label}." if label else "", "", intro, "",
           "Raw = rounded network outputs. Constrained = h11 and h21 as predicted (nothing clipped), h31 and "
           "h22 from them and the exact Euler number χ (raw h31, h22 kept where that is impossible). Rows of "
           "group *baseline* need no training and are computed on the same test rows: the favourable guess "
           "(h11 = number of rows, h21 = 0, h31 and h22 from χ), the constant predictor (rounded training "
           "mean) and constant + χ.", "", markdown_table(table, 2), ""]
-    md += [f"- {line}" for line in tail.strip().splitlines() if line.strip()]
+    md += [f"- {line}" for line in _notes(table)]
     if data is not None:
         md += ["", f"Provenance: `{json.dumps(provenance(data), default=str)}`"]
     text = "\n".join(md).replace("\n\n\n", "\n\n") + "\n"
