@@ -1,0 +1,127 @@
+"""Time to accuracy: the paper's recipe vs the fast recipe on the same model and data.
+
+The paper recipe trains for ``--paper-epochs`` (or until its early stopping); its *final* validation
+accuracy on h11 and h21 (at its best epoch, the saved model) is the target. The fast recipe
+trains for ``--fast-epochs``; we report the wall time and epochs until it first reaches the target
+on h11, on h21 and on both, next to the paper recipe's own total time, and the ratio
+(target: the fast recipe needs <= 1/5 of the paper recipe's wall time).
+
+The two runs go in parallel processes (one thread each) when the machine has 2+ CPUs, so a busy
+shared machine slows both alike; ``--jobs 1`` runs them one after the other. Wall time is the
+trainer's cumulative training time per epoch (training + validation, without start-up).
+
+Data: ``--data generated`` (the genuine large set of this project, default when installed) or
+``sample``, or any ``load_dataset`` source; ``--max-samples`` takes a random subset (CPU).
+
+    python benchmarks/bench_train_tta.py --max-samples 10000 --paper-epochs 12 --fast-epochs 12
+    python benchmarks/bench_train_tta.py --device cuda --data generated --paper-epochs 60 --fast-epochs 15
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _run(recipe, model, data, split, out_dir, epochs, device, amp, patience):
+    from cicy4lib.train import TrainConfig, train
+
+    over = {"max_epochs": epochs, "device": device, "amp": amp}
+    if patience is not None:
+        over["patience"] = patience
+    config = TrainConfig(**over) if recipe == "paper" else TrainConfig.from_recipe(recipe, **over)
+    t0 = time.perf_counter()
+    res = train(model, data, split, config, output_dir=out_dir, run_name=f"{model}_{recipe}", resume=False,
+                overwrite=True, progress=False)
+    return {"recipe": recipe, "epochs": res.epochs, "best_epoch": res.best_epoch, "stopped": res.stopped,
+            "wall_s": time.perf_counter() - t0, "train_s": res.seconds,
+            "metrics": res.metrics.to_dict(orient="list"), "batch_size": config.batch_size, "lr": config.lr}
+
+
+def first_reaching(metrics: dict, targets: dict):
+    """(epoch, elapsed seconds) of the first epoch whose accuracies all reach ``targets``; None if never."""
+    n = len(metrics["elapsed"])
+    for i in range(n):
+        if all(metrics[f"val_acc_{h}"][i] >= t - 1e-9 for h, t in targets.items()):
+            return i + 1, metrics["elapsed"][i]
+    return None
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="auto", help="auto: generated if installed, else sample")
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--model", default="LSTM-448")
+    p.add_argument("--paper-epochs", type=int, default=12)
+    p.add_argument("--fast-epochs", type=int, default=12)
+    p.add_argument("--paper-patience", type=int, default=None, help="default: the paper's 20")
+    p.add_argument("--device", default=None)
+    p.add_argument("--amp", action="store_true")
+    p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: 2 if 2+ CPUs)")
+    p.add_argument("--out", type=Path, default=None, help="run directories (default: a temporary folder)")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args(argv)
+
+    import torch
+
+    from cicy4lib.data.splits import get_split
+    from cicy4lib.demo import load_demo_data
+    from cicy4lib.threads import available_cpus, parallel_map
+
+    data = load_demo_data(args.data, args.max_samples)
+    split = get_split(data, "72")
+    machine = {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
+               "cpu_count": os.cpu_count(), "available_cpus": available_cpus(),
+               "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    print("machine:", json.dumps(machine))
+    print("command:", " ".join([Path(sys.argv[0]).name] + list(sys.argv[1:] if argv is None else argv)))
+    print(f"data: {data.source}, {len(data)} configurations, train {len(split.train)} / valid {len(split.valid)}",
+          flush=True)
+    on_cuda = (args.device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    jobs = args.jobs or (1 if on_cuda else min(2, available_cpus()))
+    out = args.out or Path(tempfile.mkdtemp(prefix="tta_"))
+    runs = parallel_map(_run, [("paper", args.model, data, split, out, args.paper_epochs, args.device, args.amp,
+                                args.paper_patience),
+                               ("fast", args.model, data, split, out, args.fast_epochs, args.device, args.amp, None)],
+                        workers=jobs)
+    paper, fast = runs
+    pm = paper["metrics"]
+    best = paper["best_epoch"] - 1
+    targets = {h: pm[f"val_acc_{h}"][best] for h in ("h11", "h21")}
+    paper_total = pm["elapsed"][-1]
+    report = {"machine": machine, "data": {"source": data.source, "n": len(data)}, "jobs": jobs,
+              "targets": targets, "paper_total_s": paper_total, "runs": runs, "reach": {}}
+    print(f"paper recipe: {paper['epochs']} epochs ({paper['stopped']}), {paper_total:.0f} s; final (best epoch "
+          f"{paper['best_epoch']}) validation accuracy h11 {targets['h11']:.2f}%, h21 {targets['h21']:.2f}%")
+    for name, run in (("paper", paper), ("fast", fast)):
+        for key, tg in (("h11", {"h11": targets["h11"]}), ("h21", {"h21": targets["h21"]}), ("both", targets)):
+            hit = first_reaching(run["metrics"], tg)
+            report["reach"][f"{name}_{key}"] = hit
+            if hit:
+                print(f"  {name:5s} reaches the target on {key:4s} at epoch {hit[0]:3d}, {hit[1]:7.1f} s "
+                      f"({hit[1] / paper_total:.3f} of the paper recipe's wall time)")
+            else:
+                print(f"  {name:5s} does not reach the target on {key} within {run['epochs']} epochs "
+                      f"(best h11 {max(run['metrics']['val_acc_h11']):.2f}%, h21 {max(run['metrics']['val_acc_h21']):.2f}%)")
+    fm = fast["metrics"]
+    print(f"fast recipe: {fast['epochs']} epochs ({fast['stopped']}), {fm['elapsed'][-1]:.0f} s; best validation "
+          f"accuracy h11 {max(fm['val_acc_h11']):.2f}%, h21 {max(fm['val_acc_h21']):.2f}%; "
+          f"raw-unit val Huber: paper {min(pm['val_huber_raw']):.3f}, fast {min(fm['val_huber_raw']):.3f}")
+    hit = report["reach"]["fast_both"]
+    report["ratio"] = None if hit is None else hit[1] / paper_total
+    print("time-to-accuracy ratio (fast / paper):", "not reached" if hit is None else f"{report['ratio']:.3f}")
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+if __name__ == "__main__":
+    main()
