@@ -128,7 +128,11 @@ def expand_notebooks(items: Iterable, *, all_models=False, root=None) -> list[Pa
 def _kernel_environment(summary_path: Path):
     """Environment the kernel inherits: where to write the summary, and this cicy4lib on the path
     (so the notebooks import the same library even without ``pip install``)."""
-    saved = {k: os.environ.get(k) for k in (SUMMARY_ENV, "PYTHONPATH", "MPLBACKEND")}
+    saved = {k: os.environ.get(k) for k in (SUMMARY_ENV, "PYTHONPATH", "MPLBACKEND", "OMP_NUM_THREADS")}
+    if not os.environ.get("OMP_NUM_THREADS"):  # the kernel's torch threads: cicy4lib.threads' rule, not one per core
+        from ..threads import rule_threads
+
+        os.environ["OMP_NUM_THREADS"] = str(rule_threads())
     package_root = str(Path(__file__).resolve().parents[2])
     path_parts = [p for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep) if p]
     os.environ[SUMMARY_ENV] = str(summary_path)
