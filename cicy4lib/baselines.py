@@ -15,8 +15,8 @@ training set's mean). Three are computed on the *same* test rows as the models:
     h11 and h21 from ``constant``, h31 and h22 from χ as above: what the exact-χ constraint
     alone is worth.
 
-Learned baselines (dense networks after He–Lukas, gradient-boosted trees, ...) are ordinary
-registry models trained into run directories; they join the same tables as members and are
+Learned baselines (the dense network after He–Lukas, the tree models of :mod:`cicy4lib.trees`)
+are trained into run directories like any model; they join the same tables as members and are
 marked with :func:`is_learned_baseline` (group ``"baseline (learned)"``). Further zero- or
 few-parameter baselines are one :func:`register_baseline` call.
 
@@ -156,6 +156,13 @@ def is_learned_baseline(arch) -> bool:
         return False
     if str(arch) in LEARNED_BASELINES:
         return True
+    try:  # gradient-boosted / random-forest trees (cicy4lib.trees) are learned baselines
+        from .trees import is_tree_model
+
+        if is_tree_model(str(arch)):
+            return True
+    except ImportError:
+        pass
     try:
         from .models.registry import get_entry
 

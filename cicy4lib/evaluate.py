@@ -411,7 +411,7 @@ def markdown_table(df: pd.DataFrame, decimals: int | dict = 2, *, index: bool = 
         return decimals.get(col, 2) if isinstance(decimals, dict) else decimals
 
     lines = ["| " + " | ".join(cols) + " |",
-             "|" + "|".join("---" if frame[c].dtype == object else "---:" for c in frame.columns) + "|"]
+             "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"]
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(_cell(v, dec(c)).replace("|", "\\|") for c, v in zip(cols, row)) + " |")
     return "\n".join(lines)

@@ -151,7 +151,10 @@ def plot_hodge_distributions(hodge, path, *, title=None, sample=False, data=None
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # Hodge numbers are integers
         ax.set_ylabel("share (%)" if several else "count")
         if h in ("h21", "h31", "h22"):  # long tails
+            from matplotlib.ticker import FuncFormatter
+
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10: plain numbers
         ax.legend(fontsize=8)
     return _save(fig, path, make_title(title, "Distribution of the Hodge numbers", sample, data))
 
