@@ -289,4 +289,8 @@ def _main(argv) -> int:
 
         return sample_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
+    if args.command in ("evaluate", "ensemble", "predict", "zoo", "search"):
+        from .threads import configure_threads
+
+        configure_threads()  # torch's one thread per core is the slow choice on small machines (threads.py)
     return args.func(args) or 0
