@@ -264,6 +264,14 @@ def test_raw_entry_checked(tmp_path, old, new, pattern):
     _raises(path, r"cicy4list\.txt: " + pattern)
 
 
+def test_raw_all_products_is_an_error_that_says_why(tmp_path):
+    text = list_text(make_entries(8, product_every=1))  # every entry a product
+    path = tmp_path / "cicy4list.txt"
+    path.write_text(text)
+    _raises(path, r"cicy4list\.txt: all 8 entries are marked as direct products")
+    assert len(load_dataset(path, drop_products=False)) == 8
+
+
 def test_raw_zip_corrupt_stream(tmp_path):
     entries = make_entries(60)
     txt = tmp_path / "cicy4list.txt"

@@ -74,6 +74,9 @@ def read_cicy4_list(path, *, drop_products: bool = True, scale: float | None = N
         except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as err:  # damaged compressed data
             raise DataError(f"{name}: read error, the data is damaged ({type(err).__name__}: {err})") from None
     conf = parsed.pop("conf")
+    if drop_products and len(conf) == 0 and parsed["n_products"]:
+        raise DataError(f"{name}: all {parsed['n_products']:,} entries are marked as direct products (isProduct "
+                        "True), so nothing is left after dropping them (load with drop_products=False to keep them)")
     how = "given" if scale is not None else "default"
     scale = float(scale if scale is not None else DEFAULT_SCALE)
     largest = int(conf.max()) if len(conf) else 0
