@@ -324,3 +324,12 @@ def test_resuming_a_finished_run_with_damaged_best_weights(tmp_path, finished):
     (run_dir / "model.pt").write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match=r"model\.pt does not match the SHA-256"):
         run(tmp_path)
+
+
+def test_init_from_another_architecture_is_refused_before_anything_changes(tmp_path, finished):
+    run_dir, before = finished
+    other = tmp_path / "other"
+    save_checkpoint(other, build_model("CNN-LSTM-256"), {"scale": 6.0})
+    with pytest.raises(CheckpointError, match="checkpoint is CNN-LSTM-256, expected ResNet-GRU-256"):
+        run(tmp_path, overwrite=True, init_from=other)
+    assert snapshot(run_dir) == before
