@@ -144,6 +144,14 @@ def _nested(obj, path=()) -> np.ndarray:
             raise ConfigurationError(
                 f"{_where(path)} is nested {len(path) + 1} levels deep; a configuration is a "
                 "matrix (depth 2), a batch a list of matrices (depth 3)")
+        types = set(map(type, obj))
+        if types and types <= {int, float}:  # fast path for plain rows (bool is not int here)
+            try:
+                row = np.array(obj, dtype=np.int64 if types == {int} else np.float64)
+            except OverflowError:  # an int beyond int64: the slow path names it
+                row = None
+            if row is not None and (row.dtype.kind != "f" or np.isfinite(row).all()):
+                return row
         if all(not isinstance(v, (list, tuple, np.ndarray)) and not _is_tensor(v) for v in obj):
             values = [_scalar(v, path + (i,)) for i, v in enumerate(obj)]
             if all(isinstance(v, int) for v in values):
