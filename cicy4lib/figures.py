@@ -393,6 +393,13 @@ def _metric_label(metric: str) -> str:
     return {"accuracy": "accuracy (%)", "r2": "R²"}.get(metric, metric.upper())
 
 
+def _plain(v: float) -> str:
+    """A plain number for a bar label: 16,512 / 7.41 / 0.593 (never 1.65e+04)."""
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}"
+
+
 def _metric_panel(ax, values: pd.Series, colors, metric: str) -> None:
     """Bars of one metric; R² clipped at R2_FLOOR and accuracy at [0, 100], with the value of an
     off-scale bar written beside it; MSE/MAE on a log axis only over > 3 decades."""
@@ -410,10 +417,10 @@ def _metric_panel(ax, values: pd.Series, colors, metric: str) -> None:
         if np.isnan(raw):
             ax.text(0, yi, " n/a", va="center", fontsize=7)
         elif raw != sh:  # off the axis
-            ax.text(R2_FLOOR - 0.03, yi, f"◂ {raw:,.0f}" if abs(raw) >= 10 else f"◂ {raw:.2f}", va="center",
+            ax.text(R2_FLOOR - 0.03, yi, f"← {_plain(raw)}", va="center",
                     ha="left", fontsize=7, color="white", fontweight="bold")
         else:
-            ax.text(sh, yi, f" {raw:.3g}", va="center", ha="left" if sh >= 0 else "right", fontsize=7)
+            ax.text(sh, yi, f" {_plain(raw)} ", va="center", ha="left" if sh >= 0 else "right", fontsize=7)
     if metric in ("mse", "mae"):
         pos = v[np.isfinite(v) & (v > 0)]
         if pos.size and pos.max() / pos.min() > 1000:

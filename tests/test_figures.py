@@ -151,7 +151,7 @@ def test_r2_axis_clipped_with_off_scale_values_written(tmp_path, monkeypatch):
     axes = seen[0]
     assert all(a[2][0] >= figures.R2_FLOOR - 0.1 for a in axes)
     texts = " ".join(" ".join(a[5]) for a in axes)
-    assert "-1,200" in texts and "-3.00" in texts
+    assert "-1,200" in texts and "-3.00" in texts and "e+" not in texts
 
 
 def test_published_apart_for_non_list_data(tmp_path, monkeypatch):

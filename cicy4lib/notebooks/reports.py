@@ -267,6 +267,12 @@ def _groups(wide) -> dict:
     return dict(wide["group"]) if "group" in wide.columns else {}
 
 
+def _provenance(data):
+    from ..datalabel import provenance
+
+    return provenance(data)
+
+
 def inference_summary(table, dataset, split, *, write=True):
     """The best row of :func:`cicy4lib.ensemble.run_ensembles`' table (highest mean raw test
     accuracy), raw and constrained; written as the notebook's summary for the batch runner."""
@@ -278,13 +284,19 @@ def inference_summary(table, dataset, split, *, write=True):
     contenders = acc["raw"].drop(index=baseline_names)
     best = (contenders if len(contenders) else acc["raw"])["mean"].idxmax()
     acc = {k: _numeric(v) for k, v in acc.items()}
-    out = pd.concat([acc["raw"].loc[[best]].rename(index=lambda n: f"{n} (raw)"),
-                     acc["constrained"].loc[[best]].rename(index=lambda n: f"{n} (constrained)")])
+    parts = [acc["raw"].loc[[best]].rename(index=lambda n: f"{n} (raw)"),
+             acc["constrained"].loc[[best]].rename(index=lambda n: f"{n} (constrained)")]
+    note = f"best: {best} (mean {acc['raw'].loc[best, 'mean']:.1f} raw)"
+    if baseline_names:  # the best baseline on the same rows, so a reader sees what beating it means
+        top = acc["raw"].loc[baseline_names, "mean"].idxmax()
+        parts.append(acc["raw"].loc[[top]].rename(index=lambda n: f"baseline: {n} (raw)"))
+        note += f"; best baseline: {top} ({acc['raw'].loc[top, 'mean']:.1f})"
+    out = _rounded(pd.concat(parts))
     if write:
         write_summary("inference", {
-            "data": str(getattr(dataset, "source", "")), "n": len(dataset),
+            "data": _provenance(dataset), "n": len(dataset),
             "split": str(getattr(split, "name", split)), "rows": list(acc["raw"].index),
-            "best": best, "note": f"best: {best}",
+            "best": best, "note": note,
             "baselines": {n: acc["raw"].loc[n].round(2).to_dict() for n in baseline_names},
             "test_accuracy": {kind: acc[kind].loc[best].to_dict() for kind in acc},
             "weights": table.attrs.get("weights", {}),
