@@ -57,6 +57,7 @@ from .modp import (BACKENDS, DEFAULT_BACKEND, PRIME, get_backend, intersect, ker
                    rank_mod_p, using_backend)
 
 DEFAULT_SEED = 0
+_FORCE_TRANSFER = False  # tests only: evaluate every line bundle by the transferred complex
 METHODS = ("exact", "generic-rank", "undetermined")
 
 __all__ = ["HodgeResult", "hodge_from_degree_matrix", "euler_from_degree_matrix",
@@ -162,6 +163,7 @@ class _Config:
         self._basis_cache = {}
         self._line_bundles = {}  # L -> _LineBundle: each line bundle is evaluated once per configuration
         self._derivatives = {}
+        self.force_transfer = _FORCE_TRANSFER
 
     def _draw(self):
         """Random coefficients of the defining polynomials and the monomial hash (fixed seed)."""
@@ -188,7 +190,7 @@ class _Config:
         key = tuple(int(v) for v in L)
         lb = self._line_bundles.get(key)
         if lb is None:
-            lb = self._line_bundles[key] = _LineBundle(self, key)
+            lb = self._line_bundles[key] = _LineBundle(self, key, force_transfer=self.force_transfer)
         return lb
 
     def basis(self, k):
@@ -264,8 +266,37 @@ class _Config:
 # product and H = sum_r (-1)^{deg<r} (iota pi)^{<r} (x) h_r (x) 1 is a homotopy for it.
 # A cochain is a dict {(S, monomial, faces): coefficient mod p}, S the Koszul index.
 
-MAX_COCHAIN_TERMS = 300_000
-CECH_WORK_BUDGET = 150_000  # cochain terms produced per zig-zag computation before giving up (~1 s)
+# Representation.  A cochain is a dict {key: coefficient mod p}; a key is one Python int
+# holding three bit fields, from low to high:
+#   monomial  8 bits per variable (exponent + 128): multiplying monomials adds ints, and bit
+#             8v+7 is clear exactly when x_v has a negative exponent;
+#   faces     one vertex bitmask per factor (n_r + 1 bits each);
+#   S         the Koszul index as a column bitmask: the Koszul map subtracts a bit.
+# So the Koszul map and multiplication are integer additions on keys (no tuples to build
+# and hash).  An H^0 factor (all exponents of the factor's variables >= 0) of a cocycle
+# iota(x^a) is the constant 0-cochain (x^a on every U_v).  Exponents only grow along a
+# zig-zag (Koszul maps multiply by polynomials, the homotopy keeps monomials), h kills
+# 0-cochains and iota pi fixes constant ones, so such a factor stays constant: it is stored
+# as the empty face IOTA (Čech degree 0) instead of n+1 vertices.
+IOTA = 0
+_BIAS = 128
+MAX_COCHAIN_TERMS = 2_000_000
+CECH_WORK_BUDGET = 3_000_000  # cochain terms produced per configuration before giving up
+
+
+def _pack(mono, bias=_BIAS):
+    """Packed int of an exponent vector (see above); ``bias=0`` for a polynomial's monomial."""
+    vals = [int(v) + bias for v in mono]
+    if min(vals, default=0) < 0 or max(vals, default=0) > 255:
+        raise Undetermined("exponent out of the packed range")
+    return int.from_bytes(bytes(vals), "little")
+
+
+_popcount = getattr(int, "bit_count", None) or (lambda x: bin(x).count("1"))
+
+
+def _face_degree(f):
+    return _popcount(f) - 1 if f else 0
 
 
 class _Cech:
@@ -273,44 +304,85 @@ class _Cech:
 
     def __init__(self, cfg):
         self.cfg = cfg
+        self.m = cfg.m
         self.ranges = [(int(cfg.offsets[r]), int(cfg.offsets[r + 1])) for r in range(cfg.m)]
-        self.full = [tuple(range(n + 1)) for n in cfg.n]
-        self.polys = [[(tuple(int(v) for v in mono), int(c)) for mono, c in zip(mons, coef)]
+        self.fullmask = [(1 << (n + 1)) - 1 for n in cfg.n]
+        self.high = [sum(1 << (8 * v + 7) for v in range(lo, hi)) for lo, hi in self.ranges]
+        self.mono_bits = 8 * cfg.nvar
+        self.mono_mask = (1 << self.mono_bits) - 1
+        self.face_shift = []
+        off = self.mono_bits
+        for n in cfg.n:
+            self.face_shift.append(off)
+            off += n + 1
+        self.s_shift = off
+        self.faces_mask = (1 << (off - self.mono_bits)) - 1
+        self.polys = [[(_pack(mono, 0), int(c)) for mono, c in zip(mons, coef)]
                       for mons, coef in cfg.polys]
+        self._degrees = {}
         self.work = 0
+
+    # ---- keys
+    def key(self, S, packed, faces):
+        k = packed
+        for r, f in enumerate(faces):
+            k |= f << self.face_shift[r]
+        for s in S:
+            k |= 1 << (self.s_shift + s)
+        return k
+
+    def level(self, key):
+        """Koszul level j = |S|."""
+        return _popcount(key >> self.s_shift)
+
+    def columns(self, key):
+        mask = key >> self.s_shift
+        return tuple(s for s in range(mask.bit_length()) if mask >> s & 1)
+
+    def degree(self, key):
+        """Čech degree of the term's faces."""
+        fields = (key >> self.mono_bits) & self.faces_mask
+        d = self._degrees.get(fields)
+        if d is None:
+            d = self._degrees[fields] = sum(
+                _face_degree((key >> self.face_shift[r]) & self.fullmask[r]) for r in range(self.m))
+        return d
 
     def _spend(self, out):
         self.work += len(out)
         if self.work > CECH_WORK_BUDGET or len(out) > MAX_COCHAIN_TERMS:
             raise Undetermined("Čech zig-zag beyond this implementation's work budget")
 
-    def _neg(self, mono, r):
-        lo, hi = self.ranges[r]
-        return tuple(v for v in range(hi - lo) if mono[lo + v] < 0)
-
     def iota(self, S, mono, coeff):
         """Cocycle representing the basis class ``mono`` of H^q(A, O(k_S)) (times coeff)."""
-        choices = []
-        for r in range(self.cfg.m):
-            if self._neg(mono, r):
-                choices.append([self.full[r]])
-            else:
-                choices.append([(v,) for v in self.full[r]])
-        out = {}
-        for faces in _product(choices):
-            out[(S, mono, faces)] = coeff % PRIME
-        return out
+        packed = _pack(mono)
+        faces = [self.fullmask[r] if (packed & self.high[r]) != self.high[r] else IOTA
+                 for r in range(self.m)]
+        return {self.key(S, packed, faces): coeff % PRIME}
 
-    def koszul(self, cochain):
-        """Koszul differential e_S -> sum_pos (-1)^pos f_s e_{S - s} (multiplication)."""
+    def koszul(self, cochain, twist=False):
+        """Koszul differential e_S -> sum_pos (-1)^pos f_s e_{S - s} (multiplication).
+
+        ``twist``: times (-1)^{Čech degree} (the perturbation P; faces are unchanged).
+        """
         out = {}
-        for (S, mono, faces), c in cochain.items():
-            for pos, s in enumerate(S):
-                T = S[:pos] + S[pos + 1:]
-                sign = -c if pos % 2 else c
-                for b, beta in self.polys[s]:
-                    key = (T, tuple(x + y for x, y in zip(mono, b)), faces)
-                    out[key] = (out.get(key, 0) + sign * beta) % PRIME
+        get = out.get
+        sh = self.s_shift
+        polys = self.polys
+        for key, c in cochain.items():
+            if twist and self.degree(key) % 2:
+                c = PRIME - c
+            S = key >> sh
+            rest = S
+            while rest:
+                low = rest & -rest
+                rest ^= low
+                s = low.bit_length() - 1
+                cs = PRIME - c if _popcount(S & (low - 1)) % 2 else c
+                base = key - (low << sh)
+                for b, beta in polys[s]:
+                    k2 = base + b
+                    out[k2] = (get(k2, 0) + cs * beta) % PRIME
             if len(out) + self.work > CECH_WORK_BUDGET:
                 self._spend(out)
         self._spend(out)
@@ -318,17 +390,17 @@ class _Cech:
 
     def perturbation(self, cochain):
         """P = (-1)^{Čech degree} d_K, so that delta + P is the total differential."""
-        out = self.koszul(cochain)
-        return {k: (-v) % PRIME if _cech_degree(k[2]) % 2 else v for k, v in out.items()}
+        return self.koszul(cochain, twist=True)
 
     def multiply(self, cochain, mons, coef):
         """Multiplication by the polynomial sum coef * x^mons (same S, same faces)."""
-        poly = [(tuple(int(v) for v in b), int(c)) for b, c in zip(mons, coef)]
+        poly = [(_pack(b, 0), int(c)) for b, c in zip(mons, coef)]
         out = {}
-        for (S, mono, faces), c in cochain.items():
+        get = out.get
+        for key, c in cochain.items():
             for b, beta in poly:
-                key = (S, tuple(x + y for x, y in zip(mono, b)), faces)
-                out[key] = (out.get(key, 0) + c * beta) % PRIME
+                k2 = key + b
+                out[k2] = (get(k2, 0) + c * beta) % PRIME
             if len(out) + self.work > CECH_WORK_BUDGET:
                 self._spend(out)
         self._spend(out)
@@ -350,42 +422,40 @@ class _Cech:
             _accumulate(total, cur)
         return total
 
-    def _factor_h(self, face, neg, r):
-        """(face', sign) of h(chi_face) on factor r, or None."""
-        if len(neg) == len(self.full[r]):
-            return None
-        v = 0 if not neg else min(set(self.full[r]) - set(neg))
-        if v not in face or len(face) < 2:
-            return None
-        return tuple(x for x in face if x != v), (-1 if face.index(v) % 2 else 1)
-
-    def _factor_ip(self, face, neg, r):
-        """Faces of iota pi(chi_face) on factor r (all with coefficient 1)."""
-        if len(neg) == len(self.full[r]):
-            return [face]
-        if neg or face != (0,):
-            return []
-        return [(v,) for v in self.full[r]]
-
     def homotopy(self, cochain):
+        """H = sum_r (-1)^{deg<r} (iota pi)^{<r} (x) h_r (x) 1 (h_r: cone at a vertex).
+
+        iota pi is nonzero on a factor only in cohomology form (all exponents negative on
+        the full face, or all >= 0 on vertex 0 / IOTA), where h_r vanishes; so only the
+        first factor not in cohomology form can carry h_r.
+        """
         out = {}
-        for (S, mono, faces), c in cochain.items():
-            prefixes = [()]
+        get = out.get
+        high, full, shift, ranges = self.high, self.fullmask, self.face_shift, self.ranges
+        for key, c in cochain.items():
             deg = 0
-            for r in range(self.cfg.m):
-                neg = self._neg(mono, r)
-                hr = self._factor_h(faces[r], neg, r)
-                if hr is not None:
-                    face, sign = hr
-                    sign = -sign if deg % 2 else sign
-                    for pre in prefixes:
-                        key = (S, mono, pre + (face,) + faces[r + 1:])
-                        out[key] = (out.get(key, 0) + sign * c) % PRIME
-                ip = self._factor_ip(faces[r], neg, r)
-                prefixes = [pre + (f,) for pre in prefixes for f in ip]
-                deg += len(faces[r]) - 1
-                if not prefixes:
-                    break
+            drop = 0  # vertex-0 faces of H^0 factors before the slot become IOTA
+            for r in range(self.m):
+                f = (key >> shift[r]) & full[r]
+                hb = key & high[r]
+                if hb == 0:  # all negative: full face, cohomology form
+                    deg += _popcount(f) - 1
+                    continue
+                if hb == high[r]:  # all >= 0
+                    if f == IOTA:
+                        continue
+                    if f == 1:
+                        drop += 1 << shift[r]
+                        continue
+                    v = 0
+                else:  # mixed: the cone vertex is the first variable with exponent >= 0
+                    v = ((hb & -hb).bit_length() - 8) // 8 - ranges[r][0]
+                bit = 1 << v
+                if f & bit and f != bit:
+                    sign = PRIME - c if (_popcount(f & (bit - 1)) + deg) % 2 else c
+                    k2 = key - drop - (bit << shift[r])
+                    out[k2] = (get(k2, 0) + sign) % PRIME
+                break
         self._spend(out)
         return {k: v for k, v in out.items() if v}
 
@@ -393,35 +463,36 @@ class _Cech:
         """Cohomology class (coordinates in E1^{-j,q} of ``lb``) of a cocycle."""
         items, dim = lb.space(j, q)
         index = {}
+        masks = set()
         for S, k, d, off in items:
             B = self.cfg.basis(k)[0]
+            raw = (B + _BIAS).astype(np.uint8)
+            smask = sum(1 << s for s in S)
+            masks.add(smask)
             for row in range(B.shape[0]):
-                index[(S, tuple(int(v) for v in B[row]))] = off + row
+                index[(smask, int.from_bytes(raw[row].tobytes(), "little"))] = off + row
         vec = np.zeros(dim, dtype=np.int64)
-        for (S, mono, faces), c in cochain.items():
+        high, full, shift = self.high, self.fullmask, self.face_shift
+        for key, c in cochain.items():
             ok = True
-            for r in range(self.cfg.m):
-                neg = self._neg(mono, r)
-                if len(neg) == len(self.full[r]):
-                    ok = faces[r] == self.full[r]
-                elif not neg:
-                    ok = faces[r] == (0,)
-                else:
-                    ok = False
-                if not ok:
-                    break
+            for r in range(self.m):
+                hb = key & high[r]
+                if hb == 0:
+                    continue  # full face (the only face an all-negative monomial lives on)
+                f = (key >> shift[r]) & full[r]
+                if hb == high[r] and (f == IOTA or f == 1):
+                    continue
+                ok = False
+                break
             if ok:
-                idx = index.get((S, mono))
+                smask = key >> self.s_shift
+                idx = index.get((smask, key & self.mono_mask))
                 if idx is None:  # a class in a bundle/degree outside this position
-                    if any(S == it[0] for it in items):
+                    if smask in masks:
                         raise RuntimeError("Čech projection outside the basis")
                     continue
                 vec[idx] = (vec[idx] + c) % PRIME
         return vec
-
-
-def _cech_degree(faces):
-    return sum(len(f) - 1 for f in faces)
 
 
 def _accumulate(total, more):
@@ -559,7 +630,7 @@ class _LineBundle:
     whose E_inf term contributes to H^t), ``computed`` (ranks that were computed).
     """
 
-    def __init__(self, cfg: _Config, L, allow_compute=True):
+    def __init__(self, cfg: _Config, L, allow_compute=True, force_transfer=False):
         self.cfg = cfg
         self.L = tuple(int(v) for v in L)
         self.terms = _koszul_subsets(cfg.P, cfg.n, self.L)
@@ -575,7 +646,7 @@ class _LineBundle:
         self.extra_levels = {}  # degree -> levels that may carry classes (touched groups)
         self.d2_cycles = {}  # position -> E1 vectors spanning the d2-cycles (E3 numerator)
         self.d2_images = {}  # position -> list of d2 image matrices (added to the E3 denominator)
-        self.einf = self._evaluate(allow_compute)
+        self.einf = self._transfer_all() if force_transfer else self._evaluate(allow_compute)
         self.h = [0] * 5
         self.levels = {t: [] for t in range(5)}
         for (j, q), d in self.einf.items():
@@ -613,11 +684,54 @@ class _LineBundle:
         except Undetermined:
             if not allow_compute:
                 raise
+        try:
+            return self._with_d2(e2)
+        except Undetermined as exc:
+            if "work budget" in str(exc):
+                raise
+        # d_r with r >= 3 (or d2s that dimensions do not settle): the whole transferred complex
+        return self._transfer_all()
+
+    def _reset_higher(self):
         self.touched.clear()
         self.extra_levels.clear()
         self.forced.clear()
         self.d2_cycles, self.d2_images = {}, {}
-        # compute the d2 inside groups that dimensions do not fix, then force what is left
+        self.computed = [c for c in self.computed if "Koszul d2" not in c]
+
+    def _transfer_all(self):
+        """h^t(X, L) from the transferred complex (perturbation lemma), every d_r at once.
+
+        The E1 terms with d_T form a complex whose cohomology is H^*(X, L); where the
+        classes sit (Koszul level) is not tracked, so every in-range position is marked
+        touched (maps out of this bundle then use the transferred Jacobian as well).
+        """
+        self._reset_higher()
+        T = _Transferred(self, self.cfg.cech())
+        ranks = {}
+        for t in range(-1, 5):
+            if T.layout[t][1] and T.layout[t + 1][1]:
+                ranks[t] = rank_mod_p(T.differential(t))
+            else:
+                ranks[t] = 0
+        h = [T.layout[t][1] - ranks[t] - ranks[t - 1] for t in range(5)]
+        euler = sum(_sign(q - j) * d for (j, q), d in self.e1.items())
+        if min(h) < 0 or sum(_sign(t) * h[t] for t in range(5)) != euler:
+            raise Undetermined(f"transferred Koszul complex of O({_fmt(self.L)}) has cohomology "
+                               "outside degrees 0..4")
+        out = {p: 0 for p in self.e1}
+        for t in range(5):
+            alive = sorted(p for p, d in self.e1.items() if d and p[1] - p[0] == t)
+            self.touched |= set(alive)
+            if alive:
+                self.extra_levels.setdefault(t, set()).update(x[0] for x in alive)
+                out[alive[0]] = h[t]
+        self.computed.append(f"Koszul differentials of O({_fmt(self.L)}) by perturbation-lemma transfer")
+        return out
+
+    def _with_d2(self, e2):
+        """Compute the d2 inside groups that dimensions do not fix, then force what is left."""
+        self._reset_higher()
         e3 = dict(e2)
         done = set()
         for group in self._groups(e2):
@@ -963,7 +1077,8 @@ class _Transferred:
         items, dim = self.layout[t]
         vec = np.zeros(dim, dtype=np.int64)
         for (j, q), off in items:
-            part = {k: v for k, v in cochain.items() if len(k[0]) == j and _cech_degree(k[2]) == q}
+            cech = self.cech
+            part = {k: v for k, v in cochain.items() if cech.level(k) == j and cech.degree(k) == q}
             if part:
                 sub = self.cech.project(part, self.lb, j, q)
                 vec[off:off + sub.size] = (vec[off:off + sub.size] + sub) % PRIME
