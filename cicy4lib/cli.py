@@ -8,6 +8,7 @@ print one line on stderr and exit with status 2; anything else is a bug and keep
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
@@ -278,16 +279,29 @@ def _user_error(err) -> int:
     return EXIT_USER_ERROR
 
 
+@contextlib.contextmanager
+def _one_line_usage_errors():
+    """Sub-programs with their own argparse parsers report a bad command line in one line too."""
+    original = argparse.ArgumentParser.error
+    argparse.ArgumentParser.error = _Parser.error
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser.error = original
+
+
 def _main(argv) -> int:
     # sub-programs with their own parsers
     if argv[:1] == ["notebooks"]:
         from .notebooks import main as notebooks_main
 
-        return notebooks_main(argv[1:]) or 0
+        with _one_line_usage_errors():
+            return notebooks_main(argv[1:]) or 0
     if argv[:1] == ["sample"]:
         from .geometry.generate import main as sample_main
 
-        return sample_main(argv[1:]) or 0
+        with _one_line_usage_errors():
+            return sample_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     if args.command in ("evaluate", "ensemble", "predict", "zoo", "search"):
         from .threads import configure_threads

@@ -127,6 +127,8 @@ def assert_one_line_error(code, out, err, *words):
     (["train"], ["required: model"]),
     (["train", "LSTM-400", "--bogus-flag"], ["--bogus-flag"]),
     (["frobnicate"], ["frobnicate"]),
+    (["notebooks", "run", "--bogus-flag"], ["--bogus-flag"]),  # sub-programs with their own parsers
+    (["sample", "--n", "many"], ["--n"]),
     (["evaluate", "/no/such/run"], ["/no/such/run"]),
     (["evaluate", "/no/such/run", "--split", "cv9"], ["cv9"]),
     (["ensemble", "--max-samples", "0"], ["--max-samples"]),
