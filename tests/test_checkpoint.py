@@ -497,3 +497,13 @@ def test_flipped_bytes_without_a_recorded_hash_fail_the_crc_check(tmp_path):
     (tmp_path / "run" / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match="CRC-32"):
         load_model(tmp_path / "run")
+
+
+def test_checkpoints_without_a_recorded_hash_still_load(tmp_path):
+    model = _model("LSTM-400")
+    save_checkpoint(tmp_path, model, CONFIG)
+    record = json.loads((tmp_path / "model.json").read_text())
+    del record["sha256"]  # written by an earlier version of the library
+    (tmp_path / "model.json").write_text(json.dumps(record))
+    loaded, config = load_model(tmp_path)
+    assert torch.equal(_outputs(loaded), _outputs(model)) and "sha256" not in config

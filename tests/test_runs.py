@@ -333,3 +333,15 @@ def test_init_from_another_architecture_is_refused_before_anything_changes(tmp_p
     with pytest.raises(CheckpointError, match="checkpoint is CNN-LSTM-256, expected ResNet-GRU-256"):
         run(tmp_path, overwrite=True, init_from=other)
     assert snapshot(run_dir) == before
+
+
+def test_a_reading_process_neither_locks_nor_changes(tmp_path, finished):
+    """A non-main DDP rank opens the run with writer=False: checks only."""
+    run_dir, before = finished
+    (run_dir / ".state.pt.abc.tmp").write_bytes(b"x")
+    with RunLock(run_dir):  # the main rank holds the lock
+        handle = open_run(run_dir, writer=False)
+        assert handle.state["epoch"] == 2 and not handle.lock.held
+    assert (run_dir / ".state.pt.abc.tmp").exists()
+    assert not (tmp_path / "absent").exists() and open_run(tmp_path / "absent", writer=False).state is None
+    assert not (tmp_path / "absent").exists()
