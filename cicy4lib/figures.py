@@ -397,7 +397,9 @@ def _plain(v: float) -> str:
     """A plain number for a bar label: 16,512 / 7.41 / 0.593 (never 1.65e+04)."""
     if abs(v) >= 100:
         return f"{v:,.0f}"
-    return f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}" if abs(v) > 1.0005 else f"{v:.3f}"
 
 
 def _metric_panel(ax, values: pd.Series, colors, metric: str) -> None:
@@ -460,7 +462,8 @@ def plot_metric_comparison(ours, path, *, published=None, metric="mse", title=No
         shared = [n for n in ours.index if n in published.index]
         if shared:
             ref = published.reindex(index=shared, columns=columns).astype(float)
-            if ref.isna().all().all():
+            ref = ref[ref.notna().any(axis=1)]  # rows the paper has values for
+            if ref.empty:
                 ref = None
     separate = ref is not None and _separate(separate_published, note)
     rows = ours
