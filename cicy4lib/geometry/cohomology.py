@@ -319,7 +319,9 @@ class _Cech:
         self.faces_mask = (1 << (off - self.mono_bits)) - 1
         self.polys = [[(_pack(mono, 0), int(c)) for mono, c in zip(mons, coef)]
                       for mons, coef in cfg.polys]
+        self.high_all = sum(self.high)
         self._degrees = {}
+        self._homotopy_plan = {}
         self.work = 0
 
     # ---- keys
@@ -431,33 +433,46 @@ class _Cech:
         """
         out = {}
         get = out.get
-        high, full, shift, ranges = self.high, self.fullmask, self.face_shift, self.ranges
+        plan = self._homotopy_plan
+        hall, mb, fm = self.high_all, self.mono_bits, self.faces_mask
         for key, c in cochain.items():
-            deg = 0
-            drop = 0  # vertex-0 faces of H^0 factors before the slot become IOTA
-            for r in range(self.m):
-                f = (key >> shift[r]) & full[r]
-                hb = key & high[r]
-                if hb == 0:  # all negative: full face, cohomology form
-                    deg += _popcount(f) - 1
-                    continue
-                if hb == high[r]:  # all >= 0
-                    if f == IOTA:
-                        continue
-                    if f == 1:
-                        drop += 1 << shift[r]
-                        continue
-                    v = 0
-                else:  # mixed: the cone vertex is the first variable with exponent >= 0
-                    v = ((hb & -hb).bit_length() - 8) // 8 - ranges[r][0]
-                bit = 1 << v
-                if f & bit and f != bit:
-                    sign = PRIME - c if (_popcount(f & (bit - 1)) + deg) % 2 else c
-                    k2 = key - drop - (bit << shift[r])
-                    out[k2] = (get(k2, 0) + sign) % PRIME
-                break
+            sig = (key & hall, (key >> mb) & fm)
+            step = plan.get(sig)
+            if step is None:
+                step = plan[sig] = self._plan(key)
+            if step is not False:
+                delta, odd = step
+                k2 = key - delta
+                out[k2] = (get(k2, 0) + (PRIME - c if odd else c)) % PRIME
         self._spend(out)
         return {k: v for k, v in out.items() if v}
+
+    def _plan(self, key):
+        """What H does to a term; depends only on its sign pattern and faces (cached):
+        False (zero) or (key decrement, sign odd)."""
+        high, full, shift, ranges = self.high, self.fullmask, self.face_shift, self.ranges
+        deg = 0
+        drop = 0  # vertex-0 faces of H^0 factors before the slot become IOTA
+        for r in range(self.m):
+            f = (key >> shift[r]) & full[r]
+            hb = key & high[r]
+            if hb == 0:  # all negative: full face, cohomology form
+                deg += _popcount(f) - 1
+                continue
+            if hb == high[r]:  # all >= 0
+                if f == IOTA:
+                    continue
+                if f == 1:
+                    drop += 1 << shift[r]
+                    continue
+                v = 0
+            else:  # mixed: the cone vertex is the first variable with exponent >= 0
+                v = ((hb & -hb).bit_length() - 8) // 8 - ranges[r][0]
+            bit = 1 << v
+            if f & bit and f != bit:
+                return drop + (bit << shift[r]), (_popcount(f & (bit - 1)) + deg) % 2 == 1
+            return False
+        return False
 
     def project(self, cochain, lb, j, q):
         """Cohomology class (coordinates in E1^{-j,q} of ``lb``) of a cocycle."""

@@ -1,0 +1,274 @@
+"""Exact Hodge labeller: old vs new rank paths on the same configurations, by row count.
+
+Usage:
+    OMP_NUM_THREADS=1 python benchmarks/bench_labeller.py [--n 20] [--rows 8-16]
+        [--source random|split|both] [--timeout 20] [--paths old,numpy,flint] [--json FILE]
+
+Paths (each configuration is labelled by every path, one after the other, in one process):
+  old    the labeller before this rework (``cicy4lib/cohomology.py`` at git revision
+         ``--baseline``, loaded from git history; its Euler number comes from the current
+         ``geometry.euler_number`` so only the cohomology differs). Skipped without git.
+  numpy  today's labeller with ``rank_backend="numpy"`` (hand-written row echelon)
+  flint  today's labeller with ``rank_backend="flint"`` (python-flint ``nmod_mat``)
+
+Configurations (seeded): ``random`` = ``geometry.random_configuration`` with the row count
+fixed, every column of degree >= 2, products skipped; ``split`` = effective splittings
+(the construction of the CICY list): a random walk from random 3-4-row configurations,
+each step splits a column onto a new P^1 row and is kept only when the Euler number changes.
+
+Reports per row count: median / p90 / max seconds per configuration and configurations per
+second per core (n / total time; a timed-out configuration counts its full budget) for
+each path, speedups, method shares, the undetermined share and the slowest case; checks
+that numpy and flint give identical results and that old and new agree where both label.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cicy4lib.geometry import euler_number, is_product, random_configuration  # noqa: E402
+from cicy4lib.geometry import modp  # noqa: E402
+from cicy4lib.geometry.cohomology import hodge_from_degree_matrix  # noqa: E402
+
+BASELINE_REV = "4de94db"  # last commit with the pre-rework labeller (cicy4lib/cohomology.py)
+
+
+# --------------------------------------------------------------------------- configurations
+def random_set(rows, n, seed):
+    rng = np.random.default_rng(seed)
+    out = []
+    for m in rows:
+        k = 0
+        while k < n:
+            P = random_configuration(rng, n_rows=m)
+            if (P.sum(0) >= 2).all() and not is_product(P):
+                out.append(P)
+                k += 1
+    return out
+
+
+def _split_once(P, rng):
+    """Split a random column (degree >= 2) into two nonzero parts on a new P^1 row."""
+    cols = np.flatnonzero(P.sum(0) >= 2)
+    c = int(rng.choice(cols))
+    units = np.repeat(np.arange(P.shape[0]), P[:, c])
+    rng.shuffle(units)
+    cut = int(rng.integers(1, len(units)))
+    a = np.bincount(units[:cut], minlength=P.shape[0])
+    b = P[:, c] - a
+    rest = np.delete(P, c, axis=1)
+    body = np.concatenate([a[:, None], b[:, None], rest], axis=1)
+    top = np.zeros((1, body.shape[1]), dtype=np.int64)
+    top[0, :2] = 1
+    return np.concatenate([top, body], axis=0)
+
+
+def split_set(rows, n, seed, max_tries=400):
+    """``n`` configurations per row count reached by effective splittings."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for m in rows:
+        k = 0
+        while k < n:
+            P = random_configuration(rng, n_rows=int(rng.integers(3, 5)))
+            if not ((P.sum(0) >= 2).all() and not is_product(P)):
+                continue
+            chi = euler_number(P)
+            tries = 0
+            while P.shape[0] < m and tries < max_tries and P.shape[1] < 20:
+                tries += 1
+                Q = _split_once(P, rng)
+                chi_q = euler_number(Q)
+                if chi_q != chi:  # effective: a different manifold
+                    P, chi = Q, chi_q
+            if P.shape[0] == m:
+                out.append(P)
+                k += 1
+    return out
+
+
+# --------------------------------------------------------------------------- labellers
+def load_old(rev):
+    """The labeller at ``rev`` as a module (None when git or the revision is unavailable)."""
+    try:
+        src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:cicy4lib/cohomology.py"],
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    mod = types.ModuleType("cicy4_cohomology_old")
+    sys.modules[mod.__name__] = mod
+    exec(compile(src, f"{rev}:cicy4lib/cohomology.py", "exec"), mod.__dict__)  # noqa: S102
+    mod._euler = lambda P: int(euler_number(P))  # same Euler number code as today's path
+    return mod
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Timeout()
+
+
+def timed(fn, P, timeout):
+    """(seconds, method, hodge, detail); a run past ``timeout`` counts ``timeout`` seconds."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    t0 = time.perf_counter()
+    try:
+        r = fn(P)
+        out = (time.perf_counter() - t0, r.method, r.hodge, r.detail)
+    except _Timeout:
+        out = (float(timeout), "timeout", None, f"> {timeout:g} s")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return out
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}; {os.cpu_count()} logical cores (1 used); python {platform.python_version()}; "
+            f"numpy {np.__version__}; python-flint {modp.FLINT_VERSION}; "
+            f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+
+
+def _stats(ts):
+    t = np.asarray(ts, dtype=float)
+    return {"n": int(t.size), "median_s": float(np.median(t)), "p90_s": float(np.quantile(t, 0.9)),
+            "max_s": float(t.max()), "total_s": float(t.sum()), "configs_per_s": float(t.size / t.sum())}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20, help="configurations per row count and source")
+    ap.add_argument("--rows", default="8-16", help="row counts, e.g. 8-16 or 12,14,16")
+    ap.add_argument("--source", choices=("random", "split", "both"), default="both")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=20.0, help="seconds per configuration and path")
+    ap.add_argument("--paths", default="old,numpy,flint")
+    ap.add_argument("--baseline", default=BASELINE_REV, help="git revision of the old labeller")
+    ap.add_argument("--json", help="write all figures and per-configuration results here")
+    args = ap.parse_args(argv)
+    if "-" in args.rows:
+        lo, hi = (int(x) for x in args.rows.split("-"))
+        rows = list(range(lo, hi + 1))
+    else:
+        rows = [int(x) for x in args.rows.split(",")]
+    paths = [p for p in args.paths.split(",") if p]
+    fns = {}
+    if "old" in paths:
+        old = load_old(args.baseline)
+        if old is None:
+            print(f"(old path skipped: git revision {args.baseline} unavailable)")
+            paths.remove("old")
+        else:
+            fns["old"] = old.hodge_from_degree_matrix
+    for b in ("numpy", "flint"):
+        if b in paths:
+            fns[b] = lambda P, b=b: hodge_from_degree_matrix(P, rank_backend=b)
+    print("command:", " ".join([os.path.basename(sys.executable)] + sys.argv))
+    print("machine:", machine())
+    t0 = time.perf_counter()
+    sets = []
+    if args.source in ("random", "both"):
+        sets += [("random", P) for P in random_set(rows, args.n, args.seed)]
+    if args.source in ("split", "both"):
+        sets += [("split", P) for P in split_set(rows, args.n, args.seed)]
+    print(f"configurations: {len(sets)} ({args.source}, rows {args.rows}, {args.n} per row count "
+          f"and source, seed {args.seed}; made in {time.perf_counter() - t0:.1f} s)\n")
+
+    records = []
+    for src, P in sets:
+        rec = {"source": src, "rows": int(P.shape[0]), "cols": int(P.shape[1]), "conf": P.tolist()}
+        for p in paths:
+            rec[p] = timed(fns[p], P, args.timeout)
+        records.append(rec)
+
+    mismatch_backends = sum(1 for r in records if "numpy" in r and "flint" in r
+                            and r["numpy"][1:3] != r["flint"][1:3])
+    disagree_old = sum(1 for r in records if "old" in r and "flint" in r and r["old"][2] is not None
+                       and r["flint"][2] is not None and r["old"][2] != r["flint"][2])
+    new = "flint" if "flint" in paths else paths[-1]
+    summary = {"command": " ".join(sys.argv), "machine": machine(), "by_rows": {}, "groups": {}}
+
+    def report(label, recs):
+        line = f"{label:>8s} n={len(recs):4d}"
+        entry = {}
+        for p in paths:
+            st = _stats([r[p][0] for r in recs])
+            entry[p] = st
+            line += f" | {p} med {st['median_s'] * 1e3:7.1f} ms p90 {st['p90_s'] * 1e3:7.1f} ms {st['configs_per_s']:6.1f}/s"
+        if "old" in paths:
+            o, nw = entry["old"], entry[new]
+            entry["speedup"] = {"median": o["median_s"] / nw["median_s"], "p90": o["p90_s"] / nw["p90_s"],
+                                "throughput": nw["configs_per_s"] / o["configs_per_s"]}
+            line += (f" | x{entry['speedup']['median']:.1f} med x{entry['speedup']['p90']:.1f} p90 "
+                     f"x{entry['speedup']['throughput']:.1f} thr")
+        for p in paths:
+            c = collections.Counter(r[p][1] for r in recs)
+            entry[f"methods_{p}"] = {k: v / len(recs) for k, v in c.items()}
+        und = lambda p: sum(r[p][1] in ("undetermined", "timeout") for r in recs) / len(recs)  # noqa: E731
+        line += " | undetermined " + " ".join(f"{p} {100 * und(p):.1f}%" for p in paths)
+        print(line)
+        return entry
+
+    for src in sorted({s for s, _ in sets}):
+        print(f"source {src}: seconds per configuration (1 core), configs/s per core, speedup {new} vs old")
+        for m in rows:
+            recs = [r for r in records if r["source"] == src and r["rows"] == m]
+            if recs:
+                summary["by_rows"][f"{src}/{m}"] = report(f"{m} rows", recs)
+        for lo, hi in ((8, 16), (12, 16)):
+            recs = [r for r in records if r["source"] == src and lo <= r["rows"] <= hi]
+            if recs:
+                summary["groups"][f"{src}/{lo}-{hi}"] = report(f"{lo}-{hi}", recs)
+        print()
+    for lo, hi in ((8, 16), (12, 16)):
+        recs = [r for r in records if lo <= r["rows"] <= hi]
+        if recs:
+            print(f"all sources, {lo}-{hi} rows:")
+            summary["groups"][f"all/{lo}-{hi}"] = report(f"{lo}-{hi}", recs)
+    print()
+    for p in paths:
+        c = collections.Counter(r[p][1] for r in records)
+        print(f"methods ({p}): " + ", ".join(f"{k} {100 * v / len(records):.1f}%" for k, v in sorted(c.items())))
+    slow = max(records, key=lambda r: r[new][0])
+    print(f"slowest ({new}): {slow[new][0]:.2f} s, {slow['source']} {slow['rows']}x{slow['cols']}, "
+          f"{slow[new][1]} {slow[new][2]}; conf {slow['conf']}")
+    print(f"numpy vs flint: {mismatch_backends} configurations differ (must be 0); "
+          f"old vs new: {disagree_old} disagree where both label")
+    left = [r for r in records if r[new][1] in ("undetermined", "timeout")]
+    for r in left[:10]:
+        print(f"  left undetermined ({r['source']} {r['rows']} rows): {r[new][3][:100]}  conf {r['conf']}")
+    summary.update(slowest={"seconds": slow[new][0], "conf": slow["conf"], "method": slow[new][1]},
+                   backend_mismatches=mismatch_backends, old_new_disagreements=disagree_old)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"summary": summary, "records": records}, fh, indent=1, default=str)
+    print(f"\nwall time {time.perf_counter() - t0:.0f} s")
+    return 1 if mismatch_backends or disagree_old else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
