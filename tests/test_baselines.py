@@ -101,3 +101,25 @@ def test_evaluate_report_prints_four_metrics_and_writes_metrics(tmp_path):
     assert set(acc) == {"h11", "h21", "h31", "h22", "mean"}
     assert all(v is None or round(v, 2) == v for v in acc.values())
     assert bl.FAVOURABLE in saved["metrics"]
+
+
+def test_cli_evaluate_and_ensemble(tmp_path, capsys, monkeypatch):
+    import cicy4lib.data
+    from cicy4lib import cli
+
+    monkeypatch.setattr(cicy4lib.data, "load_dataset", lambda *a, **k: _data(60))  # fast: no sample load
+    from cicy4lib.checkpoint import save_checkpoint
+    from cicy4lib.models import build_model
+
+    torch.manual_seed(0)
+    run = tmp_path / "runs" / "LSTM-400_72"
+    save_checkpoint(run, build_model("LSTM-400"), {"scale": 6.0, "split": "72", "arch": "LSTM-400"})
+    assert cli.main(["evaluate", str(run)]) == 0
+    out = capsys.readouterr().out
+    for word in ("test accuracy (%)", "test MSE", "test MAE", "test R²", bl.FAVOURABLE, "embedded sample"):
+        assert word in out
+    assert (run / "metrics.json").exists()
+    # an ensemble asked for by name that cannot be built: the reason and exit status 1
+    rc = cli.main(["ensemble", "--runs-dir", str(tmp_path / "runs"), "--names", "Ens-3"])
+    out = capsys.readouterr().out
+    assert rc == 1 and "skipped paper ensemble Ens-3: no run for" in out and "baseline" in out
