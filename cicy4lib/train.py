@@ -511,7 +511,8 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     split : str or Split
         ``"72"``, ``"80"``, ``"cv0"``..``"cv4"``, ... (see :func:`cicy4lib.data.splits.get_split`) or a Split.
     config : TrainConfig, optional
-        Defaults to the paper's recipe.
+        Defaults to the paper's recipe -- in full on the real list with a GPU; elsewhere capped at
+        :data:`cicy4lib.defaults.EPOCH_CAP` epochs, said in one line (pass a config to choose).
     output_dir, run_name
         The run directory is ``output_dir/run_name``; run_name defaults to ``f"{model}_{split}"``.
     resume : bool
@@ -530,7 +531,13 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     every check (saved state, data fingerprint, ``init_from``) runs before anything in it changes
     (:func:`cicy4lib.runs.open_run`).
     """
-    config = config or TrainConfig()
+    if config is None:  # the paper's recipe; capped on a CPU or on data that is not the real list
+        from .defaults import default_epochs
+
+        epochs, note = default_epochs(None, data=data)
+        config = TrainConfig() if epochs is None else TrainConfig(max_epochs=epochs)
+        if note:
+            print(note, flush=True)
     from .trees import is_tree_model, train_tree  # scikit-learn baselines (Trees-RF, ...): no epochs
 
     if is_tree_model(model_name):
@@ -711,7 +718,7 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
                 _write_log(run_dir, history)
             bar.update(1)
             bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{stopper.best:.4g}", lr=f"{lr:.1e}")
-            if on_epoch is not None and not stopped:
+            if on_epoch is not None:
                 on_epoch(epoch, train_loss, val_loss)  # e.g. optuna's report + prune (cicy4lib.search)
             if stopped:
                 break

@@ -123,3 +123,15 @@ def test_cli_evaluate_and_ensemble(tmp_path, capsys, monkeypatch):
     rc = cli.main(["ensemble", "--runs-dir", str(tmp_path / "runs"), "--names", "Ens-3"])
     out = capsys.readouterr().out
     assert rc == 1 and "skipped paper ensemble Ens-3: no run for" in out and "baseline" in out
+
+
+def test_train_model_default_epochs_capped_off_the_real_list(tmp_path, capsys, monkeypatch):
+    """train(config=None) on the sample (or on a CPU) stops at the stated cap, and says so."""
+    from cicy4lib import defaults, train as train_mod
+
+    monkeypatch.setattr(defaults, "EPOCH_CAP", 1)
+    result = train_mod.train("BipartiteGNN-64", _data(40), _split(), output_dir=tmp_path, progress=False)
+    assert result.epochs == 1
+    assert "epochs capped at 1" in capsys.readouterr().out
+    assert defaults.default_epochs(None, real_list=True, cuda=True) == (None, None)
+    assert defaults.default_epochs(None, real_list=True, cuda=False)[0] == 1
