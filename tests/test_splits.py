@@ -85,9 +85,11 @@ def test_small_n_partitions(n):
 
 
 def test_too_small_and_unknown():
-    with pytest.raises(ValueError, match="at least 3"):
+    from cicy4lib.errors import DataError, UnknownNameError
+
+    with pytest.raises(DataError, match="at least 3"):
         split_72(2)
-    with pytest.raises(ValueError, match="unknown split 'x'.*72, 80, cv0"):
+    with pytest.raises(UnknownNameError, match="unknown split 'x'.*72, 80, cv0"):
         get_split(np.zeros(10), "x")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from .splits import Split
 
 from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS, REAL_LIST_NON_PRODUCT
-from ..errors import DataError
+from ..errors import DataError, UsageError
 
 PROVENANCE_KINDS = ("embedded-sample", "generated", "real-list", "user")
 PROVENANCE_FILE = "provenance.json"  # written beside every file set the data layer writes
@@ -124,7 +124,7 @@ def subsample(data: CICYData, max_samples: int | None, seed: int = 0) -> CICYDat
     if max_samples is None or max_samples >= len(data):
         return data
     if max_samples < 1:
-        raise ValueError(f"max_samples must be positive, got {max_samples}")
+        raise UsageError(f"max_samples must be positive, got {max_samples}")
     keep = np.sort(np.random.default_rng(seed).choice(len(data), int(max_samples), replace=False))
     out = data.subset(keep)
     out.provenance["subsample"] = {"of": len(data), "max_samples": int(max_samples), "seed": int(seed)}

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import DataError, UnknownNameError, UsageError
+
 DEFAULT_SEED = 42  # the paper's seed
 SEED_80 = 101  # random_state of the published 80% split
 SPLIT_NAMES = ("72", "80", "cv0", "cv1", "cv2", "cv3", "cv4", "strat")
@@ -83,7 +85,7 @@ class Split:
 def _as_n(n_or_data) -> int:
     n = n_or_data if isinstance(n_or_data, (int, np.integer)) else len(n_or_data)
     if n < 3:
-        raise ValueError(f"need at least 3 samples to split, got {n}")
+        raise DataError(f"need at least 3 samples to split, got {n}")
     return int(n)
 
 
@@ -168,7 +170,7 @@ def stratified_split(hodge_or_data, seed: int = DEFAULT_SEED, *, train_size: flo
     n_train = int(np.floor(train_size * n))
     n_valid = max(1, int(round(valid_size * n)))
     if not 0 < n_train < n - n_valid:
-        raise ValueError(f"train_size={train_size}, valid_size={valid_size} leave no test set for n={n}")
+        raise UsageError(f"train_size={train_size}, valid_size={valid_size} leave no test set for n={n}")
     labels = _stratify_labels(h21, n_classes_max=min(n_train, n - n_train))
     train, rest = train_test_split(np.arange(n), train_size=n_train, stratify=labels,
                                    random_state=seed, shuffle=True)
@@ -194,7 +196,7 @@ def get_split(data, name="72", seed: int = DEFAULT_SEED) -> Split:
         return cv_folds(get_split(data, "72", seed))[int(name[2:])]
     if name == "strat":
         return stratified_split(data.hodge, seed=seed)
-    raise ValueError(f"unknown split {name!r}; valid: {', '.join(SPLIT_NAMES)}")
+    raise UnknownNameError(f"unknown split {name!r}; valid: {', '.join(SPLIT_NAMES)}")
 
 
 def _save_pair(data, idx, names, out_dir: Path, dtype) -> list:
