@@ -408,19 +408,66 @@ class _Cech:
         self._spend(out)
         return {k: v for k, v in out.items() if v}
 
-    def lift(self, cochain):
-        """iota_inf = sum_n (-H P)^n applied to an iota-cocycle (perturbation lemma)."""
-        total, cur = dict(cochain), cochain
+    def _at_least(self, cochain, min_level):
+        if min_level <= 0:
+            return cochain
+        return {k: v for k, v in cochain.items() if self.level(k) >= min_level}
+
+    def lift(self, cochain, min_level=0):
+        """iota_inf = sum_n (-H P)^n applied to an iota-cocycle (perturbation lemma).
+
+        Each step lowers the Koszul level by one; terms below ``min_level`` are dropped
+        (callers pass the lowest level the result is read at: nothing below it matters).
+        """
+        total = cur = self._at_least(dict(cochain), min_level)
+        total = dict(total)
         while cur:
-            cur = {k: (-v) % PRIME for k, v in self.homotopy(self.perturbation(cur)).items()}
+            cur = self._at_least(self._minus_hp(cur), min_level)
             _accumulate(total, cur)
         return total
 
-    def descend(self, cochain):
-        """sum_n (-P H)^n applied to a total cocycle (pi_inf = pi o descend)."""
-        total, cur = dict(cochain), cochain
+    def _minus_hp(self, cochain):
+        """-H(P(cochain)), applying H to each Koszul product as it is made (most die)."""
+        out = {}
+        get = out.get
+        sh, polys, plan = self.s_shift, self.polys, self._homotopy_plan
+        hall, mb, fm = self.high_all, self.mono_bits, self.faces_mask
+        for key, c in cochain.items():
+            if self.degree(key) % 2:
+                c = PRIME - c
+            fields = (key >> mb) & fm
+            S = key >> sh
+            rest = S
+            while rest:
+                low = rest & -rest
+                rest ^= low
+                s = low.bit_length() - 1
+                cs = PRIME - c if _popcount(S & (low - 1)) % 2 else c
+                base = key - (low << sh)
+                for b, beta in polys[s]:
+                    k2 = base + b
+                    sig = (k2 & hall, fields)
+                    step = plan.get(sig)
+                    if step is None:
+                        step = plan[sig] = self._plan(k2)
+                    if step is False:
+                        continue
+                    k3 = k2 - step[0]
+                    v = cs * beta if step[1] else -cs * beta  # -H: the sign of H, negated
+                    out[k3] = (get(k3, 0) + v) % PRIME
+            if len(out) + self.work > CECH_WORK_BUDGET:
+                self._spend(out)
+        self._spend(out)
+        return {k: v for k, v in out.items() if v}
+
+    def descend(self, cochain, min_level=0):
+        """sum_n (-P H)^n applied to a total cocycle (pi_inf = pi o descend); terms below
+        Koszul level ``min_level`` are dropped (each step lowers the level by one)."""
+        total = cur = self._at_least(dict(cochain), min_level)
+        total = dict(total)
         while cur:
             cur = {k: (-v) % PRIME for k, v in self.perturbation(self.homotopy(cur)).items()}
+            cur = self._at_least(cur, min_level)
             _accumulate(total, cur)
         return total
 
@@ -722,7 +769,7 @@ class _LineBundle:
         touched (maps out of this bundle then use the transferred Jacobian as well).
         """
         self._reset_higher()
-        T = _Transferred(self, self.cfg.cech())
+        T = self.transferred()
         ranks = {}
         for t in range(-1, 5):
             if T.layout[t][1] and T.layout[t + 1][1]:
@@ -864,6 +911,12 @@ class _LineBundle:
         return e2
 
     # ---- explicit maps
+    def transferred(self):
+        """The (cached) transferred complex of this bundle (see _Transferred)."""
+        if getattr(self, "_transferred", None) is None:
+            self._transferred = _Transferred(self, self.cfg.cech())
+        return self._transferred
+
     def space(self, j, q):
         """Ordered summands (S, k, dim, offset) of E1^{-j,q} and its total dimension."""
         items, off = [], 0
@@ -1065,6 +1118,7 @@ class _Transferred:
 
     def __init__(self, lb, cech):
         self.lb, self.cech = lb, cech
+        self._differentials = {}
         self.layout = {}  # total degree -> list of (position, offset), and dims
         for t in range(-1, 6):
             items, off = [], 0
@@ -1073,6 +1127,16 @@ class _Transferred:
                     items.append(((j, q), off))
                     off += d
             self.layout[t] = (items, off)
+
+    def differential(self, t):
+        """Matrix of d_T from total degree t to t + 1 (cached)."""
+        if t not in self._differentials:
+            self._differentials[t] = self._differential(t)
+        return self._differentials[t]
+
+    def min_level(self, t):
+        """Lowest Koszul level of an E1 term of total degree t (0 when there is none)."""
+        return min((j for (j, _), _ in self.layout[t][0]), default=0)
 
     def iota(self, t, vec):
         """iota of an E1 vector of total degree t (cochain)."""
@@ -1099,15 +1163,18 @@ class _Transferred:
                 vec[off:off + sub.size] = (vec[off:off + sub.size] + sub) % PRIME
         return vec
 
-    def differential(self, t):
-        """Matrix of d_T from total degree t to t + 1."""
+    def _differential(self, t):
         _, ds = self.layout[t]
         _, dt = self.layout[t + 1]
         M = np.zeros((dt, ds), dtype=np.int64)
+        if not dt:
+            return M
+        # P lowers the level by one: lift terms below the lowest target level + 1 are not read
+        floor = self.min_level(t + 1) + 1
         for c in range(ds):
             e = np.zeros(ds, dtype=np.int64)
             e[c] = 1
-            lifted = self.cech.lift(self.iota(t, e))
+            lifted = self.cech.lift(self.iota(t, e), floor)
             M[:, c] = self.pi(self.cech.perturbation(lifted), t + 1)
         return M
 
@@ -1120,7 +1187,7 @@ def _jacobian_rank_transferred(cfg, E, N, q):
     for k, lb in enumerate(N):
         if lb.h[q] == 0:
             continue
-        T = _Transferred(lb, cech)
+        T = lb.transferred()
         targets.append((k, T, off))
         off += T.layout[q][1]
     total_t = off
@@ -1137,10 +1204,12 @@ def _jacobian_rank_transferred(cfg, E, N, q):
     for i, lb in enumerate(E):
         if lb.h[q] == 0:
             continue
-        S_ = _Transferred(lb, cech)
+        S_ = lb.transferred()
         dim_q = S_.layout[q][1]
         Z = _kernel_basis(S_.differential(q), dim_q) if S_.layout[q + 1][1] else np.eye(dim_q, dtype=np.int64)
-        lifts = [cech.lift(S_.iota(q, Z[:, c])) for c in range(Z.shape[1])]
+        # multiplication keeps the Koszul level, descending lowers it: read at >= floor
+        floor = min((T.min_level(q) for _, T, _ in targets), default=0)
+        lifts = [cech.lift(S_.iota(q, Z[:, c]), floor) for c in range(Z.shape[1])]
         for a in range(cfg.n[i] + 1):
             var = int(cfg.offsets[i]) + a
             col = np.zeros((total_t, Z.shape[1]), dtype=np.int64)
@@ -1149,7 +1218,7 @@ def _jacobian_rank_transferred(cfg, E, N, q):
                 if mons.shape[0] == 0:
                     continue
                 for c, lifted in enumerate(lifts):
-                    image = cech.descend(cech.multiply(lifted, mons, coef))
+                    image = cech.descend(cech.multiply(lifted, mons, coef), T.min_level(q))
                     v = T.pi(image, q)
                     col[o:o + v.size, c] = (col[o:o + v.size, c] + v) % PRIME
             blocks.append(col)
