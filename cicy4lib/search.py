@@ -532,3 +532,74 @@ def add_parser(sub) -> None:
     p.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=lambda args: main_search(args))
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def study_data_label(study) -> str:
+    """The data label of the study's trials (from the provenance the search recorded)."""
+    from types import SimpleNamespace
+
+    from .datalabel import data_label
+
+    prov = (study.user_attrs.get("search") or {}).get("data") or {}
+    return data_label(SimpleNamespace(provenance=prov)) if prov.get("kind") else "data unknown"
+
+
+def notebook_study(study_name=None, storage: str | None = None, *, model: str = "HeLukas-FC", trials: int = 0,
+                   epochs: int = 5, data="sample", max_samples=None, recipe: str = "paper",
+                   output_dir=DEFAULT_OUTPUT_DIR):
+    """The study the search notebook shows: ``trials > 0`` first runs (or resumes) the search up to that
+    total; ``study_name`` None picks the study of ``model`` (by :func:`default_study_name`), or the only
+    study in the storage."""
+    import optuna
+
+    if trials and trials > 0:
+        from .data import load_dataset, subsample
+
+        dataset = subsample(load_dataset(data), max_samples)
+        return run_search(model, dataset, trials=trials, storage=storage, study_name=study_name, epochs=epochs,
+                          recipe=recipe, output_dir=output_dir, log=lambda *a: None)
+    store = make_storage(storage)
+    names = optuna.get_all_study_names(store)
+    if study_name is None:
+        if len(names) != 1:
+            raise ConfigurationError(f"{safe_url(storage or DEFAULT_STORAGE)} holds {len(names)} studies "
+                                     f"({', '.join(names) or 'none'}); name one (study = ...)")
+        study_name = names[0]
+    return optuna.load_study(study_name=study_name, storage=store)
+
+
+def study_figures(study, figures_dir, *, prefix: str | None = None) -> list[Path]:
+    """Optuna's matplotlib plots of the study (history, intermediate values, parameter importances,
+    slices), each titled with the data label; written as PNG files, returned as paths.
+    Plots a study cannot have yet (importances need two completed trials) are left out."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import optuna.visualization.matplotlib as ovm
+
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    prefix = prefix or re.sub(r"[^A-Za-z0-9._-]+", "_", f"search_{study.study_name}")
+    note = study_data_label(study)
+    plots = {"history": ovm.plot_optimization_history, "intermediate": ovm.plot_intermediate_values,
+             "importances": ovm.plot_param_importances, "slice": ovm.plot_slice}
+    paths = []
+    with _quiet_optuna_warnings():
+        for key, plot in plots.items():
+            try:
+                ax = plot(study)
+            except (ValueError, RuntimeError, ZeroDivisionError):  # not enough trials for this plot yet
+                plt.close("all")
+                continue
+            fig = np.ravel(ax)[0].figure
+            fig.suptitle(f"{study.study_name}: {key} ({note})", fontsize=9)
+            path = figures_dir / f"{prefix}_{key}.png"
+            fig.savefig(path, dpi=110, bbox_inches="tight")
+            plt.close(fig)
+            paths.append(path)
+    return paths

@@ -36,6 +36,7 @@ HYBRID_DIR = "Models_CNN-RNN-hybrid"
 LSTM_DIR = "Models_LSTM-based"
 PROCESSING_DIR = "data-results-processing"
 PROCESSING_NOTEBOOKS = ("data", "curves", "inference", "metrics")
+STUDY_NOTEBOOKS = ("search", "zoo")  # data-results-processing/ too, with their own parameters (search.py, zoo.py)
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 SUMMARY_ENV = "CICY4_NOTEBOOK_SUMMARY"  # the runner tells a notebook where to copy its summary
 SUMMARY_FILE = "summary.json"
@@ -222,7 +223,7 @@ def render_model_notebook(name: str):
 
 
 def render_processing_notebook(kind: str):
-    if kind not in PROCESSING_NOTEBOOKS:
+    if kind not in PROCESSING_NOTEBOOKS + STUDY_NOTEBOOKS:
         raise ValueError(f"unknown processing notebook {kind!r}; known: {PROCESSING_NOTEBOOKS}")
     text = (TEMPLATE_DIR / f"{kind}.nbtpl").read_text()
     return build_notebook(parse_template(fill_template(text, {})), notebook_id=kind)
@@ -253,6 +254,8 @@ def _rendered_notebooks(stamp) -> tuple:
         out.append((relative, _notebook_text(render_model_notebook(name))))
     for kind, path in zip(PROCESSING_NOTEBOOKS, processing_notebook_paths(Path("/"))):
         out.append((path.relative_to("/"), _notebook_text(render_processing_notebook(kind))))
+    for kind in STUDY_NOTEBOOKS:
+        out.append((Path(PROCESSING_DIR) / f"{kind}.ipynb", _notebook_text(render_processing_notebook(kind))))
     return tuple(out)
 
 
@@ -279,4 +282,4 @@ def generate(root=None, *, check: bool = False) -> list[Path]:
             path.write_text(text)
     return changed
 
-__all__ = ['DEFAULT_OUT', 'HODGE', 'HYBRID_DIR', 'LSTM_DIR', 'PATH_PARAMETERS', 'PROCESSING_DIR', 'PROCESSING_NOTEBOOKS', 'SAMPLE_BANNER', 'SUMMARY_ENV', 'SUMMARY_FILE', 'TARGETS', 'TEMPLATE_DIR', 'build_notebook', 'default_root', 'drifted_notebooks', 'fill_template', 'generate', 'generated_notebooks', 'model_family', 'model_notebook_path', 'model_notebook_paths', 'parse_template', 'processing_notebook_paths', 'render_model_notebook', 'render_processing_notebook']
+__all__ = ['DEFAULT_OUT', 'HODGE', 'HYBRID_DIR', 'LSTM_DIR', 'PATH_PARAMETERS', 'PROCESSING_DIR', 'PROCESSING_NOTEBOOKS', 'SAMPLE_BANNER', 'STUDY_NOTEBOOKS', 'SUMMARY_ENV', 'SUMMARY_FILE', 'TARGETS', 'TEMPLATE_DIR', 'build_notebook', 'default_root', 'drifted_notebooks', 'fill_template', 'generate', 'generated_notebooks', 'model_family', 'model_notebook_path', 'model_notebook_paths', 'parse_template', 'processing_notebook_paths', 'render_model_notebook', 'render_processing_notebook']
