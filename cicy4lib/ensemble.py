@@ -291,7 +291,8 @@ def find_runs(runs_dir) -> dict[str, Path]:
     ``model.skops``: :mod:`cicy4lib.trees`), by name (sorted)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
-        raise FileNotFoundError(f"runs directory {runs_dir} does not exist")
+        raise FileNotFoundError(f"runs directory {runs_dir} does not exist (runs go there with `python -m "
+                                f"cicy4lib train MODEL --output-dir {runs_dir}`; or pass --runs-dir)")
     found = [*runs_dir.glob("*/model.pt"), *runs_dir.glob("*/model.skops")]
     return {p.parent.name: p.parent for p in sorted(found, key=lambda p: p.parent.name)}
 
