@@ -457,7 +457,8 @@ def curves_table(logs: Mapping):
             "last lr": float(hist["lr"].iloc[-1]) if "lr" in hist and len(hist) else float("nan"),
             "seconds": float(hist["seconds"].sum()) if "seconds" in hist else float("nan"),
         })
-    return pd.DataFrame(rows).set_index("run") if rows else pd.DataFrame()
+    return pd.DataFrame(rows).set_index("run").round({"best val loss": 4, "last train loss": 4, "seconds": 1}) \
+        if rows else pd.DataFrame()
 
 
 def _standardized(log) -> bool:
