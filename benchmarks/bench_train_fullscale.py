@@ -85,23 +85,28 @@ import cicy4lib.train
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if {load}:
     t0 = time.perf_counter()
-    data = load_dataset({folder!r})
+    data = load_dataset({folder!r}, compute_euler={euler})
     seconds = time.perf_counter() - t0
     info = {{"n": len(data), "conf_dtype": str(data.conf.dtype), "conf_bytes": int(data.conf.nbytes),
              "splits": sorted(data.splits or {{}}), "load_seconds": round(seconds, 1)}}
 else:
     info = {{}}
 info["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+info["children_peak_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # forked Euler workers
 info["imports_peak_kb"] = base
 print("RESULT " + json.dumps(info))
 """
 
 
-def load_memory(folder: Path) -> dict:
-    """Peak RSS of a fresh process that loads the folder, and of one that only imports."""
+def load_memory(folder: Path, compute_euler: bool = True) -> dict:
+    """Peak RSS of a fresh process that loads the folder, and of one that only imports.
+
+    With ``compute_euler`` the reader computes χ for every row in forked worker processes; their
+    peak RSS (``children_peak_bytes``, mostly pages shared copy-on-write with the parent) is
+    reported separately."""
     out = {}
     for load in (False, True):
-        code = _CHILD.format(root=str(ROOT), folder=str(folder), load=load)
+        code = _CHILD.format(root=str(ROOT), folder=str(folder), load=load, euler=compute_euler)
         proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               env={**os.environ, "OMP_NUM_THREADS": "1"})
         line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
@@ -110,7 +115,9 @@ def load_memory(folder: Path) -> dict:
         out["load" if load else "imports"] = json.loads(line[0][7:])
     peak = out["load"]["peak_kb"] * 1024
     base = out["imports"]["peak_kb"] * 1024
-    return {"peak_bytes": peak, "imports_peak_bytes": base, "increase_bytes": peak - base, **out["load"]}
+    return {"peak_bytes": peak, "imports_peak_bytes": base, "increase_bytes": peak - base,
+            "children_peak_bytes": out["load"]["children_peak_kb"] * 1024, "compute_euler": compute_euler,
+            **out["load"]}
 
 
 def epoch_time(folder: Path, device: str, batches=(128, 512), steps: int = 40, full: bool = False,
@@ -123,7 +130,7 @@ def epoch_time(folder: Path, device: str, batches=(128, 512), steps: int = 40, f
                                 seed_everything, train_epoch)
 
     dev = resolve_device(device)
-    data = load_dataset(folder)
+    data = load_dataset(folder, compute_euler=False)
     split = data.splits["72"]
     t0 = time.perf_counter()
     x, y = _tensors(data, split.train, "train", dev)
@@ -164,6 +171,7 @@ def main(argv=None):
     p.add_argument("--amp", action="store_true", help="CUDA: bfloat16/float16 autocast")
     p.add_argument("--model", default="LSTM-448")
     p.add_argument("--skip-epoch", action="store_true")
+    p.add_argument("--no-euler", action="store_true", help="load without computing χ (faster; Kaggle files lack it)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
 
@@ -178,12 +186,13 @@ def main(argv=None):
     print("machine:", json.dumps(machine))
     print("command:", " ".join([Path(sys.argv[0]).name] + list(sys.argv[1:] if argv is None else argv)))
     info = write_synthetic(args.dir)
-    mem = load_memory(args.dir)
+    mem = load_memory(args.dir, compute_euler=not args.no_euler)
     print(f"load: {mem['n']:,} configurations, conf {mem['conf_dtype']} {mem['conf_bytes'] / 1e9:.2f} GB, "
           f"splits {mem['splits']}, {mem['load_seconds']} s; peak RSS {mem['peak_bytes'] / 1e9:.2f} GB "
           f"(imports alone {mem['imports_peak_bytes'] / 1e9:.2f} GB): increase {mem['increase_bytes'] / 1e9:.2f} GB "
           f"vs int8 data {info['int8_bytes'] / 1e9:.2f} GB and float64 files {info['float64_bytes'] / 1e9:.2f} GB "
-          f"(ratio to int8 {mem['increase_bytes'] / info['int8_bytes']:.2f})", flush=True)
+          f"(ratio to int8 {mem['increase_bytes'] / info['int8_bytes']:.2f}); χ computed: {mem['compute_euler']}, "
+          f"worker peak {mem['children_peak_bytes'] / 1e9:.2f} GB", flush=True)
     epochs = []
     if not args.skip_epoch:
         epochs = epoch_time(args.dir, args.device, steps=args.steps, full=args.full_epoch, amp=args.amp,
