@@ -251,6 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_search_parser(sub)
     add_zoo_parser(sub)
+    from .verify import add_parser as add_verify_parser  # `verify`: recompute χ/Hodge of a list (cicy4lib/verify.py)
+
+    add_verify_parser(sub)
 
     return parser
 

@@ -1,0 +1,300 @@
+"""Check a CICY four-fold list against cicy4lib's own geometry: ``python -m cicy4lib verify SOURCE``.
+
+For every entry of ``SOURCE`` (anything :func:`cicy4lib.data.load_dataset` reads: the raw list
+``cicy4list.txt``/``.zip``, a numpy-trio folder, the Kaggle split files, ``"sample"``,
+``"generated"``, an ``.npz``) the verifier
+
+- recomputes the Euler number χ exactly (:func:`cicy4lib.geometry.euler_numbers`) and compares it
+  with the stored one (where the source stores one), and checks the stored Hodge numbers against
+  both index relations with the recomputed χ (every entry: a cheap, complete check);
+- recomputes the Hodge numbers by line-bundle cohomology
+  (:func:`cicy4lib.geometry.cohomology.hodge_from_degree_matrix`) for every entry or for a
+  seeded random ``--sample N`` of them, and compares them with the stored ones.
+
+It writes to ``--out`` (default ``verify-<source name>``):
+
+- ``mismatches.csv``: one line per disagreement (kind ``euler``, ``relation`` or ``hodge``) and per
+  entry whose Hodge numbers could not be recomputed (``undetermined``, ``timeout``, ``error``), with
+  the matrix, the stored and the recomputed values;
+- ``summary.json``: counts, agreement shares, methods, wall time and throughput, machine, command;
+- ``chunks/part_NNNNN.npz``: the per-chunk results; a killed run resumes from them (the manifest
+  records the source's fingerprint and the settings; another source or settings need ``--restart``).
+
+Work is cut into chunks of ``--chunk-size`` entries and runs on every local core by default
+(``--workers N``) or on a Dask cluster (``--scheduler tcp://host:8786``; see
+:mod:`cicy4lib.chunked`, which also shows dask-jobqueue for SLURM/PBS); only a chunk's matrices
+travel to a worker, results go straight to disk, and the final report is streamed from the chunk
+files, so memory stays at the dataset's int8 matrices (320 bytes per entry) plus a few chunks.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["verify", "verify_chunk", "add_arguments", "add_parser", "main"]
+
+FORMAT = "cicy4-verify/1"
+DEFAULT_CHUNK = 2000
+DEFAULT_TIMEOUT = 20.0
+FAILED = ("undetermined", "timeout", "error", "inconsistent")
+CSV_FIELDS = ("index", "id", "kind", "rows", "cols", "matrix", "stored_euler", "euler",
+              "stored_h11", "stored_h21", "stored_h31", "stored_h22", "h11", "h21", "h31", "h22", "method")
+
+
+def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
+    """Recompute χ for every matrix of ``conf`` (int (n,16,20)) and the Hodge numbers of the rows
+    ``hodge_rows`` (indices into ``conf``). Returns a dict of arrays (``euler`` (n,),
+    ``hidx`` (k,), ``hodge`` (k,4), -1 where not determined, ``method`` (k,))."""
+    from .geometry.euler import euler_numbers
+    from .geometry.generate import _consistent, _label_with_limit
+
+    conf = np.asarray(conf)
+    euler = np.asarray(euler_numbers(conf.astype(np.int64)), dtype=np.int64) if len(conf) else np.zeros(0, np.int64)
+    hidx = np.asarray(hodge_rows, dtype=np.int64)
+    hodge = np.full((len(hidx), 4), -1, np.int64)
+    methods = []
+    for k, i in enumerate(hidx):
+        P = conf[i]
+        P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()].astype(np.int64)
+        h, method = _label_with_limit(P, timeout)
+        if h is not None and not _consistent(h, int(euler[i])):
+            h, method = None, "inconsistent"
+        if h is not None:
+            hodge[k] = h
+        methods.append(method)
+    return {"euler": euler, "hidx": hidx, "hodge": hodge, "method": np.array(methods, dtype="<U16")}
+
+
+def _fingerprint(data):
+    h = hashlib.sha256()
+    for a in (data.conf, data.hodge, data.euler):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _matrix_text(P):
+    P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()]
+    return "{" + ",".join("{" + ",".join(str(int(x)) for x in row) + "}" for row in P) + "}"
+
+
+def _source_name(source):
+    if isinstance(source, str) and source in ("sample", "generated", "kaggle"):
+        return source
+    return Path(str(source)).name or "source"
+
+
+def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk_size=DEFAULT_CHUNK,
+           seed=0, timeout=DEFAULT_TIMEOUT, restart=False, progress=True, command=None):
+    """Verify ``source`` (a name/path for ``load_dataset`` or a loaded ``CICYData``); see the
+    module docstring. Returns the summary (also written to ``<out>/summary.json``)."""
+    from .chunked import default_workers, run_chunks
+    from .data import load_dataset
+    from .errors import DataError
+    from .fileio import atomic_write_json, atomic_write_text, remove_stale_temp_files
+    from .geometry.generate import write_npz_deterministic
+
+    t0 = time.perf_counter()
+    if hasattr(source, "conf"):
+        data, name = source, getattr(source, "source", "data") or "data"
+    else:
+        data = load_dataset(source, compute_euler=False)
+        name = str(source)
+    out = Path(out or f"verify-{_source_name(name)}")
+    n = len(data)
+    if sample is not None and not 0 <= int(sample):
+        raise DataError(f"--sample must be >= 0, got {sample}")
+    if sample is None or int(sample) >= n:
+        hodge_set = np.arange(n)
+    else:
+        hodge_set = np.sort(np.random.default_rng(seed).choice(n, int(sample), replace=False))
+    chunk_size = max(1, int(chunk_size))
+    manifest = {"format": FORMAT, "source": name, "n": n, "fingerprint": _fingerprint(data),
+                "sample": None if sample is None else int(sample), "seed": int(seed),
+                "chunk_size": chunk_size, "timeout": float(timeout)}
+    parts_dir = out / "chunks"
+    man_path = out / "manifest.json"
+    if man_path.exists():
+        have = json.loads(man_path.read_text(encoding="utf-8"))
+        if have != manifest:
+            if not restart:
+                raise DataError(f"{out} holds a verification of other data or settings ({man_path}: "
+                                f"{have.get('source')}, n={have.get('n')}); pass --restart to start it afresh "
+                                f"or choose another --out")
+            shutil.rmtree(parts_dir, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    parts_dir.mkdir(exist_ok=True)
+    remove_stale_temp_files(parts_dir)
+    atomic_write_json(manifest, man_path, sort_keys=True)
+
+    n_chunks = -(-n // chunk_size)
+    bounds = [(c * chunk_size, min(n, (c + 1) * chunk_size)) for c in range(n_chunks)]
+    have = {int(p.stem.split("_")[1]) for p in parts_dir.glob("part_*.npz")}
+    todo = [c for c in range(n_chunks) if c not in have]
+
+    def tasks():
+        for c in todo:
+            lo, hi = bounds[c]
+            rows = hodge_set[(hodge_set >= lo) & (hodge_set < hi)] - lo
+            yield c, (np.ascontiguousarray(data.conf[lo:hi]), rows, timeout)
+
+    def on_result(c, res):
+        write_npz_deterministic(parts_dir / f"part_{c:05d}.npz", res)
+
+    workers = workers or default_workers()
+    t_run = time.perf_counter()
+    ran = run_chunks(verify_chunk, tasks(), on_result, workers=workers, scheduler=scheduler, total=n_chunks,
+                     done=len(have & set(range(n_chunks))), progress=progress, desc="verify", name="cicy4-verify")
+    t_run = time.perf_counter() - t_run
+
+    # ---- report, streamed chunk by chunk
+    counts = Counter()
+    methods = Counter()
+    csv_path = out / "mismatches.csv"
+    tmp = out / ".mismatches.csv.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_FIELDS)
+        for c, (lo, hi) in enumerate(bounds):
+            with np.load(parts_dir / f"part_{c:05d}.npz", allow_pickle=False) as z:
+                res = {k: z[k] for k in z.files}
+            stored_e, stored_h = data.euler[lo:hi], data.hodge[lo:hi]
+            euler = res["euler"]
+            known_e = stored_e >= 0
+            bad_e = known_e & (stored_e != euler)
+            known_h = (stored_h >= 0).all(1)
+            h11, h21, h31, h22 = stored_h.T
+            rel_ok = (euler == 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22) & (-4 * h11 + 2 * h21 - 4 * h31 + h22 == 44)
+            bad_rel = known_h & ~rel_ok
+            counts["euler_compared"] += int(known_e.sum())
+            counts["euler_mismatch"] += int(bad_e.sum())
+            counts["relation_checked"] += int(known_h.sum())
+            counts["relation_mismatch"] += int(bad_rel.sum())
+            hk = {int(i): k for k, i in enumerate(res["hidx"])}
+            for k, i in enumerate(res["hidx"]):
+                methods[str(res["method"][k])] += 1
+            counts["hodge_recomputed"] += len(res["hidx"])
+
+            def row(i, kind, computed=(None,) * 4, method=""):
+                g = lo + i
+                P = data.conf[g]
+                w.writerow([g, int(data.ids[g]), kind, int((P != 0).any(1).sum()), int((P != 0).any(0).sum()),
+                            _matrix_text(P), int(stored_e[i]), int(euler[i]), *map(int, stored_h[i]),
+                            *["" if x is None else int(x) for x in computed], method])
+
+            for i in np.flatnonzero(bad_e | bad_rel):
+                k = hk.get(int(i))
+                comp = tuple(res["hodge"][k]) if k is not None and (res["hodge"][k] >= 0).all() else (None,) * 4
+                row(i, "euler" if bad_e[i] else "relation", comp, str(res["method"][k]) if k is not None else "")
+            for k, i in enumerate(res["hidx"]):
+                comp, method = res["hodge"][k], str(res["method"][k])
+                if method in FAILED or (comp < 0).any():
+                    counts["hodge_" + (method if method in FAILED else "undetermined")] += 1
+                    row(int(i), method if method in FAILED else "undetermined", (None,) * 4, method)
+                elif not known_h[i]:
+                    counts["hodge_stored_unknown"] += 1
+                elif (comp == stored_h[i]).all():
+                    counts["hodge_agree"] += 1
+                else:
+                    counts["hodge_mismatch"] += 1
+                    row(int(i), "hodge", tuple(comp), method)
+    os.replace(tmp, csv_path)
+    wall = time.perf_counter() - t0
+    determined = counts["hodge_agree"] + counts["hodge_mismatch"]
+    summary = {
+        "source": name, "provenance": getattr(data, "provenance", None) or data.meta.get("provenance"),
+        "n_entries": n, "hodge_sample": None if sample is None else int(sample), "seed": int(seed),
+        "euler": {"recomputed": n, "compared_with_stored": counts["euler_compared"],
+                  "mismatches": counts["euler_mismatch"]},
+        "relations": {"checked": counts["relation_checked"], "mismatches": counts["relation_mismatch"]},
+        "hodge": {"recomputed": counts["hodge_recomputed"], "agree": counts["hodge_agree"],
+                  "mismatches": counts["hodge_mismatch"], "stored_unknown": counts["hodge_stored_unknown"],
+                  "undetermined": counts["hodge_undetermined"] + counts["hodge_inconsistent"],
+                  "timeout": counts["hodge_timeout"], "error": counts["hodge_error"],
+                  "agreement": (counts["hodge_agree"] / determined) if determined else None,
+                  "methods": dict(sorted(methods.items()))},
+        "all_agree": counts["euler_mismatch"] == 0 and counts["relation_mismatch"] == 0 and counts["hodge_mismatch"] == 0,
+        "chunks": {"total": n_chunks, "run_now": ran, "resumed_from_disk": n_chunks - ran, "size": chunk_size},
+        "wall_seconds": round(wall, 2), "compute_seconds_this_run": round(t_run, 2),
+        "workers": None if scheduler is not None else workers, "scheduler": str(scheduler) if scheduler else None,
+        "timeout_s": float(timeout),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}, Python {platform.python_version()}",
+        "command": command or "",
+        "files": {"mismatches": str(csv_path), "summary": str(out / "summary.json")},
+    }
+    atomic_write_text(json.dumps(summary, indent=2) + "\n", out / "summary.json")
+    return summary
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("source", help="'sample', 'generated', 'kaggle', cicy4list.txt/.zip, a trio or split-file folder, an .npz")
+    p.add_argument("--sample", type=int, default=None, metavar="N",
+                   help="recompute the Hodge numbers of N random entries (default: all); χ is always checked for all")
+    p.add_argument("--out", default=None, help="output folder (default: verify-<source>)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: every core)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help="entries per chunk (resume unit)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the --sample draw")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per Hodge computation")
+    p.add_argument("--restart", action="store_true", help="discard the chunk results of another source/settings in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def add_parser(sub) -> None:
+    """Register the ``verify`` sub-command of ``python -m cicy4lib``."""
+    p = sub.add_parser("verify", help="recompute χ and Hodge numbers of a list and compare with its labels")
+    add_arguments(p)
+    p.set_defaults(func=_cmd_verify)
+
+
+def _cmd_verify(args) -> int:
+    argv = [str(args.source)] + [f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
+                                 if k in ("sample", "out", "scheduler", "workers", "chunk_size", "seed", "timeout")
+                                 and v not in (None, DEFAULT_CHUNK, DEFAULT_TIMEOUT, 0)]
+    summary = run_from_args(args, argv)
+    return 0 if summary["all_agree"] else 1
+
+
+def run_from_args(args, argv=None) -> dict:
+    command = "python -m cicy4lib verify " + " ".join(argv) if argv is not None else None
+    summary = verify(args.source, sample=args.sample, out=args.out, scheduler=args.scheduler, workers=args.workers,
+                     chunk_size=args.chunk_size, seed=args.seed, timeout=args.timeout, restart=args.restart,
+                     progress=not args.quiet, command=command)
+    e, r, h = summary["euler"], summary["relations"], summary["hodge"]
+    print(f"{summary['source']}: {summary['n_entries']} entries in {summary['wall_seconds']:.1f} s")
+    print(f"  χ: recomputed {e['recomputed']}, compared {e['compared_with_stored']}, mismatches {e['mismatches']}")
+    print(f"  stored Hodge vs χ relations: checked {r['checked']}, mismatches {r['mismatches']}")
+    print(f"  Hodge: recomputed {h['recomputed']}, agree {h['agree']}, mismatches {h['mismatches']}, "
+          f"undetermined {h['undetermined']}, timeout {h['timeout']}, error {h['error']}")
+    print(f"  {'ALL AGREE' if summary['all_agree'] else 'DISAGREEMENTS FOUND'}: see {summary['files']['mismatches']}, "
+          f"{summary['files']['summary']}")
+    return summary
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = add_arguments(argparse.ArgumentParser(prog="python -m cicy4lib verify", description=__doc__.splitlines()[0]))
+    args = p.parse_args(argv)
+    from .errors import Cicy4Error
+
+    try:
+        summary = run_from_args(args, argv)
+    except Cicy4Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0 if summary["all_agree"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Chunked generation (cicy4lib.geometry.generate, chunked mode) and the generated dataset."""
+import json
+import os
+import time
+
+import numpy as np
+import pytest
+
+from cicy4lib import geometry
+from cicy4lib.chunked import TaskTimeout, run_chunks, time_limit
+from cicy4lib.errors import ConfigurationError
+from cicy4lib.geometry import generate as gen
+
+TINY = dict(chunk_size=10, seed_rows=2, max_rows=6, row_weights={3: 1, 4: 2, 5: 2, 6: 1}, timeout=20.0)
+
+
+def _settings(**kw):
+    return gen.default_chunk_settings(**{**TINY, **kw})
+
+
+def _files(folder):
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("chunk_*.npz"))}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Chunks 0..N-1 made in one go, serially, in this process."""
+    s = _settings()
+    n = gen.n_seed_chunks(s) + 2  # every seed chunk and two random ones
+    out = tmp_path_factory.mktemp("gen_ref")
+    written = gen.run_generation(out, n, s, workers=1, progress=False)
+    assert written == list(range(n))
+    return out, s, n
+
+
+def test_chunks_identical_after_kill_and_resume_with_workers(reference, tmp_path):
+    ref, s, n = reference
+    gen.run_generation(tmp_path, n, s, workers=2, progress=False)
+    assert _files(tmp_path) == _files(ref)  # byte for byte, in parallel
+    # a kill: two chunks never written, one temp file left half-written
+    os.remove(gen.chunk_path(tmp_path, 1))
+    os.remove(gen.chunk_path(tmp_path, n - 1))
+    (tmp_path / ".chunk_00002.npz.abc.tmp").write_bytes(b"partial")
+    again = gen.run_generation(tmp_path, n, s, workers=2, progress=False)
+    assert again == [1, n - 1]  # only the gaps are made again
+    assert _files(tmp_path) == _files(ref)
+    assert not list(tmp_path.glob(".*.tmp"))
+    assert gen.run_generation(tmp_path, n, s, workers=1, progress=False) == []  # nothing left to do
+
+
+def test_chunk_contents(reference):
+    ref, s, n = reference
+    arrays = gen.load_generated(ref, labelled_only=False)
+    conf, hodge, euler = arrays["conf"], arrays["hodge"], arrays["euler"]
+    rows = (conf != 0).any(2).sum(1)
+    assert rows.min() == 1 and rows.max() <= s["max_rows"]
+    assert np.array_equal(euler, geometry.euler_numbers(conf))  # exact, recomputed
+    ok = (hodge >= 0).all(1)
+    h11, h21, h31, h22 = hodge[ok].T
+    assert np.array_equal(euler[ok], 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22)
+    assert (-4 * h11 + 2 * h21 - 4 * h31 + h22 == 44).all()
+    for P in conf[:40]:
+        P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()].astype(np.int64)
+        assert gen.is_valid_cy4(P) and not geometry.is_product(P)
+        assert np.array_equal(gen.canonical_form(P), P)  # stored canonical: the dedup key
+    meta = json.loads(str(np.load(gen.chunk_path(ref, n - 1))["meta"]))
+    assert meta["kind"] == "walks" and meta["chunk"] == n - 1
+    assert meta["generator_version"] == gen.CHUNKED_GENERATOR_VERSION and meta["labeller_version"]
+
+
+def test_duplicates_across_chunks_dropped_deterministically(reference, tmp_path):
+    ref, s, n = reference
+    base = gen.load_generated(ref, labelled_only=False)
+    for name, data in _files(ref).items():
+        (tmp_path / name).write_bytes(data)
+    # a later chunk repeating chunk 0: all of its entries are dropped, chunk 0 keeps them
+    (tmp_path / "chunk_00099.npz").write_bytes(gen.chunk_path(ref, 0).read_bytes())
+    both = gen.load_generated(tmp_path, labelled_only=False)
+    assert len(both["conf"]) == len(base["conf"])
+    assert both["meta"]["n_duplicates_across_chunks"] == len(np.load(gen.chunk_path(ref, 0))["conf"])
+    assert np.array_equal(both["chunk"], base["chunk"])
+    flat = both["conf"].reshape(len(both["conf"]), -1)
+    assert len(np.unique(flat, axis=0)) == len(flat)
+
+
+def test_other_settings_refused_in_same_folder(reference, tmp_path):
+    ref, s, n = reference
+    gen.run_generation(tmp_path, 1, s, workers=1, progress=False)
+    with pytest.raises(ConfigurationError):
+        gen.run_generation(tmp_path, 1, _settings(seed=1), workers=1, progress=False)
+
+
+def test_lumpy_splittings_valid_and_prefilter_sound():
+    rng = np.random.default_rng(0)
+    P = np.array([[1, 1, 0, 0], [0, 1, 1, 1], [2, 0, 1, 1], [0, 1, 1, 1]])
+    chi = geometry.euler_number(P)
+    seen = 0
+    for _ in range(60):
+        Q = gen.random_splitting_lumpy(P, rng, gen.CHUNK_SPLIT_DIMS, 0.5, 20)
+        if Q is None:
+            continue
+        seen += 1
+        assert gen.is_valid_cy4(Q) and Q.shape[0] == P.shape[0] + 1
+    assert seen > 10
+    # every P^1 splitting the prefilter rejects (a part on factors of dimension < 2) is ineffective
+    dims = P.sum(1) - 1
+    rejected = 0
+    for _ in range(200):
+        Q = gen.random_splitting(P, rng, dims={1: 1.0})
+        if Q is None:
+            continue
+        parts = Q[1:, :2].T
+        if any(dims[p > 0].sum() < 2 for p in parts):
+            rejected += 1
+            assert geometry.euler_number(Q) == chi
+    assert rejected > 0
+
+
+def _sleepy(x):
+    time.sleep(0.01)
+    return x * x
+
+
+def test_time_limit_in_main_thread_and_in_worker_thread():
+    import threading
+
+    with pytest.raises(TaskTimeout):
+        with time_limit(0.05):
+            while True:
+                pass
+    caught = []
+
+    def body():
+        try:
+            with time_limit(0.05):
+                while True:
+                    pass
+        except TaskTimeout:
+            caught.append(True)
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join(5)
+    assert caught == [True]
+    with time_limit(1.0):  # a finished block leaves nothing pending
+        pass
+    time.sleep(0.01)
+
+
+def test_run_chunks_local_pool_and_serial_agree():
+    got = {}
+    run_chunks(_sleepy, ((i, (i,)) for i in range(7)), got.__setitem__, workers=2, progress=False)
+    assert got == {i: i * i for i in range(7)}
+
+
+def test_dask_local_cluster_same_chunks(reference, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    ref, s, n = reference
+    for name, data in list(_files(ref).items())[:-2]:  # a resumed run: the cluster makes the last two
+        (tmp_path / name).write_bytes(data)
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  dashboard_address=None, silence_logs=40) as cluster:
+        gen.run_generation(tmp_path, n, s, scheduler=cluster.scheduler_address, progress=False)
+    assert _files(tmp_path) == _files(ref)
+
+
+def test_shipped_generated_dataset():
+    if not gen.completed_chunks(gen.GENERATED_DIR):
+        pytest.skip("no generated chunks shipped yet")
+    from cicy4lib.data import load_dataset
+
+    data = load_dataset("generated")
+    assert len(data) > 0 and data.provenance["kind"] == "generated"
+    h11, h21, h31, h22 = data.hodge.T
+    assert (-4 * h11 + 2 * h21 - 4 * h31 + h22 == 44).all()
+    assert np.array_equal(data.euler, 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22)
+    flat = data.conf.reshape(len(data), -1)
+    assert len(np.unique(flat, axis=0)) == len(flat)
+    rows = (data.conf != 0).any(2).sum(1)
+    assert rows.max() <= 16
+    sample = np.random.default_rng(0).choice(len(data), min(300, len(data)), replace=False)
+    assert np.array_equal(geometry.euler_numbers(data.conf[sample]), data.euler[sample])
