@@ -1,0 +1,92 @@
+"""The verifier (cicy4lib.verify, `python -m cicy4lib verify`)."""
+import csv
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cicy4lib.data import load_dataset
+from cicy4lib.errors import DataError
+from cicy4lib.verify import verify
+
+
+@pytest.fixture(scope="module")
+def small():
+    """40 quick entries of the embedded sample (at most 6 rows)."""
+    data = load_dataset("sample")
+    rows = (data.conf != 0).any(2).sum(1)
+    return data.subset(np.flatnonzero(rows <= 6)[:40])
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_clean_data_agrees(small, tmp_path):
+    s = verify(small, out=tmp_path / "v", workers=1, chunk_size=15, progress=False)
+    assert s["all_agree"] and s["n_entries"] == 40
+    assert s["euler"]["recomputed"] == 40 and s["euler"]["mismatches"] == 0
+    assert s["relations"]["checked"] == 40
+    assert s["hodge"]["recomputed"] == 40 and s["hodge"]["agree"] == 40
+    assert _rows(tmp_path / "v" / "mismatches.csv") == []
+    assert json.loads((tmp_path / "v" / "summary.json").read_text())["chunks"]["total"] == 3
+
+
+def test_wrong_labels_reported(small, tmp_path):
+    euler, hodge = small.euler.copy(), small.hodge.copy()
+    euler[3] += 6
+    hodge[5, 1] += 1  # breaks the relations and disagrees with the recomputation
+    bad = replace(small, euler=euler, hodge=hodge)
+    s = verify(bad, out=tmp_path / "v", workers=1, chunk_size=15, progress=False)
+    assert not s["all_agree"]
+    assert s["euler"]["mismatches"] == 1 and s["relations"]["mismatches"] == 1  # entry 3; entry 5
+    assert s["hodge"]["mismatches"] == 1 and s["hodge"]["agree"] == 39
+    rows = _rows(tmp_path / "v" / "mismatches.csv")
+    kinds = {(int(r["index"]), r["kind"]) for r in rows}
+    assert (3, "euler") in kinds and (5, "relation") in kinds and (5, "hodge") in kinds
+    r5 = next(r for r in rows if r["kind"] == "hodge")
+    assert int(r5["stored_h21"]) == int(r5["h21"]) + 1 and r5["matrix"].startswith("{{")
+
+
+def test_sample_resume_and_restart(small, tmp_path):
+    out = tmp_path / "v"
+    first = verify(small, sample=12, out=out, workers=2, chunk_size=10, progress=False)
+    assert first["hodge"]["recomputed"] == 12 and first["euler"]["recomputed"] == 40
+    csv1 = (out / "mismatches.csv").read_bytes()
+    os.remove(out / "chunks" / "part_00002.npz")  # a kill before chunk 2 was written
+    again = verify(small, sample=12, out=out, workers=2, chunk_size=10, progress=False)
+    assert again["chunks"]["run_now"] == 1 and again["chunks"]["resumed_from_disk"] == 3
+    assert again["hodge"] == first["hodge"] and (out / "mismatches.csv").read_bytes() == csv1
+    with pytest.raises(DataError):  # other settings in the same folder
+        verify(small, sample=5, out=out, workers=1, chunk_size=10, progress=False)
+    s = verify(small, sample=5, out=out, workers=1, chunk_size=10, progress=False, restart=True)
+    assert s["hodge"]["recomputed"] == 5 and s["chunks"]["run_now"] == 4
+
+
+def test_timeouts_listed_as_undetermined(small, tmp_path):
+    s = verify(small.subset(np.arange(3)), out=tmp_path / "v", workers=1, progress=False, timeout=1e-6)
+    assert s["hodge"]["timeout"] + s["hodge"]["agree"] == 3 and s["hodge"]["timeout"] >= 1
+    kinds = {r["kind"] for r in _rows(tmp_path / "v" / "mismatches.csv")}
+    assert kinds == {"timeout"}
+    assert s["all_agree"]  # nothing disagrees; what could not be checked is listed
+
+
+def test_cli_on_numpy_trio(small, tmp_path):
+    from cicy4lib.cli import main
+
+    trio = tmp_path / "trio"
+    trio.mkdir()
+    np.save(trio / "conf.npy", small.conf.astype(np.float64) / 6.0)
+    np.save(trio / "hodge.npy", small.hodge)
+    np.save(trio / "direct.npy", np.zeros(len(small), bool))
+    out = tmp_path / "out"
+    rc = main(["verify", str(trio), "--sample", "4", "--out", str(out), "--workers", "1", "--quiet"])
+    assert rc == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["euler"]["compared_with_stored"] == 0  # the trio stores no Euler numbers ...
+    assert s["relations"]["checked"] == 40  # ... so the stored Hodge numbers are checked against χ
+    assert s["hodge"]["agree"] == 4
+    assert main(["verify", str(tmp_path / "nothing-here"), "--out", str(out)]) == 2
