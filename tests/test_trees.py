@@ -100,3 +100,16 @@ def test_changed_or_untrusted_estimator_file_is_refused(run_dir, tmp_path):
     (bad / "model.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="safely"):
         trees.load_tree_model(bad)
+
+
+def test_cli_train_evaluate_predict(tmp_path, capsys):
+    from cicy4lib.cli import main
+
+    assert main(["train", "Trees-ET", "--data", "sample", "--split", "72", "--max-samples", "300",
+                 "--output-dir", str(tmp_path), "--quiet"]) == 0
+    run = tmp_path / "Trees-ET_72"
+    assert json.loads((run / "model.json").read_text())["kind"] == "sklearn"
+    assert main(["evaluate", str(run), "--max-samples", "300"]) == 0
+    assert main(["predict", "[[6]]", "--checkpoint", str(run), "--no-exact", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "Trees-ET" in out and "prediction_constrained" in out
