@@ -195,7 +195,8 @@ def _reference_line(ax, reference, label="constant predictor (train mean)") -> N
         ax.axhline(reference, color=BASELINE_COLOR, linestyle="--", linewidth=1.2, label=f"{label}: {reference:.3g}")
 
 
-def plot_training_curves(history, path, *, title=None, sample=False, data=None, reference=None) -> Path:
+def plot_training_curves(history, path, *, title=None, sample=False, data=None, reference=None,
+                         ylabel: str = "Huber loss") -> Path:
     """Training and validation loss per epoch (the paper's Figs. 16-19, 43-47).
 
     Parameters
@@ -205,6 +206,7 @@ def plot_training_curves(history, path, *, title=None, sample=False, data=None, 
     reference : float, optional
         The constant predictor's validation loss (:func:`cicy4lib.baselines.constant_loss`),
         drawn as a dashed grey line: a curve that stays there has learned nothing.
+    ylabel : e.g. "Huber loss (standardised targets)" for runs trained on standardised targets
     """
     hist = _read_history(history)
     fig = Figure(figsize=(7.5, 4.8), layout="constrained")
@@ -221,7 +223,7 @@ def plot_training_curves(history, path, *, title=None, sample=False, data=None, 
     _loss_axis(ax, [*hist["train_loss"], *hist["val_loss"]], reference)
     _epoch_axis(ax, hist["epoch"])
     ax.set_xlabel("epoch")
-    ax.set_ylabel("Huber loss")
+    ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path, make_title(title, "Training curves", sample, data))

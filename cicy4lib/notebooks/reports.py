@@ -482,20 +482,23 @@ def reference_losses(dataset, split="72") -> dict:
     return {"raw": constant_loss(dataset, split), "standardized": constant_loss(dataset, split, standardized=True)}
 
 
-def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False, data=None, reference=None) -> list[Path]:
-    """One training-curve figure per run plus an overview of all runs, each with the constant
-    predictor's loss as a dashed reference line (``reference``: :func:`reference_losses`)."""
+def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False, data=None, reference=None,
+                  overview: bool = True) -> list[Path]:
+    """One training-curve figure per run plus (``overview``) one of all runs, each with the
+    constant predictor's loss as a dashed reference line (``reference``: :func:`reference_losses`;
+    runs trained on standardised targets get the standardised value and say so on the axis)."""
     from .. import figures
 
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
     reference = reference or {}
     paths = []
     for name, log in logs.items():
-        ref = reference.get("standardized" if _standardized(log) else "raw")
+        std = _standardized(log)
         paths.append(figures.plot_training_curves(log, Path(figures_dir) / figures.figure_name("curves", name),
                                                   title=f"{name}: training curves", sample=note or False,
-                                                  reference=ref))
-    if logs:
+                                                  reference=reference.get("standardized" if std else "raw"),
+                                                  ylabel="Huber loss (standardised targets)" if std else "Huber loss"))
+    if logs and overview:
         kinds = {_standardized(log) for log in logs.values()}
         ref = reference.get("standardized" if kinds == {True} else "raw") if len(kinds) == 1 else None
         paths.append(figures.plot_curves_overview(
