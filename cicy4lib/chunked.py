@@ -122,7 +122,9 @@ def _run_local_pool(fn, tasks, on_result, workers, initializer=None):
                     index = pending.pop(fut)
                     on_result(index, fut.result())
                 top_up()
-        except BaseException:
+        except BaseException:  # Ctrl-C / SIGTERM: stop the workers too (their chunks are redone on resume)
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
 
@@ -178,6 +180,13 @@ def run_chunks(fn: Callable[..., Any], tasks: Iterable[tuple[int, tuple]], on_re
     """
     count = [0]
     bar = None
+    if threading.current_thread() is threading.main_thread():  # a kill (SIGTERM) stops cleanly, like Ctrl-C
+        def _term(signum, frame):
+            raise KeyboardInterrupt("terminated")
+
+        old_term = signal.signal(signal.SIGTERM, _term)
+    else:
+        old_term = None
     if progress:
         try:
             from tqdm.auto import tqdm
@@ -202,4 +211,6 @@ def run_chunks(fn: Callable[..., Any], tasks: Iterable[tuple[int, tuple]], on_re
     finally:
         if bar is not None:
             bar.close()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
     return count[0]

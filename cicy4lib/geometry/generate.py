@@ -18,6 +18,17 @@ here, so the package ships a sample built the way the list was built:
    entries whose Hodge numbers are determined and satisfy both index relations are shipped.
 
 Run ``python -m cicy4lib.geometry.generate`` to regenerate ``_data/sample.npz`` and ``_data/SAMPLE_CARD.md``.
+
+**Chunked mode** (the large set served as ``load_dataset("generated")``, ``_data/generated/``)::
+
+    python -m cicy4lib.geometry.generate --chunks 600 --chunk-size 500            # every local core
+    python -m cicy4lib.geometry.generate --chunks 600 --chunk-size 500 --scheduler tcp://host:8786
+
+Chunk ``i`` is a pure function of (settings, i): chunks are made in parallel (local processes or a
+Dask cluster, :mod:`cicy4lib.chunked`), each written atomically as ``chunk_NNNNN.npz`` with
+byte-deterministic contents; rerunning the command skips what is there, so a killed run resumes
+without duplicates or gaps and ends with the same files as an uninterrupted one. See
+:func:`run_generation`, :func:`load_generated` and ``_data/generated/CARD.md``.
 """
 from __future__ import annotations
 
@@ -764,7 +775,7 @@ def default_chunk_settings(**overrides):
         "max_rows": MAX_ROWS,
         "row_weights": dict(CHUNK_ROW_WEIGHTS),
         "split_dims": dict(CHUNK_SPLIT_DIMS),
-        "block_share": 0.5,
+        "block_share": 0.9,
         "split_tries": 8,
         "max_stalls": 4,
         "drop_ineffective": False,
@@ -877,8 +888,13 @@ def _tries_at(rows, settings):
 
 def _grow_layer(parents, quota, rng, settings):
     """Up to ``quota`` distinct configurations one row larger than ``parents`` (list of
-    (P, chi)), each the first effective, non-product splitting of a random parent in a batch
-    (batched Euler numbers). Stops after ``max_stalls`` batches without a new one."""
+    (P, chi)), each the first effective, non-product splitting of a random parent.
+
+    Work is batched: a round picks up to ``LAYER_BATCH`` parents and tries splittings of each
+    in waves (4, 8, 16, ... per parent, up to :func:`_tries_at`), the Euler numbers of a wave
+    computed in one call; a parent stops at its first effective, non-product splitting, so
+    nothing after it is made or evaluated. Stops after ``max_stalls`` rounds without a new one.
+    """
     from .euler import euler_numbers
     from .products import is_product
 
@@ -890,45 +906,60 @@ def _grow_layer(parents, quota, rng, settings):
         if len(kept) >= quota or stalls >= settings["max_stalls"] or not parents:
             break
         picks = rng.integers(len(parents), size=min(LAYER_BATCH, 2 * (quota - len(kept)) + 16))
-        tries, owner = [], []
-        for k, i in enumerate(picks):
-            P = parents[i][0]
-            room = MAX_COLS - P.shape[1] - (settings["max_rows"] - P.shape[0] - 1)
-            room = max(room, 1)
-            got = 0
-            for _ in range(3 * n_try):  # None: no fit, or certainly ineffective
-                Q = random_splitting_lumpy(P, rng, settings["split_dims"], settings["block_share"], room)
-                if Q is not None:
-                    tries.append(Q)
-                    owner.append(k)
-                    got += 1
-                    if got >= n_try:
+        got = np.zeros(len(picks), np.int64)
+        attempts = np.full(len(picks), 3 * n_try)  # a None is no fit or certainly ineffective
+        first = {}
+        need = list(range(len(picks)))
+        wave = 4
+        while need:
+            batch, owner = [], []
+            for k in need:
+                P = parents[picks[k]][0]
+                room = max(1, MAX_COLS - P.shape[1] - (settings["max_rows"] - P.shape[0] - 1))
+                made = 0
+                while made < wave and got[k] < n_try and attempts[k] > 0:
+                    attempts[k] -= 1
+                    Q = random_splitting_lumpy(P, rng, settings["split_dims"], settings["block_share"], room)
+                    if Q is not None:
+                        batch.append(Q)
+                        owner.append(k)
+                        made += 1
+                        got[k] += 1
+            if not batch:
+                break
+            padded = np.zeros((len(batch), MAX_ROWS, MAX_COLS), np.int64)
+            for j, Q in enumerate(batch):
+                padded[j, :Q.shape[0], :Q.shape[1]] = Q
+            chis = euler_numbers(padded)
+            owner = np.asarray(owner)
+            still = []
+            for k in need:
+                parent_chi = parents[picks[k]][1]
+                for j in np.flatnonzero(owner == k):
+                    if chis[j] != parent_chi and not is_product(batch[j]):
+                        first[k] = (batch[j], int(chis[j]))
                         break
-        if not tries:
-            break
-        padded = np.zeros((len(tries), MAX_ROWS, MAX_COLS), np.int64)
-        for t, Q in enumerate(tries):
-            padded[t, :Q.shape[0], :Q.shape[1]] = Q
-        chis = euler_numbers(padded)
-        owner = np.asarray(owner)
+                else:
+                    if got[k] < n_try and attempts[k] > 0:
+                        still.append(k)
+            need = still
+            wave *= 2
         found = 0
-        for k, i in enumerate(picks):
+        for k in range(len(picks)):
             if len(kept) >= quota:
                 break
-            for t in np.flatnonzero((owner == k) & (chis != parents[i][1])):
-                Q = tries[t]
-                if is_product(Q):
-                    continue
-                try:
-                    C = canonical_form(Q)
-                except CanonicalFormError:  # too symmetric to de-duplicate cheaply: skipped
-                    continue
-                key = C.astype(np.int8).tobytes() + bytes(C.shape)
-                if key not in seen:
-                    seen.add(key)
-                    kept.append((C, int(chis[t])))
-                    found += 1
-                break
+            if k not in first:
+                continue
+            Q, chi = first[k]
+            try:
+                C = canonical_form(Q)
+            except CanonicalFormError:  # too symmetric to de-duplicate cheaply: skipped
+                continue
+            key = C.astype(np.int8).tobytes() + bytes(C.shape)
+            if key not in seen:
+                seen.add(key)
+                kept.append((C, chi))
+                found += 1
         stalls = 0 if found else stalls + 1
     return kept
 
@@ -1312,7 +1343,7 @@ def main(argv=None):
     g.add_argument("--out-dir", default=str(GENERATED_DIR), help="chunk folder (default: cicy4lib/_data/generated)")
     g.add_argument("--chunk-size", type=int, default=1000, help="candidates per chunk")
     g.add_argument("--chunk-seed", type=int, default=DEFAULT_CHUNK_SEED)
-    g.add_argument("--block-share", type=float, default=0.5,
+    g.add_argument("--block-share", type=float, default=0.9,
                    help="share of rows whose degree a splitting keeps in one piece")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     g.add_argument("--card", action="store_true", help="only (re)write CARD.md from the chunks present")
