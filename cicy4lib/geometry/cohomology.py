@@ -280,8 +280,8 @@ class _Config:
 # as the empty face IOTA (Čech degree 0) instead of n+1 vertices.
 IOTA = 0
 _BIAS = 128
-MAX_COCHAIN_TERMS = 2_000_000
-CECH_WORK_BUDGET = 3_000_000  # cochain terms produced per configuration before giving up
+MAX_COCHAIN_TERMS = 3_000_000
+CECH_WORK_BUDGET = 15_000_000  # terms made + Koszul products per configuration (~1 M/s)
 
 
 def _pack(mono, bias=_BIAS):
@@ -320,8 +320,10 @@ class _Cech:
         self.polys = [[(_pack(mono, 0), int(c)) for mono, c in zip(mons, coef)]
                       for mons, coef in cfg.polys]
         self.high_all = sum(self.high)
+        self.sigmask = self.high_all | (self.faces_mask << self.mono_bits)
         self._degrees = {}
         self._homotopy_plan = {}
+        self._form = {}
         self.work = 0
 
     # ---- keys
@@ -350,8 +352,9 @@ class _Cech:
                 _face_degree((key >> self.face_shift[r]) & self.fullmask[r]) for r in range(self.m))
         return d
 
-    def _spend(self, out):
-        self.work += len(out)
+    def _spend(self, out, products=0):
+        """Count work (terms made, Koszul products formed); Undetermined past the budget."""
+        self.work += len(out) + products
         if self.work > CECH_WORK_BUDGET or len(out) > MAX_COCHAIN_TERMS:
             raise Undetermined("Čech zig-zag beyond this implementation's work budget")
 
@@ -430,12 +433,11 @@ class _Cech:
         """-H(P(cochain)), applying H to each Koszul product as it is made (most die)."""
         out = {}
         get = out.get
-        sh, polys, plan = self.s_shift, self.polys, self._homotopy_plan
-        hall, mb, fm = self.high_all, self.mono_bits, self.faces_mask
+        sh, polys, plan, sigmask = self.s_shift, self.polys, self._homotopy_plan, self.sigmask
+        products = 0
         for key, c in cochain.items():
             if self.degree(key) % 2:
                 c = PRIME - c
-            fields = (key >> mb) & fm
             S = key >> sh
             rest = S
             while rest:
@@ -444,9 +446,10 @@ class _Cech:
                 s = low.bit_length() - 1
                 cs = PRIME - c if _popcount(S & (low - 1)) % 2 else c
                 base = key - (low << sh)
+                products += len(polys[s])
                 for b, beta in polys[s]:
                     k2 = base + b
-                    sig = (k2 & hall, fields)
+                    sig = k2 & sigmask  # sign pattern and faces: all H looks at
                     step = plan.get(sig)
                     if step is None:
                         step = plan[sig] = self._plan(k2)
@@ -455,9 +458,9 @@ class _Cech:
                     k3 = k2 - step[0]
                     v = cs * beta if step[1] else -cs * beta  # -H: the sign of H, negated
                     out[k3] = (get(k3, 0) + v) % PRIME
-            if len(out) + self.work > CECH_WORK_BUDGET:
-                self._spend(out)
-        self._spend(out)
+            if len(out) + products + self.work > CECH_WORK_BUDGET:
+                self._spend(out, products)
+        self._spend(out, products)
         return {k: v for k, v in out.items() if v}
 
     def descend(self, cochain, min_level=0):
@@ -481,9 +484,9 @@ class _Cech:
         out = {}
         get = out.get
         plan = self._homotopy_plan
-        hall, mb, fm = self.high_all, self.mono_bits, self.faces_mask
+        sigmask = self.sigmask
         for key, c in cochain.items():
-            sig = (key & hall, (key >> mb) & fm)
+            sig = key & sigmask
             step = plan.get(sig)
             if step is None:
                 step = plan[sig] = self._plan(key)
@@ -520,6 +523,18 @@ class _Cech:
                 return drop + (bit << shift[r]), (_popcount(f & (bit - 1)) + deg) % 2 == 1
             return False
         return False
+
+    def in_cohomology_form(self, key):
+        """Every factor all-negative (full face) or all >= 0 on vertex 0 / IOTA."""
+        for r in range(self.m):
+            hb = key & self.high[r]
+            if hb == 0:
+                continue
+            f = (key >> self.face_shift[r]) & self.fullmask[r]
+            if hb == self.high[r] and (f == IOTA or f == 1):
+                continue
+            return False
+        return True
 
     def project(self, cochain, lb, j, q):
         """Cohomology class (coordinates in E1^{-j,q} of ``lb``) of a cocycle."""
@@ -1155,13 +1170,53 @@ class _Transferred:
         """Projection of a cochain to the E1 terms of total degree t."""
         items, dim = self.layout[t]
         vec = np.zeros(dim, dtype=np.int64)
+        cech = self.cech
+        parts = {pos: {} for pos, _ in items}
+        for k, v in cochain.items():
+            part = parts.get((cech.level(k), cech.degree(k)))
+            if part is not None:
+                part[k] = v
         for (j, q), off in items:
-            cech = self.cech
-            part = {k: v for k, v in cochain.items() if cech.level(k) == j and cech.degree(k) == q}
-            if part:
-                sub = self.cech.project(part, self.lb, j, q)
+            if parts[(j, q)]:
+                sub = cech.project(parts[(j, q)], self.lb, j, q)
                 vec[off:off + sub.size] = (vec[off:off + sub.size] + sub) % PRIME
         return vec
+
+    def pi_of_perturbation(self, cochain, t):
+        """pi(P(cochain), t) without building P(cochain): an input term's products keep its
+        Čech degree and sit one Koszul level lower, so whole terms are skipped unless that
+        is a position of degree t, and products not in cohomology form are dropped."""
+        cech = self.cech
+        wanted = {pos for pos, _ in self.layout[t][0]}
+        keep = {}
+        get = keep.get
+        sh, polys, sigmask, form = cech.s_shift, cech.polys, cech.sigmask, cech._form
+        products = 0
+        for key, c in cochain.items():
+            deg = cech.degree(key)
+            if (cech.level(key) - 1, deg) not in wanted:
+                continue
+            if deg % 2:
+                c = PRIME - c
+            S = key >> sh
+            rest = S
+            while rest:
+                low = rest & -rest
+                rest ^= low
+                s = low.bit_length() - 1
+                cs = PRIME - c if _popcount(S & (low - 1)) % 2 else c
+                base = key - (low << sh)
+                products += len(polys[s])
+                for b, beta in polys[s]:
+                    k2 = base + b
+                    sig = k2 & sigmask
+                    ok = form.get(sig)
+                    if ok is None:
+                        ok = form[sig] = cech.in_cohomology_form(k2)
+                    if ok:
+                        keep[k2] = (get(k2, 0) + cs * beta) % PRIME
+        cech._spend(keep, products)
+        return self.pi(keep, t)
 
     def _differential(self, t):
         _, ds = self.layout[t]
@@ -1175,7 +1230,7 @@ class _Transferred:
             e = np.zeros(ds, dtype=np.int64)
             e[c] = 1
             lifted = self.cech.lift(self.iota(t, e), floor)
-            M[:, c] = self.pi(self.cech.perturbation(lifted), t + 1)
+            M[:, c] = self.pi_of_perturbation(lifted, t + 1)
         return M
 
 
