@@ -35,9 +35,22 @@ possible survivors, and the maps ``H^q(TA|_X) -> H^q(N)`` for ``q = 1, 2`` (deri
 ``d f_k / d x_{i,a}``) when both sides are nonzero.  The latter is a morphism of
 Koszul-filtered complexes: a class from Koszul level ``j`` maps to zero in a target whose
 classes all sit on levels above ``j``, and to the induced map on ``E_inf`` pieces when the
-target's lowest level is ``j``.  A class on a higher level than the target's (a zig-zag
-through Čech cochains) or a higher differential between two terms inside ``[0, 4]`` is
-not computed: the result is then "undetermined".
+target's lowest level is ``j``.
+
+Where that bookkeeping stops (a Koszul ``d2`` between two terms inside ``[0, 4]``, a
+``d_r`` with ``r >= 3``, a Jacobian class on a higher level than the target's) the maps are
+computed on Čech cochains: ``d2`` by one zig-zag, and otherwise the whole *transferred
+complex* of the bundle (homological perturbation lemma: E1 terms with
+``d_T = pi sum_n (-P H)^n P iota``, ``H`` a Čech contracting homotopy, ``P`` the Koszul
+differential), whose cohomology is ``H^*(X, L)`` and on which the Jacobian map is
+``pi_inf G iota_inf``.  Cochains are dicts of packed-int keys (monomial, faces, Koszul
+index), H^0 factors stay constant 0-cochains, and zig-zags stop at the lowest Koszul level
+that is read.  Cochain work is bounded (``CECH_WORK_BUDGET``): past it the result is
+"undetermined".  Setting ``_FORCE_TRANSFER`` evaluates every bundle this way (tests check
+it against the known values).
+
+Linear algebra over ``F_p`` is in :mod:`.modp`: python-flint ``nmod_mat`` by default, the
+original numpy row echelon with ``rank_backend="numpy"`` (identical results).
 
 Results say how they were obtained (``method``): ``"exact"`` when every sequence is fixed
 by dimensions, ``"generic-rank"`` when a computed rank entered, ``"undetermined"`` (with
@@ -575,13 +588,6 @@ class _Cech:
 def _accumulate(total, more):
     for k, v in more.items():
         total[k] = (total.get(k, 0) + v) % PRIME
-
-
-def _product(choices):
-    out = [()]
-    for options in choices:
-        out = [pre + (o,) for pre in out for o in options]
-    return out
 
 
 # --------------------------------------------------------------------------------------
