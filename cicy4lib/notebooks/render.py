@@ -46,7 +46,7 @@ DEFAULT_OUT = "outputs/executed"
 PATH_PARAMETERS = ("data", "output_dir", "models_dir", "figures_dir", "out_dir", "init_from")
 
 SAMPLE_BANNER = ("**SAMPLE numbers, not the CICY4 list.** This run uses the embedded sample shipped "
-                 "with cicy4lib (a few thousand generated configurations with exact Hodge numbers), "
+                 "with cicy4lib (generated configurations with exact Hodge numbers), "
                  "not the paper's 905,684 configurations: its accuracies say whether the code works, "
                  "not how well the model does on the real list.")
 
