@@ -39,6 +39,8 @@ __all__ = [
     "constant_prediction", "baseline_predictions", "is_learned_baseline", "LEARNED_BASELINES",
     "constant_loss",
 ]
+# (baseline_table, the accuracy table of the baselines, lives in cicy4lib.evaluate: this module
+# stays below evaluate in the import graph.)
 
 BASELINE_GROUP = "baseline"
 LEARNED_GROUP = "baseline (learned)"
@@ -190,20 +192,3 @@ def constant_loss(data, split, *, delta: float = 1.0, subset: str = "valid", sta
         r = r / np.where(y_train.std(axis=0) > 0, y_train.std(axis=0), 1.0)
     huber = np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta))
     return float(huber.mean())
-
-
-def baseline_table(data, split, subset: str = "test") -> pd.DataFrame:
-    """Accuracy (%) of each baseline on ``subset``, raw and constrained, in the layout of
-    :func:`cicy4lib.ensemble.run_ensembles` (index (name, kind), columns group, h11..h22, mean)."""
-    from .evaluate import HODGE, constrain, metrics_table
-
-    idx = np.asarray(getattr(split, subset))
-    y, euler = np.asarray(data.hodge)[idx], np.asarray(data.euler)[idx]
-    rows = []
-    for name, preds in baseline_predictions(data, split, (subset,)).items():
-        pred = preds[subset]
-        hodge, _ = constrain(pred, euler)
-        for kind, values in (("raw", pred), ("constrained", hodge)):
-            acc = metrics_table(y, values)["accuracy"]
-            rows.append({"name": name, "kind": kind, "group": BASELINE_GROUP, **acc.to_dict()})
-    return pd.DataFrame(rows).set_index(["name", "kind"])[["group", *HODGE, "mean"]]

@@ -46,7 +46,7 @@ import pandas as pd
 __all__ = [
     "HODGE", "TARGETS", "METRICS", "H31_MIN", "MINIMUM", "predict", "round_predictions", "metrics_table",
     "constrain", "impossible_counts", "clip_to_range", "evaluate", "accuracy_summary", "metric_summary",
-    "format_table", "markdown_table", "write_metrics", "evaluate_report",
+    "format_table", "markdown_table", "write_metrics", "evaluate_report", "baseline_table",
 ]
 
 HODGE = ("h11", "h21", "h31", "h22")
@@ -331,6 +331,23 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
     table.attrs["impossible"] = impossible
     table.attrs["n"] = counts
     return table
+
+
+def baseline_table(data, split, subset: str = "test") -> pd.DataFrame:
+    """Accuracy (%) of each baseline on ``subset``, raw and constrained, in the layout of
+    :func:`cicy4lib.ensemble.run_ensembles` (index (name, kind), columns group, h11..h22, mean)."""
+    from .baselines import BASELINE_GROUP, baseline_predictions
+
+    idx = np.asarray(getattr(split, subset))
+    y, euler = np.asarray(data.hodge)[idx], np.asarray(data.euler)[idx]
+    rows = []
+    for name, preds in baseline_predictions(data, split, (subset,)).items():
+        pred = preds[subset]
+        hodge, _ = constrain(pred, euler)
+        for kind, values in (("raw", pred), ("constrained", hodge)):
+            acc = metrics_table(y, values)["accuracy"]
+            rows.append({"name": name, "kind": kind, "group": BASELINE_GROUP, **acc.to_dict()})
+    return pd.DataFrame(rows).set_index(["name", "kind"])[["group", *HODGE, "mean"]]
 
 
 def baseline_metrics(data, split, *, subsets=("test",)) -> pd.DataFrame:

@@ -133,7 +133,8 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
             recipe: str = "paper", split: str = "72", seed: int = 42, device=None, progress: bool = False,
             command: str | None = None, log=print) -> pd.DataFrame:
     """Train, evaluate and tabulate; returns the table (also written to ``out``). See the module text."""
-    from .baselines import BASELINE_GROUP, baseline_table
+    from .baselines import BASELINE_GROUP
+    from .evaluate import baseline_table
     from .data.splits import get_split
     from .datalabel import data_label, provenance
 

@@ -61,7 +61,7 @@ def test_baseline_metrics_and_table():
     data, split = _data(), _split()
     long = ev.baseline_metrics(data, split)
     assert set(long["name"]) == set(bl.list_baselines()) and set(long["subset"]) == {"test"}
-    table = bl.baseline_table(data, split)
+    table = ev.baseline_table(data, split)
     assert set(table["group"]) == {"baseline"}
     fav = table.loc[(bl.FAVOURABLE, "raw")]
     y = data.hodge[split.test]

@@ -189,8 +189,7 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
 
     from ..evaluate import accuracy_summary
 
-    from ..baselines import baseline_table
-    from ..evaluate import baseline_metrics, metric_summary, write_metrics
+    from ..evaluate import baseline_metrics, baseline_table, metric_summary, write_metrics
 
     acc = accuracy_summary(table, "test")
     rows = {f"ours ({kind})": acc.loc[kind] for kind in acc.index}
