@@ -1,26 +1,10 @@
-"""The notebook collection: generated from templates, executed in batches with papermill.
+"""Rendering the notebook collection from its templates (``python -m cicy4lib.notebooks generate``).
 
-Two commands (also ``python -m cicy4lib notebooks ...``)::
-
-    python -m cicy4lib.notebooks generate [--check]
-    python -m cicy4lib.notebooks run NB_OR_DIR... [--all-models] [--out DIR] [--fail-fast]
-                                     [-p NAME VALUE]... [--kernel python3]
-
-``generate`` writes one notebook per registered architecture (``Models_CNN-RNN-hybrid/`` for
-the CNN/ResNet hybrids, ``Models_LSTM-based/`` for the LSTM-only models) and the four
-``data-results-processing/`` notebooks, all from the templates in ``cicy4lib/notebooks/templates/``.
-The files carry no outputs and stable cell ids, so regeneration is byte-identical and
-``--check`` (a test does the same) finds any notebook edited by hand.
-
-``run`` executes notebooks through papermill, each in its own directory (so the notebooks'
-relative ``../Results_*`` defaults work), with shared ``-p`` parameters (only those a notebook
-declares are passed to it); it goes on past failures unless ``--fail-fast``, prints one line
-as each notebook starts and ends and a summary table at the end, and exits non-zero if any
-notebook failed. The final accuracies in that table come from a small ``summary.json`` each
-notebook writes through :func:`write_summary`.
-
-The rest of this module is the handful of helpers the notebooks call, so that the notebooks
-stay a few readable library calls each.
+One notebook per registered model (in the registry entry's folder: ``Models_CNN-RNN-hybrid/``,
+``Models_LSTM-based/``, ``Models_Beyond-paper/``) and the four ``data-results-processing/``
+notebooks, from the templates in ``cicy4lib/notebooks/templates/``, without outputs and with
+stable cell ids: regeneration is byte-identical and ``generate --check`` finds hand edits.
+Running them is :mod:`cicy4lib.notebooks.runner`'s job.
 """
 from __future__ import annotations
 

@@ -302,20 +302,11 @@ def inference_summary(table, dataset, split, *, write=True):
 
 
 def ensemble_notes(table) -> str:
-    """A few lines on what ``run_ensembles`` used, skipped and fitted."""
-    attrs = table.attrs
-    lines = []
-    if attrs.get("weights"):
-        weights = ", ".join(f"{k} {v:.3f}" for k, v in attrs["weights"].items() if v)
-        lines.append(f"hill-climb weights (fitted on the validation set): {weights}")
-    for name, absent in (attrs.get("missing") or {}).items():
-        lines.append(f"paper ensemble {name} skipped: missing runs {', '.join(absent)}")
-    for run, reason in (attrs.get("excluded") or {}).items():
-        lines.append(f"run {run} left out: {reason}")
-    bad = {k: v["rows"] for k, v in (attrs.get("impossible") or {}).items() if v.get("rows")}
-    if bad:
-        lines.append("rows with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20 or h22 < 0; scored as "
-                     "they are, never clipped): " + ", ".join(f"{k} {v:,}" for k, v in bad.items()))
+    """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble._notes``), and
+    what the baseline rows and "constrained" are."""
+    from ..ensemble import _notes
+
+    lines = _notes(table)
     lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
                  "same test rows; constrained = h31, h22 from the predicted h11, h21 and χ (h11, h21 unchanged)")
     return "\n".join(lines)
