@@ -99,13 +99,22 @@ def _run_local_serial(fn, tasks, on_result):
         on_result(index, fn(*args))
 
 
+def _worker_init(initializer=None):
+    """Forked workers: default signal handling (the driver's SIGTERM handler is not theirs)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the driver, which stops them
+    if initializer is not None:
+        initializer()
+
+
 def _run_local_pool(fn, tasks, on_result, workers, initializer=None):
     import concurrent.futures as cf
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     tasks = iter(tasks)
-    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer) as pool:
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                initargs=(initializer,)) as pool:
         pending = {}
 
         def top_up():  # at most 2 chunks per worker in flight: bounded memory
@@ -124,7 +133,7 @@ def _run_local_pool(fn, tasks, on_result, workers, initializer=None):
                 top_up()
         except BaseException:  # Ctrl-C / SIGTERM: stop the workers too (their chunks are redone on resume)
             for proc in list(getattr(pool, "_processes", {}).values()):
-                proc.terminate()
+                proc.kill()
             pool.shutdown(wait=False, cancel_futures=True)
             raise
 

@@ -161,7 +161,15 @@ def test_dask_local_cluster_same_chunks(reference, tmp_path):
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
                                   dashboard_address=None, silence_logs=40) as cluster:
         gen.run_generation(tmp_path, n, s, scheduler=cluster.scheduler_address, progress=False)
+        # the verifier's chunks on the same cluster (one cluster start for both)
+        from cicy4lib.data import load_dataset
+        from cicy4lib.verify import verify
+
+        data = load_dataset(str(ref))
+        summary = verify(data, sample=20, out=tmp_path / "verify", scheduler=cluster.scheduler_address,
+                         chunk_size=50, progress=False)
     assert _files(tmp_path) == _files(ref)
+    assert summary["all_agree"] and summary["hodge"]["agree"] == 20 and summary["euler"]["recomputed"] == len(data)
 
 
 def test_shipped_generated_dataset():

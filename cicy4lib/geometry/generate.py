@@ -820,20 +820,28 @@ def n_seed_chunks(settings):
     return -(-n // settings["chunk_size"])
 
 
+_LABELLER_VERSION = []
+
+
 def labeller_version():
-    """Version of the labeller that produced a label: the cohomology module's own version
-    string where it has one, and a digest of the labelling code (geometry/cohomology*.py,
-    euler.py), so chunks written by different code can be told apart."""
-    import hashlib
+    """Version of the code that labels: the cohomology module's own version string where it has
+    one, plus a digest of the geometry modules the labels depend on (every ``geometry/*.py``
+    except the generator itself), taken once per process right after importing them, so it
+    describes the code in memory even if the files change while a long run goes on."""
+    if not _LABELLER_VERSION:
+        import hashlib
 
-    from . import cohomology
+        from . import cohomology  # noqa: F401  (imported before hashing: the code in memory)
 
-    here = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(here.glob("cohomology*.py")) + [here / "euler.py"]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    version = getattr(cohomology, "LABELLER_VERSION", getattr(cohomology, "__version__", ""))
-    return f"{version or 'unversioned'}+{digest.hexdigest()[:12]}"
+        here = Path(__file__).resolve().parent
+        digest = hashlib.sha256()
+        for path in sorted(here.glob("*.py")):
+            if path.name in ("generate.py", "random.py", "__init__.py"):
+                continue
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        version = getattr(cohomology, "LABELLER_VERSION", getattr(cohomology, "__version__", ""))
+        _LABELLER_VERSION.append(f"{version or 'unversioned'}+{digest.hexdigest()[:12]}")
+    return _LABELLER_VERSION[0]
 
 
 def random_splitting_lumpy(P, rng, dims, block_share, max_new_cols):
@@ -1125,6 +1133,7 @@ def run_generation(out_dir=GENERATED_DIR, n_chunks=1, settings=None, workers=Non
     remove_stale_temp_files(out_dir)
     _check_manifest(out_dir, settings, force)
     seed_layers(settings["seed_rows"])  # once here: forked local workers inherit it
+    labeller_version()  # and the labeller, imported once, with its version
     have = set(completed_chunks(out_dir))
     todo = [i for i in range(n_chunks) if i not in have]
     written = []
