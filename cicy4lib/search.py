@@ -320,8 +320,10 @@ def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, devi
             if epoch < epochs and trial.should_prune():  # the last epoch's run is finished: keep it
                 raise optuna.TrialPruned(f"epoch {epoch}: validation loss {val_loss:.4g}")
 
-        result = train(model, data, split, config, output_dir=study_dir, run_name=run_name, resume=True,
-                       progress=progress, on_epoch=on_epoch)
+        fresh = _origin(trial) == trial.number  # a new trial starts over (a directory left by a deleted
+        # study of the same name is replaced); a re-queued one continues its run directory
+        result = train(model, data, split, config, output_dir=study_dir, run_name=run_name, resume=not fresh,
+                       overwrite=fresh, progress=progress, on_epoch=on_epoch)
     trial.set_user_attr("epochs", int(result.epochs))
     trial.set_user_attr("best_epoch", int(result.best_epoch))
     trial.set_user_attr("seconds", float(result.seconds))
