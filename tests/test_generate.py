@@ -50,7 +50,7 @@ def test_chunks_identical_after_kill_and_resume_with_workers(reference, tmp_path
 
 def test_chunk_contents(reference):
     ref, s, n = reference
-    arrays = gen.load_generated(ref, labelled_only=False)
+    arrays = gen.load_generated(ref, labelled_only=False, allow_partial=True)
     conf, hodge, euler = arrays["conf"], arrays["hodge"], arrays["euler"]
     rows = (conf != 0).any(2).sum(1)
     assert rows.min() == 1 and rows.max() <= s["max_rows"]
@@ -70,12 +70,12 @@ def test_chunk_contents(reference):
 
 def test_duplicates_across_chunks_dropped_deterministically(reference, tmp_path):
     ref, s, n = reference
-    base = gen.load_generated(ref, labelled_only=False)
+    base = gen.load_generated(ref, labelled_only=False, allow_partial=True)
     for name, data in _files(ref).items():
         (tmp_path / name).write_bytes(data)
     # a later chunk repeating chunk 0: all of its entries are dropped, chunk 0 keeps them
     (tmp_path / "chunk_00099.npz").write_bytes(gen.chunk_path(ref, 0).read_bytes())
-    both = gen.load_generated(tmp_path, labelled_only=False)
+    both = gen.load_generated(tmp_path, labelled_only=False, allow_partial=True)
     assert len(both["conf"]) == len(base["conf"])
     assert both["meta"]["n_duplicates_across_chunks"] == len(np.load(gen.chunk_path(ref, 0))["conf"])
     assert np.array_equal(both["chunk"], base["chunk"])
@@ -153,7 +153,7 @@ def test_run_chunks_local_pool_and_serial_agree():
     assert got == {i: i * i for i in range(7)}
 
 
-def test_dask_local_cluster_same_chunks(reference, tmp_path):
+def test_dask_local_cluster_same_chunks(reference, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     ref, s, n = reference
     for name, data in list(_files(ref).items())[:-2]:  # a resumed run: the cluster makes the last two
@@ -165,6 +165,7 @@ def test_dask_local_cluster_same_chunks(reference, tmp_path):
         from cicy4lib.data import load_dataset
         from cicy4lib.verify import verify
 
+        monkeypatch.setenv(gen.PARTIAL_ENV, "1")  # a tiny set: served only when asked
         data = load_dataset(str(ref))
         summary = verify(data, sample=20, out=tmp_path / "verify", scheduler=cluster.scheduler_address,
                          chunk_size=50, progress=False)
@@ -172,11 +173,24 @@ def test_dask_local_cluster_same_chunks(reference, tmp_path):
     assert summary["all_agree"] and summary["hodge"]["agree"] == 20 and summary["euler"]["recomputed"] == len(data)
 
 
-def test_shipped_generated_dataset():
+def test_partial_generated_set_refused_unless_asked(reference, monkeypatch):
+    from cicy4lib.data import load_dataset
+    from cicy4lib.errors import DataError
+
+    ref, s, n = reference
+    monkeypatch.delenv(gen.PARTIAL_ENV, raising=False)
+    with pytest.raises(DataError, match="served from"):
+        load_dataset(str(ref))
+    monkeypatch.setenv(gen.PARTIAL_ENV, "1")
+    assert len(load_dataset(str(ref))) == len(gen.load_generated(ref)["conf"])
+
+
+def test_shipped_generated_dataset(monkeypatch):
     if not gen.completed_chunks(gen.GENERATED_DIR):
         pytest.skip("no generated chunks shipped yet")
     from cicy4lib.data import load_dataset
 
+    monkeypatch.setenv(gen.PARTIAL_ENV, "1")  # also while the set is still growing
     data = load_dataset("generated")
     assert len(data) > 0 and data.provenance["kind"] == "generated"
     h11, h21, h31, h22 = data.hodge.T

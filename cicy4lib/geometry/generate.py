@@ -1157,14 +1157,23 @@ def run_generation(out_dir=GENERATED_DIR, n_chunks=1, settings=None, workers=Non
     return sorted(written)
 
 
-def load_generated(out_dir=GENERATED_DIR, labelled_only=True, return_stats=False):
+GENERATED_MIN_ENTRIES = 50_000  # served by load_dataset("generated") from this size on
+PARTIAL_ENV = "CICY4_GENERATED_PARTIAL"  # =1: serve a smaller (partial) generated set anyway
+
+
+def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None):
     """The generated set as arrays: chunks in index order, de-duplicated across chunks (the
     first chunk holding a canonical form keeps it), by default only entries whose Hodge numbers
     were determined (``method`` says how).
 
     Returns dict with ``conf`` int8 (N,16,20), ``euler``, ``hodge`` (N,4), ``method``,
-    ``chunk`` (source chunk index), ``meta`` (dict: settings, versions, counts); with
-    ``return_stats`` also the per-method counts before filtering.
+    ``chunk`` (source chunk index), ``meta`` (dict: settings, versions, counts, methods of all
+    distinct candidates).
+
+    While the set is being generated it starts with the complete enumeration of <= 4 rows, a
+    shape distribution unlike the list's: below ``GENERATED_MIN_ENTRIES`` entries it is refused
+    (DataError, so ``--data auto`` falls back to the sample) unless ``allow_partial`` (default:
+    the environment variable ``CICY4_GENERATED_PARTIAL=1``).
     """
     from ..errors import DataError
 
@@ -1194,6 +1203,13 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, return_stats=False
     if labelled_only:
         keep &= (arrays["hodge"] >= 0).all(1)
     arrays = {k: v[keep] for k, v in arrays.items()}
+    if allow_partial is None:
+        allow_partial = os.environ.get(PARTIAL_ENV, "") not in ("", "0")
+    if len(arrays["conf"]) < GENERATED_MIN_ENTRIES and not allow_partial:
+        raise DataError(f"{out_dir}: the generated set holds {len(arrays['conf'])} entries so far (generation in "
+                        f"progress; {len(idx)} chunks); it is served from {GENERATED_MIN_ENTRIES} on. Continue it with "
+                        f"`python -m cicy4lib.geometry.generate --chunks N` (see CARD.md), or set "
+                        f"{PARTIAL_ENV}=1 to load the partial set")
     arrays["meta"] = {"settings": settings, "chunks": idx, "n_chunks": len(idx),
                       "chunk_versions": dict(versions), "n_candidates": n_all, "n_duplicates_across_chunks": n_dup,
                       "methods_all": methods_all, "n": int(len(arrays["conf"]))}
@@ -1226,7 +1242,7 @@ def generated_summary(arrays):
 def write_generated_card(out_dir=GENERATED_DIR, path=None):
     """Write ``CARD.md`` of the generated set in ``out_dir`` from the chunks present."""
     out_dir = Path(out_dir)
-    arrays = load_generated(out_dir)
+    arrays = load_generated(out_dir, allow_partial=True)
     meta = arrays["meta"]
     st = meta["settings"]
     s = generated_summary(arrays)
