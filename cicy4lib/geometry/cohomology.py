@@ -59,6 +59,7 @@ satisfies ``chi = 4 + 2 h11 - 4 h21 + 2 h31 + h22`` with ``chi`` from Chern clas
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from math import comb
@@ -294,7 +295,9 @@ class _Config:
 IOTA = 0
 _BIAS = 128
 MAX_COCHAIN_TERMS = 3_000_000
-CECH_WORK_BUDGET = 15_000_000  # terms made + Koszul products per configuration (~1 M/s)
+CECH_WORK_BUDGET = 10_000_000  # terms made + Koszul products per configuration (~1 M/s)
+CECH_TIME_BUDGET = 15.0  # CPU seconds of cochain work per configuration (safety net; the
+                         # work budget binds first on an unloaded core and is deterministic)
 
 
 def _pack(mono, bias=_BIAS):
@@ -337,6 +340,13 @@ class _Cech:
         self._degrees = {}
         self._homotopy_plan = {}
         self._form = {}
+        self._nonform = {}
+        self._decisions = {}
+        self.started = time.process_time()
+        self._ticks = 0
+        supports = [[r for r in range(cfg.m) if cfg.P[r, k]] for k in range(cfg.K)]
+        self.minrow = [min(rows, default=cfg.m) for rows in supports]
+        self.suppmask = [sum(1 << r for r in rows) for rows in supports]
         self.work = 0
 
     # ---- keys
@@ -370,6 +380,11 @@ class _Cech:
         self.work += len(out) + products
         if self.work > CECH_WORK_BUDGET or len(out) > MAX_COCHAIN_TERMS:
             raise Undetermined("Čech zig-zag beyond this implementation's work budget")
+        self._check_time()
+
+    def _check_time(self):
+        if time.process_time() - self.started > CECH_TIME_BUDGET:
+            raise Undetermined("Čech zig-zag beyond this implementation's time budget")
 
     def iota(self, S, mono, coeff):
         """Cocycle representing the basis class ``mono`` of H^q(A, O(k_S)) (times coeff)."""
@@ -448,9 +463,15 @@ class _Cech:
         get = out.get
         sh, polys, plan, sigmask = self.s_shift, self.polys, self._homotopy_plan, self.sigmask
         products = 0
+        decisions, minrow = self._decisions, self.minrow
         for key, c in cochain.items():
             if self.degree(key) % 2:
                 c = PRIME - c
+            sig0 = key & sigmask
+            dec = decisions.get(sig0)
+            if dec is None:
+                dec = decisions[sig0] = self._decision(key)
+            r0, step0 = dec
             S = key >> sh
             rest = S
             while rest:
@@ -459,6 +480,18 @@ class _Cech:
                 s = low.bit_length() - 1
                 cs = PRIME - c if _popcount(S & (low - 1)) % 2 else c
                 base = key - (low << sh)
+                if r0 < minrow[s]:
+                    # f_s leaves the rows up to H's slot r0 alone: every product has the
+                    # input's fate under H (zero, or the same face change and sign)
+                    if step0 is False:
+                        continue
+                    products += len(polys[s])
+                    base -= step0[0]
+                    sgn = cs if step0[1] else PRIME - cs
+                    for b, beta in polys[s]:
+                        k3 = base + b
+                        out[k3] = (get(k3, 0) + sgn * beta) % PRIME
+                    continue
                 products += len(polys[s])
                 for b, beta in polys[s]:
                     k2 = base + b
@@ -473,6 +506,9 @@ class _Cech:
                     out[k3] = (get(k3, 0) + v) % PRIME
             if len(out) + products + self.work > CECH_WORK_BUDGET:
                 self._spend(out, products)
+            self._ticks += 1
+            if not self._ticks & 255:
+                self._check_time()
         self._spend(out, products)
         return {k: v for k, v in out.items() if v}
 
@@ -513,6 +549,11 @@ class _Cech:
     def _plan(self, key):
         """What H does to a term; depends only on its sign pattern and faces (cached):
         False (zero) or (key decrement, sign odd)."""
+        return self._decision(key)[1]
+
+    def _decision(self, key):
+        """(row where H's fate is decided, _plan's answer); row m when every factor is in
+        cohomology form."""
         high, full, shift, ranges = self.high, self.fullmask, self.face_shift, self.ranges
         deg = 0
         drop = 0  # vertex-0 faces of H^0 factors before the slot become IOTA
@@ -533,9 +574,22 @@ class _Cech:
                 v = ((hb & -hb).bit_length() - 8) // 8 - ranges[r][0]
             bit = 1 << v
             if f & bit and f != bit:
-                return drop + (bit << shift[r]), (_popcount(f & (bit - 1)) + deg) % 2 == 1
-            return False
-        return False
+                return r, (drop + (bit << shift[r]), (_popcount(f & (bit - 1)) + deg) % 2 == 1)
+            return r, False
+        return self.m, False
+
+    def rows_not_in_form(self, key):
+        """Bitmask of the factors not in cohomology form."""
+        bad = 0
+        for r in range(self.m):
+            hb = key & self.high[r]
+            if hb == 0:
+                continue
+            f = (key >> self.face_shift[r]) & self.fullmask[r]
+            if hb == self.high[r] and (f == IOTA or f == 1):
+                continue
+            bad |= 1 << r
+        return bad
 
     def in_cohomology_form(self, key):
         """Every factor all-negative (full face) or all >= 0 on vertex 0 / IOTA."""
@@ -1198,18 +1252,25 @@ class _Transferred:
         get = keep.get
         sh, polys, sigmask, form = cech.s_shift, cech.polys, cech.sigmask, cech._form
         products = 0
+        nonform, supp = cech._nonform, cech.suppmask
         for key, c in cochain.items():
             deg = cech.degree(key)
             if (cech.level(key) - 1, deg) not in wanted:
                 continue
             if deg % 2:
                 c = PRIME - c
+            sig0 = key & sigmask
+            bad = nonform.get(sig0)
+            if bad is None:
+                bad = nonform[sig0] = cech.rows_not_in_form(key)
             S = key >> sh
             rest = S
             while rest:
                 low = rest & -rest
                 rest ^= low
                 s = low.bit_length() - 1
+                if bad & ~supp[s]:  # a row f_s does not touch stays out of cohomology form
+                    continue
                 cs = PRIME - c if _popcount(S & (low - 1)) % 2 else c
                 base = key - (low << sh)
                 products += len(polys[s])
