@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="default: paper fast (side by side, same models and epochs)")
     p.add_argument("--data", default="auto", help="auto (the generated set if installed, else the sample) "
                                                   "or any load_dataset source")
-    p.add_argument("--max-samples", type=_positive(int), default=10_000)
+    p.add_argument("--max-samples", type=_positive(int), default=8_000)
     p.add_argument("--jobs", type=_positive(int), default=None,
                    help="parallel training processes (default: one per CPU)")
     p.add_argument("--quiet", action="store_true")
