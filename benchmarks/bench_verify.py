@@ -52,6 +52,7 @@ def main(argv=None):
         from cicy4lib.geometry import generate
 
         source = "generated" if generate.completed_chunks(generate.GENERATED_DIR) else "sample"
+    os.environ.setdefault("CICY4_GENERATED_PARTIAL", "1")  # the generated set while it grows, too
     data = load_dataset(source)
     rng = np.random.default_rng(0)
     n = len(data)

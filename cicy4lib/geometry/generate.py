@@ -1039,7 +1039,7 @@ def _label_with_limit(P, timeout):
 def generate_chunk(settings, index):
     """Generate and label chunk ``index`` (a pure function of its arguments, up to the
     per-configuration time limit). Returns (arrays, seconds)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cands = chunk_candidates(settings, index)
     t_gen = time.perf_counter() - t0
     n = len(cands)
@@ -1064,7 +1064,8 @@ def generate_chunk(settings, index):
     arrays = {"conf": conf, "euler": np.array([c for _, c in cands], dtype=np.int64),
               "hodge": hodge, "method": np.array(methods, dtype="<U16"),
               "meta": np.array(json.dumps(meta, sort_keys=True))}
-    seconds = {"generate": round(t_gen, 2), "total": round(time.perf_counter() - t0, 2)}
+    seconds = {"generate": round(t_gen, 2), "total": round(time.perf_counter() - t0, 2),
+               "cpu": round(time.process_time() - c0, 2)}
     return arrays, seconds
 
 
@@ -1228,6 +1229,16 @@ def _timings(out_dir):
     return rows
 
 
+def _span_hours(times):
+    stamps = sorted(t["finished"] for t in times if "finished" in t)
+    if len(stamps) < 2:
+        return 0.0
+    import datetime as _dt
+
+    parse = lambda x: _dt.datetime.strptime(x, "%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    return (parse(stamps[-1]) - parse(stamps[0])).total_seconds() / 3600
+
+
 def generated_summary(arrays):
     """Shares and distributions of the generated set (plain dict)."""
     conf, hodge = arrays["conf"], arrays["hodge"]
@@ -1248,7 +1259,9 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
     s = generated_summary(arrays)
     hodge, euler = arrays["hodge"], arrays["euler"]
     times = _timings(out_dir)
-    cpu_s = sum(t.get("total", 0.0) for t in times)
+    cpu_s = sum(t.get("total", 0.0) for t in times)  # worker wall seconds
+    cpu_only = [t["cpu"] for t in times if "cpu" in t]
+    n_cpu = sum(t.get("n", 0) for t in times if "cpu" in t)
     size = sum(chunk_path(out_dir, i).stat().st_size for i in meta["chunks"])
     command = (f"python -m cicy4lib.geometry.generate --chunks {max(meta['chunks']) + 1} "
                f"--chunk-size {st['chunk_size']} --chunk-seed {st['seed']} --block-share {st['block_share']:g}"
@@ -1281,8 +1294,10 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         "",
         "**Construction choices, not selection.** No entry is chosen or dropped for its labels. The shares",
         "below are moved towards the list's only by how configurations are built: target row counts",
-        f"weighted {st['row_weights']} (peak at 9–10 rows: the list's mean h11 is 10.1),",
-        f"new P^n rows with n drawn from {st['split_dims']}, and with probability {st['block_share']:g}",
+        "weighted " + ", ".join(f"{k}: {v:g}" for k, v in sorted((int(a), b) for a, b in st["row_weights"].items()))
+        + " (peak at 9–10 rows: the list's mean h11 is 10.1),",
+        "new P^n rows with n drawn from " + ", ".join(f"P^{k}: {v:g}" for k, v in sorted((int(a), b) for a, b in st["split_dims"].items()))
+        + f", and with probability {st['block_share']:g}",
         "a row's whole degree in the split column goes to one part (\"lumpy\" splittings keep degrees 2 and 3,",
         "which raises the share with h21 > 0; unit-by-unit dealing drives h21 to 0).",
         "",
@@ -1301,8 +1316,12 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         f"Chunks present: {meta['n_chunks']} (indices 0–{max(meta['chunks'])}"
         + (f"; missing: {missing[:20]}{' ...' if len(missing) > 20 else ''}" if missing else "") + "); "
         f"chunk/labeller versions: {meta['chunk_versions']}.",
-        f"Compute time: {cpu_s / 3600:.1f} core-hours over {len(times)} chunk runs "
-        f"({cpu_s / max(1, meta['n_candidates']):.2f} core-s per candidate) on "
+        f"Wall time: {_span_hours(times):.2f} h from the first to the last chunk written (2 worker processes at "
+        "nice 10 on a 2-core machine shared with other jobs; the span includes pauses between restarts). "
+        f"Worker time: {cpu_s / 3600:.1f} worker-hours over {len(times)} chunk runs "
+        f"({cpu_s / max(1, meta['n_candidates']):.2f} worker-s per candidate)"
+        + (f"; CPU time where recorded: {sum(cpu_only) / max(1, n_cpu):.3f} CPU-s per candidate "
+           f"({len(cpu_only)} chunks, {n_cpu} candidates)" if cpu_only else "") + " on "
         f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs), Python {platform.python_version()}.",
         "",
         "## Contents",
