@@ -90,3 +90,35 @@ def test_cli_on_numpy_trio(small, tmp_path):
     assert s["relations"]["checked"] == 40  # ... so the stored Hodge numbers are checked against χ
     assert s["hodge"]["agree"] == 4
     assert main(["verify", str(tmp_path / "nothing-here"), "--out", str(out)]) == 2
+
+
+def _raw_entry(i, P, chi, h):
+    rows = "{" + ",".join("{" + ",".join(str(int(x)) for x in r) + "}" for r in P) + "}"
+    return f"{{{i}, {P.shape[0]}, {P.shape[1]}, {rows}, {chi}, False, {h[0]}, {h[1]}, {h[2]}, {h[3]}, True}}"
+
+
+def test_raw_list_with_wrong_labels_is_reported_not_refused(small, tmp_path):
+    entries = []
+    for k in range(6):
+        P = small.conf[k]
+        P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()]
+        chi, h = int(small.euler[k]), [int(x) for x in small.hodge[k]]
+        if k == 2:
+            chi += 6  # a wrong Euler number
+        if k == 4:
+            h[1] += 1  # a wrong h21
+        entries.append(_raw_entry(k + 1, P, chi, h))
+    raw = tmp_path / "cicy4list.txt"
+    raw.write_text("{" + ",\n".join(entries) + "}\n")
+    with pytest.raises(DataError):  # the reader alone stops at the first bad label ...
+        load_dataset(str(raw))
+    s = verify(str(raw), out=tmp_path / "v", workers=1, progress=False)  # ... the verifier lists them all
+    assert s["euler"]["compared_with_stored"] == 6 and s["euler"]["mismatches"] == 1
+    assert s["hodge"]["mismatches"] == 1 and s["hodge"]["agree"] == 5
+    kinds = {(r["id"], r["kind"]) for r in _rows(tmp_path / "v" / "mismatches.csv")}
+    assert ("3", "euler") in kinds and ("5", "hodge") in kinds
+    load_dataset("sample")  # the readers' checks are back on afterwards
+    from cicy4lib.data import checks
+
+    with pytest.raises(DataError):
+        checks.check_hodge(np.array([[1, 0, 0, 0]]), "x", np.array([0]))
