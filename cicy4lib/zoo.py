@@ -39,7 +39,7 @@ from .constants import HODGE
 __all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
 
 TARGETS = (*HODGE, "mean")
-COLUMNS = ["name", "group", "params", "train_s", "epochs", "stopped",
+COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped",
            *(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS), "run_dir", "error"]
 
 
@@ -110,6 +110,22 @@ def _accuracy_row(table) -> dict:
     return row
 
 
+def recipe_for(name: str, recipe: str) -> str:
+    """The recipe the zoo trains ``name`` with: ``recipe``, except for a model with its own loss
+    (CICYMiner) when ``recipe`` standardises the targets: then the model's own recipe (same epoch budget)."""
+    from .recipes import list_recipes, recipe_values
+    from .trees import is_tree_model
+
+    if is_tree_model(name):
+        return "sklearn"
+    if recipe_values(recipe).get("standardize_targets"):
+        from .models import build_model
+
+        if hasattr(build_model(name, device="meta"), "training_loss"):
+            return name.lower() if name.lower() in list_recipes() else "paper"
+    return recipe_values(recipe)["recipe_name"]
+
+
 def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, progress):
     from .evaluate import evaluate
     from .train import TrainConfig, train
@@ -118,13 +134,14 @@ def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, pro
     overrides = {"max_epochs": epochs, "seed": seed}
     if device:
         overrides["device"] = device
+    recipe = recipe_for(name, recipe)
     config = TrainConfig(seed=seed) if is_tree_model(name) else TrainConfig.from_recipe(recipe, **overrides)
     t0 = time.perf_counter()
     result = train(name, data, split, config, output_dir=runs_dir, progress=progress)
     wall = time.perf_counter() - t0
     model = result.model
     table = evaluate(model, data, split, subsets=("test",), device=device)
-    return {"name": name, "group": _group(name), "params": _params(model),
+    return {"name": name, "group": _group(name), "recipe": recipe, "params": _params(model),
             "train_s": float(result.seconds or wall), "epochs": int(result.epochs), "stopped": str(result.stopped),
             **_accuracy_row(table), "run_dir": str(result.run_dir), "error": ""}
 
@@ -164,7 +181,7 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
         log(f"  {name}: {done} ({time.perf_counter() - t0:.0f} s)")
     base = baseline_table(dataset, split_obj, "test").reset_index()
     for name, part in base.groupby("name", sort=False):
-        row = {"name": name, "group": BASELINE_GROUP, "params": 0, "train_s": 0.0, "epochs": 0, "stopped": "",
+        row = {"name": name, "group": BASELINE_GROUP, "recipe": "", "params": 0, "train_s": 0.0, "epochs": 0, "stopped": "",
                "run_dir": "", "error": ""}
         for kind, prefix in (("raw", "raw"), ("constrained", "chi")):
             values = part[part["kind"] == kind].iloc[0]
@@ -200,7 +217,8 @@ def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
     lines = [f"# Zoo: test accuracy (%) on {a.get('data_label', 'the data')}", "",
              f"- data: {a.get('data_label', '')} (provenance: {a.get('data', {})})",
              f"- split {a.get('split')} ({a.get('n_test', '?'):,} test rows); recipe {a.get('recipe')}; "
-             f"at most {a.get('epochs')} epochs per network (same budget for all); trees: default settings",
+             f"at most {a.get('epochs')} epochs per network (same budget for all; a model with its own loss, "
+             f"CICYMiner, trains with its own recipe when the recipe standardises targets); trees: default settings",
              f"- machine: {machine_description()}",
              f"- date: {datetime.now(timezone.utc).isoformat(timespec='minutes')}"]
     if command:
@@ -209,16 +227,17 @@ def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
         lines.append(f"- note: used {a['note']}")
     lines += ["", "raw = rounded outputs; χ = h11, h21 as predicted, h31 and h22 from them and the exact Euler "
               "number. params: trainable parameters (tree models: tree nodes). time: training wall time.", ""]
-    head = ["model", "group", "params", "time (s)", "epochs",
+    head = ["model", "group", "recipe", "params", "time (s)", "epochs",
             *(f"raw {t}" for t in TARGETS), *(f"χ {t}" for t in TARGETS)]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
     for _, r in table.iterrows():
         if isinstance(r.get("error"), str) and r["error"]:
-            cells = [r["name"], r["group"], "", "", "", f"failed: {r['error']}"] + [""] * (2 * len(TARGETS) - 1)
+            cells = [r["name"], r["group"], "", "", "", "", f"failed: {r['error']}"] + [""] * (2 * len(TARGETS) - 1)
         else:
             params = "" if pd.isna(r["params"]) else f"{int(r['params']):,}"
-            cells = [r["name"], r["group"], params, _fmt(r["train_s"], 0),
+            cells = [r["name"], r["group"], r["recipe"] if isinstance(r["recipe"], str) else "", params,
+                     _fmt(r["train_s"], 0),
                      "" if pd.isna(r["epochs"]) else str(int(r["epochs"])),
                      *(_fmt(r[f"raw_{t}"]) for t in TARGETS), *(_fmt(r[f"chi_{t}"]) for t in TARGETS)]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
