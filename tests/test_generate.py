@@ -202,3 +202,17 @@ def test_shipped_generated_dataset(monkeypatch):
     assert rows.max() <= 16
     sample = np.random.default_rng(0).choice(len(data), min(300, len(data)), replace=False)
     assert np.array_equal(geometry.euler_numbers(data.conf[sample]), data.euler[sample])
+
+
+def test_split_plan_draws_what_random_splitting_lumpy_draws():
+    seeds = gen.enumerate_configurations(3)
+    mats = [P for m in (2, 3) for P in seeds[m][:40]]
+    for k, P in enumerate(mats):
+        for block in (0.0, 0.9):
+            r1, r2 = np.random.default_rng([k, 7]), np.random.default_rng([k, 7])
+            plan = gen._SplitPlan(P)
+            for room in (1, 3, 20, 20, 2):
+                a = gen.random_splitting_lumpy(P, r1, gen.CHUNK_SPLIT_DIMS, block, room)
+                b = plan.draw(r2, gen.CHUNK_SPLIT_DIMS, block, room)
+                assert (a is None and b is None) or np.array_equal(a, b)
+            assert r1.random() == r2.random()  # the same random numbers used
