@@ -22,9 +22,9 @@ Where the tasks run:
 
   Results come back to the driver, which alone writes files, so workers need no shared disk.
 
-Per-task time limits use ``SIGALRM`` where a task runs in a process's main thread (local
-workers) and an asynchronous exception in the worker thread otherwise (Dask workers run tasks in
-threads); see :func:`time_limit`.
+Per-task time limits count CPU time: ``ITIMER_PROF`` where a task runs in a process's main
+thread (local workers), the thread's CPU clock and an asynchronous exception otherwise (Dask
+workers run tasks in threads); see :func:`time_limit`.
 """
 from __future__ import annotations
 
@@ -53,42 +53,56 @@ def default_workers() -> int:
 
 @contextlib.contextmanager
 def time_limit(seconds: float | None):
-    """Raise :class:`TaskTimeout` in the calling thread after ``seconds`` (None/0: no limit).
+    """Raise :class:`TaskTimeout` in the calling thread once it has used ``seconds`` of CPU time
+    (None/0: no limit). CPU time, not wall time, so that a busy machine does not change which
+    computations time out (results stay reproducible as long as the CPU is equally fast).
 
-    Main thread: ``SIGALRM`` (interrupts Python code promptly). Other threads: an asynchronous
-    exception delivered at the thread's next Python bytecode, so a long C call finishes first.
+    Main thread: ``ITIMER_PROF``/``SIGPROF`` (process CPU time; workers are single-threaded).
+    Other threads (Dask workers run tasks in threads): a watcher reads the thread's own CPU
+    clock and delivers an asynchronous exception at the thread's next Python bytecode, so a long
+    C call finishes first.
     """
     if not seconds:
         yield
         return
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
         def _alarm(signum, frame):
-            raise TaskTimeout(f"> {seconds:g} s")
+            raise TaskTimeout(f"> {seconds:g} s CPU")
 
-        old = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        old = signal.signal(signal.SIGPROF, _alarm)
+        signal.setitimer(signal.ITIMER_PROF, seconds)
         try:
             yield
         finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
+            signal.setitimer(signal.ITIMER_PROF, 0)
+            signal.signal(signal.SIGPROF, old)
         return
-    tid = ctypes.c_ulong(threading.get_ident())
+    ident = threading.get_ident()
+    tid = ctypes.c_ulong(ident)
+    try:
+        clock = time.pthread_getcpuclockid(ident)
+        now = lambda: time.clock_gettime(clock)  # noqa: E731
+    except (AttributeError, OSError):  # no per-thread CPU clock here: wall time
+        now = time.monotonic
+    start = now()
     lock = threading.Lock()
     state = {"done": False}
+    stop = threading.Event()
 
-    def _fire():
-        with lock:
-            if not state["done"]:
-                ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, ctypes.py_object(TaskTimeout))
+    def _watch():
+        while not stop.wait(min(0.25, seconds / 4)):
+            if now() - start >= seconds:
+                with lock:
+                    if not state["done"]:
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, ctypes.py_object(TaskTimeout))
+                return
 
-    timer = threading.Timer(seconds, _fire)
-    timer.daemon = True
-    timer.start()
+    watcher = threading.Thread(target=_watch, daemon=True)
+    watcher.start()
     try:
         yield
     finally:
-        timer.cancel()
+        stop.set()
         with lock:
             state["done"] = True
             ctypes.pythonapi.PyThreadState_SetAsyncExc(tid, None)  # drop one not yet delivered
