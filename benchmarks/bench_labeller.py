@@ -1,7 +1,7 @@
 """Exact Hodge labeller: old vs new rank paths on the same configurations, by row count.
 
 Usage:
-    OMP_NUM_THREADS=1 python benchmarks/bench_labeller.py [--n 20] [--rows 8-16]
+    OMP_NUM_THREADS=1 python benchmarks/bench_labeller.py [--n 10] [--rows 8-16]
         [--source random|split|both] [--timeout 20] [--paths old,numpy,flint] [--json FILE]
 
 Paths (each configuration is labelled by every path, one after the other, in one process):
@@ -92,7 +92,7 @@ def split_set(rows, n, seed, batch=8, max_fails=25):
     want = {m: [] for m in rows}
     top = max(rows)
     walks = 0
-    while any(len(v) < n for v in want.values()) and walks < 100 * n:
+    while any(len(v) < n for v in want.values()) and walks < 40 * n:  # 14-16 rows are rare
         walks += 1
         P = random_configuration(rng, n_rows=int(rng.integers(3, 5)))
         if not ((P.sum(0) >= 2).all() and not is_product(P)):
@@ -195,7 +195,7 @@ def _stats(ts):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=20, help="configurations per row count and source")
+    ap.add_argument("--n", type=int, default=10, help="configurations per row count and source")
     ap.add_argument("--rows", default="8-16", help="row counts, e.g. 8-16 or 12,14,16")
     ap.add_argument("--source", choices=("random", "split", "both"), default="both")
     ap.add_argument("--seed", type=int, default=0)

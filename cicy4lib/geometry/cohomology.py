@@ -67,15 +67,15 @@ from math import comb
 import numpy as np
 
 from .euler import _euler_number_reference as euler_from_degree_matrix, euler_number
-from .modp import (BACKENDS, DEFAULT_BACKEND, PRIME, get_backend, intersect, kernel_basis, matmul_mod,
-                   rank_mod_p, using_backend)
+from .modp import (BACKENDS, DEFAULT_BACKEND, PRIME, intersect, kernel_basis, matmul_mod, rank_mod_p,
+                   using_backend)
 
 DEFAULT_SEED = 0
 _FORCE_TRANSFER = False  # tests only: evaluate every line bundle by the transferred complex
 METHODS = ("exact", "generic-rank", "undetermined")
 
 __all__ = ["HodgeResult", "hodge_from_degree_matrix", "euler_from_degree_matrix",
-           "line_bundle_cohomology", "PRIME", "METHODS"]
+           "line_bundle_cohomology", "rank_mod_p", "PRIME", "METHODS", "BACKENDS", "DEFAULT_BACKEND"]
 
 
 @dataclass(frozen=True)
