@@ -216,3 +216,23 @@ def test_split_plan_draws_what_random_splitting_lumpy_draws():
                 b = plan.draw(r2, gen.CHUNK_SPLIT_DIMS, block, room)
                 assert (a is None and b is None) or np.array_equal(a, b)
             assert r1.random() == r2.random()  # the same random numbers used
+
+
+def test_release_fixes_the_served_set(reference, tmp_path, monkeypatch):
+    from cicy4lib.data import load_dataset
+
+    ref, s, n = reference
+    monkeypatch.delenv(gen.PARTIAL_ENV, raising=False)
+    for name, data in list(_files(ref).items())[:5]:
+        (tmp_path / name).write_bytes(data)
+    record = gen.release_chunks(tmp_path)  # chunks 0..4
+    assert record["chunks"] == 5
+    served = load_dataset(str(tmp_path))  # served although small: a release is deliberate
+    assert len(served) == record["n"]
+    for name, data in list(_files(ref).items())[5:]:  # generation goes on in the folder
+        (tmp_path / name).write_bytes(data)
+    assert len(load_dataset(str(tmp_path))) == record["n"]
+    assert gen.release_chunks(tmp_path)["chunks"] == n
+    assert len(load_dataset(str(tmp_path))) > record["n"]
+    card = gen.write_generated_card(tmp_path)
+    assert f"Release: chunks 0–{n - 1}" in card.read_text()

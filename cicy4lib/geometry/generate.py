@@ -33,6 +33,7 @@ without duplicates or gaps and ends with the same files as an uninterrupted one.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import os
@@ -1236,10 +1237,43 @@ GENERATED_MIN_ENTRIES = 50_000  # served by load_dataset("generated") from this 
 PARTIAL_ENV = "CICY4_GENERATED_PARTIAL"  # =1: serve a smaller (partial) generated set anyway
 
 
-def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None):
+RELEASE_FILE = "release.json"
+
+
+def release_chunks(out_dir=GENERATED_DIR, n_chunks=None):
+    """Declare chunks ``0 .. n_chunks-1`` (default: the longest run of chunks present from 0)
+    the served set: ``release.json`` in ``out_dir``. ``load_dataset("generated")`` then serves
+    exactly these (the folder may keep growing: results and run fingerprints stay valid until
+    the next release). Returns the release record."""
+    from ..errors import DataError
+    from ..fileio import atomic_write_json
+
+    out_dir = Path(out_dir)
+    have = set(completed_chunks(out_dir))
+    if n_chunks is None:
+        n_chunks = 0
+        while n_chunks in have:
+            n_chunks += 1
+    missing = sorted(set(range(n_chunks)) - have)
+    if missing or n_chunks < 1:
+        raise DataError(f"{out_dir}: cannot release chunks 0..{n_chunks - 1}: missing {missing[:10]}")
+    arrays = load_generated(out_dir, chunks=n_chunks, allow_partial=True)
+    digest = hashlib.sha256()
+    for i in range(n_chunks):
+        digest.update(chunk_path(out_dir, i).read_bytes())
+    record = {"chunks": n_chunks, "n": int(len(arrays["conf"])), "sha256_of_chunks": digest.hexdigest(),
+              "released": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    atomic_write_json(record, out_dir / RELEASE_FILE, sort_keys=True)
+    return record
+
+
+def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None, chunks=None):
     """The generated set as arrays: chunks in index order, de-duplicated across chunks (the
     first chunk holding a canonical form keeps it), by default only entries whose Hodge numbers
     were determined (``method`` says how).
+
+    Which chunks: ``chunks`` (a count: chunks 0..chunks-1, all required), else the release
+    (``release.json``, see :func:`release_chunks`) when there is one, else every chunk present.
 
     Returns dict with ``conf`` int8 (N,16,20), ``euler``, ``hodge`` (N,4), ``method``,
     ``chunk`` (source chunk index), ``meta`` (dict: settings, versions, counts, methods of all
@@ -1257,6 +1291,18 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None
     if not idx:
         raise DataError(f"{out_dir}: no generated chunks (chunk_*.npz); make them with "
                         f"`python -m cicy4lib.geometry.generate --chunks N --out-dir {out_dir}`")
+    release = None
+    if chunks is None and (out_dir / RELEASE_FILE).exists():
+        release = json.loads((out_dir / RELEASE_FILE).read_text(encoding="utf-8"))
+        chunks = int(release["chunks"])
+    if chunks is not None:
+        missing = sorted(set(range(chunks)) - set(idx))
+        if missing:
+            raise DataError(f"{out_dir}: chunks {missing[:10]} of the {'release' if release else 'requested'} "
+                            f"0..{chunks - 1} are missing")
+        idx = list(range(chunks))
+        if release is not None:
+            allow_partial = True  # a release is served whatever its size
     parts = {k: [] for k in ("conf", "euler", "hodge", "method", "chunk")}
     versions = Counter()
     settings = None
@@ -1285,7 +1331,7 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None
                         f"progress; {len(idx)} chunks); it is served from {GENERATED_MIN_ENTRIES} on. Continue it with "
                         f"`python -m cicy4lib.geometry.generate --chunks N` (see CARD.md), or set "
                         f"{PARTIAL_ENV}=1 to load the partial set")
-    arrays["meta"] = {"settings": settings, "chunks": idx, "n_chunks": len(idx),
+    arrays["meta"] = {"settings": settings, "chunks": idx, "n_chunks": len(idx), "release": release,
                       "chunk_versions": dict(versions), "n_candidates": n_all, "n_duplicates_across_chunks": n_dup,
                       "methods_all": methods_all, "n": int(len(arrays["conf"]))}
     return arrays
@@ -1342,7 +1388,7 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
                + (f" --timeout {st['timeout']:g}" if st["timeout"] != LABEL_TIMEOUT_S else "")
                + (f" --max-rows {st['max_rows']}" if st["max_rows"] != MAX_ROWS else ""))
     missing = sorted(set(range(max(meta["chunks"]) + 1)) - set(meta["chunks"]))
-    n_seed = n_seed_chunks(st) if st["seed_rows"] == SEED_ROWS else None
+    n_seed = n_seed_chunks(st)
     lines = [
         "# Generated CICY four-folds (`load_dataset(\"generated\")`, `cicy4lib/_data/generated/`)",
         "",
@@ -1386,6 +1432,16 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         "a killed run resumes where it stopped and a larger `--chunks` extends the set. `--workers N` (default:",
         "all cores), `--scheduler tcp://host:8786` for a Dask cluster (see `cicy4lib/chunked.py`; SLURM/PBS",
         "through dask-jobqueue). `--card` rewrites this card.",
+        "",
+        "**What is served.** `load_dataset(\"generated\")` serves the *release* (`release.json`: chunks",
+        "0..K−1, their digest): generation may go on in the folder without changing the served set (training",
+        "runs fingerprint their data). `python -m cicy4lib.geometry.generate --release` declares all chunks",
+        "present from 0 the new release and rewrites this card. Without a release, the chunks present are",
+        f"served once they hold {GENERATED_MIN_ENTRIES:,} entries (or with `CICY4_GENERATED_PARTIAL=1`).",
+        "",
+        (f"Release: chunks 0–{meta['release']['chunks'] - 1}, {meta['release']['n']} entries, "
+         f"released {meta['release']['released']}; chunk files in the folder: {len(completed_chunks(out_dir))}."
+         if meta.get("release") else "No release yet: the card describes every chunk present."),
         "",
         f"Chunks present: {meta['n_chunks']} (indices 0–{max(meta['chunks'])}"
         + (f"; missing: {missing[:20]}{' ...' if len(missing) > 20 else ''}" if missing else "") + "); "
@@ -1464,7 +1520,10 @@ def main(argv=None):
     g.add_argument("--block-share", type=float, default=0.9,
                    help="share of rows whose degree a splitting keeps in one piece")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
-    g.add_argument("--card", action="store_true", help="only (re)write CARD.md from the chunks present")
+    g.add_argument("--card", action="store_true", help="only (re)write CARD.md (for the release if there is one)")
+    g.add_argument("--release", nargs="?", const=-1, type=int, default=None, metavar="K",
+                   help="serve chunks 0..K-1 as load_dataset('generated') (default K: all present from 0); "
+                        "writes release.json and the card")
     g.add_argument("--force", action="store_true", help="overwrite a manifest with other settings")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
@@ -1472,7 +1531,7 @@ def main(argv=None):
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    if args.chunks is not None or args.card:
+    if args.chunks is not None or args.card or args.release is not None:
         return _main_chunked(args, log)
     args.workers = 2 if args.workers is None else args.workers
     args.max_rows = 14 if args.max_rows is None else args.max_rows
@@ -1496,7 +1555,10 @@ def _main_chunked(args, log):
     settings = default_chunk_settings(seed=args.chunk_seed, chunk_size=args.chunk_size,
                                       max_rows=args.max_rows or MAX_ROWS, block_share=args.block_share,
                                       timeout=args.timeout)
-    if not args.card:
+    if args.release is not None:
+        record = release_chunks(args.out_dir, None if args.release < 0 else args.release)
+        log(f"released chunks 0..{record['chunks'] - 1}: {record['n']} entries")
+    elif not args.card:
         t0 = time.perf_counter()
         written = run_generation(args.out_dir, args.chunks, settings, workers=args.workers,
                                  scheduler=args.scheduler, progress=not args.quiet, force=args.force, log=log)
