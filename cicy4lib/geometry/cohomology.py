@@ -1413,7 +1413,8 @@ def reduce_linear_columns(P):
             return None
 
 
-def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED, rank_backend: str | None = None) -> HodgeResult:
+def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED, rank_backend: str | None = None,
+                             euler: int | None = None) -> HodgeResult:
     """Hodge numbers (h11, h21, h31, h22) of the CICY four-fold with degree block ``P``.
 
     Parameters
@@ -1425,6 +1426,10 @@ def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED, rank_backend: str | No
     rank_backend : {"flint", "numpy"}, optional
         Modular linear algebra backend (:mod:`cicy4lib.geometry.modp`); default python-flint
         when installed.  Both give identical results; "numpy" is the original path.
+    euler : int, optional
+        The Euler number of ``P`` when the caller already has it (e.g. from the batched
+        :func:`cicy4lib.geometry.euler_numbers`, ~0.1 ms per configuration instead of ~2 ms
+        one at a time).  It must be the true χ: it is the reference of the index check.
 
     Returns
     -------
@@ -1436,7 +1441,7 @@ def hodge_from_degree_matrix(P, seed: int = DEFAULT_SEED, rank_backend: str | No
     n = P.sum(axis=1) - 1
     if (n < 1).any() or int(n.sum()) - P.shape[1] != 4:
         raise ValueError("not a Calabi-Yau four-fold configuration (need n_i >= 1, sum n_i - K = 4)")
-    chi = euler_number(P)
+    chi = euler_number(P) if euler is None else int(euler)
     reduced = reduce_linear_columns(P)
     if reduced is None:
         return HodgeResult(None, "undetermined", chi, "empty: linear constraints cut a factor away")
