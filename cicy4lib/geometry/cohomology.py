@@ -652,7 +652,8 @@ def _accumulate(total, more):
 def _column_structure(shape, data):
     """Per-configuration tables for :func:`_koszul_subsets` (rows, row bitmasks, column supports)."""
     m, K = shape
-    rows = [list(data[r * K:(r + 1) * K]) for r in range(m)]
+    flat = np.frombuffer(data, dtype=np.int64).tolist()
+    rows = [flat[r * K:(r + 1) * K] for r in range(m)]
     masks = [sum(1 << c for c in range(K) if rows[r][c]) for r in range(m)]
     supports = [[(r, rows[r][c]) for r in range(m) if rows[r][c]] for c in range(K)]
     return rows, masks, supports
@@ -673,7 +674,7 @@ def _koszul_subsets(P, n, L):
     P = np.asarray(P, dtype=np.int64)
     m, K = P.shape
     n = tuple(int(v) for v in n)
-    rows, masks, supports = _column_structure(P.shape, tuple(P.ravel().tolist()))
+    rows, masks, supports = _column_structure(P.shape, P.tobytes())
     zero_masks = [masks[r] for r in range(m) if L[r] == 0 and masks[r]]
     blocks = []
     remaining = (1 << K) - 1
@@ -690,7 +691,16 @@ def _koszul_subsets(P, n, L):
         remaining &= ~comp
     capped = [r for r in range(m) if L[r] > 0]
     caps = [L[r] for r in capped]
-    loads = [[sum(rows[r][c] for c in blk) for r in capped] for blk in blocks]
+    slot = {r: i for i, r in enumerate(capped)}
+    loads = []
+    for blk in blocks:
+        load = [0] * len(capped)
+        for c in blk:
+            for r, p in supports[c]:
+                i = slot.get(r)
+                if i is not None:
+                    load[i] += p
+        loads.append(load)
     out = []
 
     def emit(chosen):
