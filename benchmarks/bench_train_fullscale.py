@@ -77,8 +77,19 @@ def write_synthetic(folder: Path, chunk: int = 1 << 16, log=print) -> dict:
 
 
 _CHILD = r"""
-import json, resource, sys, time
+import json, resource, sys, threading, time
 sys.path.insert(0, {root!r})
+peak_anon = [0]
+def _anon():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    return 0
+def _sample():
+    while True:
+        peak_anon[0] = max(peak_anon[0], _anon())
+        time.sleep(0.005)
+threading.Thread(target=_sample, daemon=True).start()
 import numpy as np, torch
 from cicy4lib.data import load_dataset
 import cicy4lib.train
@@ -92,6 +103,8 @@ if {load}:
 else:
     info = {{}}
 info["peak_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+time.sleep(0.05)
+info["peak_anon_kb"] = max(peak_anon[0], _anon())
 info["children_peak_kb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # forked Euler workers
 info["imports_peak_kb"] = base
 print("RESULT " + json.dumps(info))
@@ -115,7 +128,10 @@ def load_memory(folder: Path, compute_euler: bool = True) -> dict:
         out["load" if load else "imports"] = json.loads(line[0][7:])
     peak = out["load"]["peak_kb"] * 1024
     base = out["imports"]["peak_kb"] * 1024
+    anon = out["load"]["peak_anon_kb"] * 1024
+    anon_base = out["imports"]["peak_anon_kb"] * 1024
     return {"peak_bytes": peak, "imports_peak_bytes": base, "increase_bytes": peak - base,
+            "peak_anon_bytes": anon, "anon_increase_bytes": anon - anon_base,
             "children_peak_bytes": out["load"]["children_peak_kb"] * 1024, "compute_euler": compute_euler,
             **out["load"]}
 
@@ -191,7 +207,10 @@ def main(argv=None):
           f"splits {mem['splits']}, {mem['load_seconds']} s; peak RSS {mem['peak_bytes'] / 1e9:.2f} GB "
           f"(imports alone {mem['imports_peak_bytes'] / 1e9:.2f} GB): increase {mem['increase_bytes'] / 1e9:.2f} GB "
           f"vs int8 data {info['int8_bytes'] / 1e9:.2f} GB and float64 files {info['float64_bytes'] / 1e9:.2f} GB "
-          f"(ratio to int8 {mem['increase_bytes'] / info['int8_bytes']:.2f}); χ computed: {mem['compute_euler']}, "
+          f"(ratio to int8 {mem['increase_bytes'] / info['int8_bytes']:.2f}); of which process memory (RssAnon, "
+          f"not file pages the memory map reads through, which the kernel can drop) "
+          f"{mem['anon_increase_bytes'] / 1e9:.2f} GB (ratio to int8 {mem['anon_increase_bytes'] / info['int8_bytes']:.2f}); "
+          f"χ computed: {mem['compute_euler']}, "
           f"worker peak {mem['children_peak_bytes'] / 1e9:.2f} GB", flush=True)
     epochs = []
     if not args.skip_epoch:
