@@ -978,6 +978,7 @@ def _grow_layer(parents, quota, rng, settings):
     from .products import is_product
 
     kept, seen = [], set()
+    chi_cache = {}
     stalls = 0
     rows = parents[0][0].shape[0] if parents else 0
     n_try = _tries_at(rows, settings)
@@ -1010,10 +1011,21 @@ def _grow_layer(parents, quota, rng, settings):
                         got[k] += 1
             if not batch:
                 break
-            padded = np.zeros((len(batch), MAX_ROWS, MAX_COLS), np.int64)
-            for j, Q in enumerate(batch):
-                padded[j, :Q.shape[0], :Q.shape[1]] = Q
-            chis = euler_numbers(padded)
+            # the same splitting comes up again and again where parents are few (high rows):
+            # Euler numbers are computed once per distinct matrix in the layer
+            keys = [Q.tobytes() + bytes(Q.shape) for Q in batch]
+            new = {}
+            for j, key in enumerate(keys):
+                if key not in chi_cache and key not in new:
+                    new[key] = j
+            if new:
+                padded = np.zeros((len(new), MAX_ROWS, MAX_COLS), np.int64)
+                for r, j in enumerate(new.values()):
+                    Q = batch[j]
+                    padded[r, :Q.shape[0], :Q.shape[1]] = Q
+                for key, chi in zip(new, euler_numbers(padded).tolist()):
+                    chi_cache[key] = chi
+            chis = np.array([chi_cache[key] for key in keys], dtype=np.int64)
             owner = np.asarray(owner)
             still = []
             for k in need:
