@@ -15,7 +15,7 @@ training set's mean). Three are computed on the *same* test rows as the models:
     h11 and h21 from ``constant``, h31 and h22 from χ as above: what the exact-χ constraint
     alone is worth.
 
-Learned baselines (the dense network after He–Lukas, the tree models of :mod:`cicy4lib.trees`)
+Learned baselines (the dense network after He–Lukas, the tree models of :mod:`cicy4lib.models.trees`)
 are trained into run directories like any model; they join the same tables as members and are
 marked with :func:`is_learned_baseline` (group ``"baseline (learned)"``). Further zero- or
 few-parameter baselines are one :func:`register_baseline` call.
@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pandas as pd
 
 __all__ = [
     "BASELINE_GROUP", "LEARNED_GROUP", "FAVOURABLE", "CONSTANT", "CONSTANT_CHI", "Baseline",
@@ -158,8 +157,8 @@ def is_learned_baseline(arch) -> bool:
         return False
     if str(arch) in LEARNED_BASELINES:
         return True
-    try:  # gradient-boosted / random-forest trees (cicy4lib.trees) are learned baselines
-        from .trees import is_tree_model
+    try:  # gradient-boosted / random-forest trees (cicy4lib.models.trees) are learned baselines
+        from .models.trees import is_tree_model
 
         if is_tree_model(str(arch)):
             return True

@@ -225,7 +225,7 @@ def load_model(
         The weights or config belong to another architecture than ``arch`` / ``model.json``.
     """
     weights_path, config_path = checkpoint_paths(path)
-    from .trees import is_tree_run, load_tree_model  # scikit-learn runs ("kind": "sklearn") have no model.pt
+    from .models.trees import is_tree_run, load_tree_model  # scikit-learn runs ("kind": "sklearn") have no model.pt
 
     if not weights_path.exists() and is_tree_run(config_path):
         return load_tree_model(config_path, map_location=map_location)

@@ -11,3 +11,5 @@ N_OUTPUTS = len(HODGE)
 
 REAL_LIST_ENTRIES = 921_497  # configurations in the CICY4 list
 REAL_LIST_NON_PRODUCT = 905_684  # of which are not direct products (what the paper trains on)
+
+PROVENANCE_FILE = "provenance.json"  # written beside every file set the data layer writes

@@ -180,11 +180,11 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     import pandas as pd
 
     from .baselines import constant_loss
-    from .recipes import get_recipe
+    from .train import TrainConfig
 
     for r in runs:
         history = pd.DataFrame(r["history"])
-        standardized = bool(getattr(get_recipe(r["recipe"]), "standardize_targets", False))  # log.csv units
+        standardized = bool(getattr(TrainConfig.from_recipe(r["recipe"]), "standardize_targets", False))  # log.csv units
         figures.plot_training_curves(history, fig_dir / f"fig_curves_{r['run']}.png",
                                      title=f"{r['model']}, {r['recipe']} recipe, 72% split", data=dataset,
                                      reference=constant_loss(dataset, split, standardized=standardized),

@@ -288,7 +288,7 @@ def _run_split(run_dir: Path) -> str | None:
 
 def find_runs(runs_dir) -> dict[str, Path]:
     """Run directories under ``runs_dir`` that hold a ``model.pt`` (or a scikit-learn model,
-    ``model.skops``: :mod:`cicy4lib.trees`), by name (sorted)."""
+    ``model.skops``: :mod:`cicy4lib.models.trees`), by name (sorted)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         raise FileNotFoundError(f"runs directory {runs_dir} does not exist (runs go there with `python -m "

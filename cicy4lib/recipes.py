@@ -91,9 +91,9 @@ def recipe_values(name: str) -> dict:
     """The TrainConfig values of recipe ``name`` (a copy)."""
     key = str(name).strip().lower()
     if key not in RECIPES:
-        from .errors import ConfigurationError
+        from .errors import UnknownNameError
 
-        raise ConfigurationError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+        raise UnknownNameError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
     return {"recipe_name": key, **RECIPES[key]}
 
 
@@ -101,15 +101,3 @@ def scaled_lr(batch_size: int, base_lr: float = FAST_BASE_LR, base_batch: int = 
     """The fast recipe's learning-rate rule for another batch size (square-root scaling)."""
     return base_lr * math.sqrt(batch_size / base_batch)
 
-
-def get_recipe(name: str = PAPER, **overrides):
-    """``TrainConfig`` of recipe ``name`` with ``overrides`` applied.
-
-    For ``"fast"``, overriding ``batch_size`` alone rescales ``lr`` by :func:`scaled_lr`.
-    """
-    from .train import TrainConfig
-
-    values = recipe_values(name)
-    if values["recipe_name"] == "fast" and "batch_size" in overrides and "lr" not in overrides:
-        overrides = {**overrides, "lr": scaled_lr(overrides["batch_size"])}
-    return TrainConfig(**{**values, **overrides})

@@ -162,7 +162,7 @@ def load_study(study_name: str, storage: str | None = None):
 
 def family_of(model: str) -> str:
     """Search-space family of a model: "trees", "hgb", "rnn", "hybrid", "graph", "dense", "cicyminer"."""
-    from .trees import is_tree_model, tree_spec
+    from .models.trees import is_tree_model, tree_spec
 
     if is_tree_model(model):
         return "hgb" if "HistGradient" in tree_spec(model).parts[0][2] else "trees"
@@ -208,7 +208,7 @@ _LR = {
 def search_space(model: str, recipe: str = "paper") -> Callable:
     """``space(trial) -> dict`` of settings for one trial of ``model`` under ``recipe``.
 
-    Tree models: estimator settings (:func:`cicy4lib.trees.fit_tree_model`'s ``params``).
+    Tree models: estimator settings (:func:`cicy4lib.models.trees.fit_tree_model`'s ``params``).
     Networks: :class:`cicy4lib.train.TrainConfig` overrides on top of the recipe.
     """
     family = family_of(model)
@@ -294,8 +294,8 @@ def _report_history(trial, run_dir: Path) -> None:
 def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, device, seed, progress):
     import optuna
 
-    from .trees import is_tree_model, train_tree
-    from .train import TrainConfig, train
+    from .models.trees import is_tree_model
+    from .train import TrainConfig, train, train_tree
 
     settings = space(trial)
     run_name = f"trial_{_origin(trial):04d}"
@@ -357,7 +357,7 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
     import optuna
 
     from .models import canonical_name
-    from .trees import is_tree_model, tree_spec
+    from .models.trees import is_tree_model, tree_spec
 
     if trials < 1:
         raise ConfigurationError(f"--trials must be positive, got {trials}")

@@ -73,6 +73,7 @@ resumable ``state.pt``. A run killed mid-epoch resumes from the last completed e
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import random
@@ -90,10 +91,13 @@ import torch.nn.functional as F
 from . import distributed as ddp
 from .augment import permute_occupied
 from .checkpoint import read_weights, save_checkpoint
-from .fileio import atomic_torch_save
-from .errors import CheckpointError, DataError, RunMismatchError
+from .constants import HODGE
+from .fileio import atomic_torch_save, jsonable
+from .errors import CheckpointError, DataError, RunExistsError, RunMismatchError
 from .models import build_model, canonical_name
-from .runs import data_fingerprint, data_provenance, open_run, write_log
+from .models.trees import (CONFIG_FILE as TREE_CONFIG_FILE, _huber, _known_rows, fit_tree_model, is_tree_model,
+                           is_tree_run, load_tree_model, save_tree_model, tree_spec)
+from .runs import RunLock, data_fingerprint, data_provenance, open_run, write_log
 from .threads import configure_threads
 
 STATE_FORMAT = 1
@@ -148,10 +152,16 @@ class TrainConfig:
 
     @classmethod
     def from_recipe(cls, name: str = "paper", **overrides) -> "TrainConfig":
-        """A named recipe (``"paper"``, ``"fast"``, ``"cicyminer"``; see :mod:`cicy4lib.recipes`)."""
-        from .recipes import get_recipe
+        """A named recipe (``"paper"``, ``"fast"``, ``"cicyminer"``; see :mod:`cicy4lib.recipes`).
 
-        return get_recipe(name, **overrides)
+        For ``"fast"``, overriding ``batch_size`` alone rescales ``lr`` by :func:`cicy4lib.recipes.scaled_lr`.
+        """
+        from .recipes import recipe_values, scaled_lr
+
+        values = recipe_values(name)
+        if values["recipe_name"] == "fast" and "batch_size" in overrides and "lr" not in overrides:
+            overrides = {**overrides, "lr": scaled_lr(overrides["batch_size"])}
+        return cls(**{**values, **overrides})
 
     @classmethod
     def fast(cls, **overrides) -> "TrainConfig":
@@ -538,9 +548,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
         config = TrainConfig() if epochs is None else TrainConfig(max_epochs=epochs)
         if note:
             print(note, flush=True)
-    from .trees import is_tree_model, train_tree  # scikit-learn baselines (Trees-RF, ...): no epochs
-
-    if is_tree_model(model_name):
+    if is_tree_model(model_name):  # scikit-learn baselines (Trees-RF, ...): fitted, no epochs
         return train_tree(model_name, data, split, config, output_dir=output_dir, run_name=run_name,
                           resume=resume, overwrite=overwrite, progress=progress)
     name = canonical_name(model_name)
@@ -852,3 +860,61 @@ def _mean_of_batch_means(per_sample: torch.Tensor, batch_size: int) -> float:
 
 def _save_state(path: Path, state: dict) -> None:
     atomic_torch_save(state, path)
+
+
+# --------------------------------------------------------------------------- tree baselines
+
+
+def train_tree(model_name, data, split="72", config=None, *, output_dir="Results_p2_Trained_models",
+               run_name=None, resume: bool = True, overwrite: bool = False, progress: bool = True,
+               params: dict | None = None, **_ignored):
+    """Fit a tree baseline and write its run directory; what :func:`cicy4lib.train.train` does for
+    a tree model name. Returns a :class:`cicy4lib.train.TrainResult` (``stopped="fitted"``).
+
+    A run directory that already holds a tree model of the same model, split and data is loaded,
+    not refitted, unless ``resume=False``; a run of anything else there is refused unless
+    ``overwrite=True``.
+    """
+    
+    spec = tree_spec(model_name)
+    split = _resolve_split(data, split)
+    split_name = split.name or "custom"
+    seed = int(getattr(config, "seed", 42) if config is not None else 42)
+    n_jobs = int(getattr(config, "num_threads", None) or 1) if config is not None else 1
+    run_dir = Path(output_dir) / (run_name or f"{spec.name}_{split_name}")
+    fingerprint = data_fingerprint(data, split)
+    settings = {**spec.params, **(params or {})}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with RunLock(run_dir):
+        if (run_dir / TREE_CONFIG_FILE).exists() and not overwrite:
+            old = None
+            if is_tree_run(run_dir):
+                old = json.loads((run_dir / TREE_CONFIG_FILE).read_text(encoding="utf-8"))
+            same = (old is not None and old.get("arch") == spec.name and old.get("split") == split_name
+                    and old.get("seed") == seed and old.get("recipe") == jsonable(settings)
+                    and (old.get("data_fingerprint") or {}).get("content_sha256") == fingerprint["content_sha256"])
+            if same and resume:
+                model, cfg = load_tree_model(run_dir)
+                return TrainResult(model, pd.DataFrame(), run_dir, float(cfg.get("best_val_loss", float("nan"))),
+                                   "fitted", 1, 1, float(cfg.get("seconds", 0.0)))
+            raise RunExistsError(f"{run_dir} holds a run ({'another' if not same else 'this'} model/data/split); "
+                                 "pass overwrite=True (CLI: --overwrite) to replace it, or choose another run_name")
+        t0 = time.perf_counter()
+        model = fit_tree_model(spec.name, data, split.train, seed=seed, n_jobs=n_jobs, params=params)
+        seconds = time.perf_counter() - t0
+        vidx, yv = _known_rows(data, split.valid)
+        pv = model.predict_conf(np.asarray(data.conf)[vidx]) if len(vidx) else np.zeros((0, 4))
+        val_loss = _huber(pv, yv) if len(vidx) else float("nan")
+        acc = {h: 100.0 * float(np.mean(np.rint(pv[:, j]) == yv[:, j])) for j, h in enumerate(HODGE)} if len(vidx) else {}
+        meta = {"split": split_name, "seed": seed, "recipe": settings, "recipe_name": "sklearn",
+                "metrics": {"val_accuracy": acc, "val_huber_raw": val_loss},
+                "data": data_provenance(data), "data_source": str(getattr(data, "source", "")),
+                "data_fingerprint": fingerprint, "n_train": int(len(split.train)), "n_valid": int(len(vidx)),
+                "best_val_loss": val_loss, "epoch": 1, "seconds": seconds, "description": spec.description}
+        save_tree_model(run_dir, model, meta)
+    if progress:
+        print(f"{spec.name}: fitted on {len(split.train):,} rows in {seconds:.1f} s; "
+              f"validation accuracy " + ", ".join(f"{h} {a:.1f}%" for h, a in acc.items()))
+    history = pd.DataFrame({"train_loss": [np.nan], "val_loss": [val_loss], "epoch": [1], "lr": [np.nan],
+                            "seconds": [seconds]})
+    return TrainResult(model, history, run_dir, val_loss, "fitted", 1, 1, seconds)

@@ -4,7 +4,7 @@
 [--models NAME ...] [--recipe paper]``
 
 trains each model of :func:`cicy4lib.models.list_models` and each tree model of
-:mod:`cicy4lib.trees` on the same split with the same recipe and epoch budget (a run directory
+:mod:`cicy4lib.models.trees` on the same split with the same recipe and epoch budget (a run directory
 each, under ``DIR/runs``: a second call resumes, and skips what is finished), evaluates them on
 the test set and writes
 
@@ -65,7 +65,7 @@ def load_zoo_data(data="auto", max_samples=None):
 def zoo_models(models=None, *, trees: bool = True) -> list[str]:
     """The models the zoo trains: ``models`` as given, else every registry model and tree model."""
     from .models import list_models
-    from .trees import list_tree_models
+    from .models.trees import list_tree_models
 
     if models:
         return list(models)
@@ -74,7 +74,7 @@ def zoo_models(models=None, *, trees: bool = True) -> list[str]:
 
 def _group(name: str) -> str:
     from .baselines import LEARNED_GROUP, is_learned_baseline
-    from .trees import is_tree_model
+    from .models.trees import is_tree_model
 
     if is_tree_model(name) or is_learned_baseline(name):
         return LEARNED_GROUP
@@ -87,7 +87,7 @@ def _group(name: str) -> str:
 
 
 def _params(model) -> int:
-    from .trees import TreeHodgeModel
+    from .models.trees import TreeHodgeModel
 
     if isinstance(model, TreeHodgeModel):  # nodes of all trees: the tree models' "parameters"
         total = 0
@@ -114,7 +114,7 @@ def recipe_for(name: str, recipe: str) -> str:
     """The recipe the zoo trains ``name`` with: ``recipe``, except for a model with its own loss
     (CICYMiner) when ``recipe`` standardises the targets: then the model's own recipe (same epoch budget)."""
     from .recipes import list_recipes, recipe_values
-    from .trees import is_tree_model
+    from .models.trees import is_tree_model
 
     if is_tree_model(name):
         return "sklearn"
@@ -126,16 +126,50 @@ def recipe_for(name: str, recipe: str) -> str:
     return recipe_values(recipe)["recipe_name"]
 
 
-def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, progress):
+def estimate_minutes(name, data, split, config) -> float:
+    """Training minutes ``config.max_epochs`` epochs of ``name`` would take here, from the time of one
+    training step at ``config.batch_size`` (the second of two; the first warms up)."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    from .models import build_model
+
+    model = build_model(name).train()
+    rows = np.asarray(split.train)[:config.batch_size]
+    x = torch.from_numpy(np.ascontiguousarray(data.features(rows), dtype=np.float32))
+    y = torch.from_numpy(np.asarray(data.hodge)[rows].astype(np.float32))
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    seconds = 0.0
+    for _ in range(2):
+        t0 = time.perf_counter()
+        loss = model.training_loss(x, y) if hasattr(model, "training_loss") else F.huber_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seconds = time.perf_counter() - t0
+    steps = math.ceil(len(split.train) / config.batch_size)
+    return seconds * steps * config.max_epochs / 60.0
+
+
+def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, progress, max_model_minutes=None):
     from .evaluate import evaluate
     from .train import TrainConfig, train
-    from .trees import is_tree_model
+    from .models.trees import is_tree_model
 
     overrides = {"max_epochs": epochs, "seed": seed}
     if device:
         overrides["device"] = device
     recipe = recipe_for(name, recipe)
     config = TrainConfig(seed=seed) if is_tree_model(name) else TrainConfig.from_recipe(recipe, **overrides)
+    started = (Path(runs_dir) / f"{name}_{getattr(split, 'name', None) or 'custom'}" / "state.pt").exists()
+    if max_model_minutes and not is_tree_model(name) and not started:
+        minutes = estimate_minutes(name, data, split, config)
+        if minutes > max_model_minutes:
+            raise _TooSlow(f"not trained: {epochs} epochs would take ~{minutes:.0f} min here (estimated from one "
+                           f"batch-{config.batch_size} step), over --max-model-minutes {max_model_minutes:g}; "
+                           f"needs a faster machine (GPU)")
     t0 = time.perf_counter()
     result = train(name, data, split, config, output_dir=runs_dir, progress=progress)
     wall = time.perf_counter() - t0
@@ -146,10 +180,18 @@ def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, pro
             **_accuracy_row(table), "run_dir": str(result.run_dir), "error": ""}
 
 
+class _TooSlow(Exception):
+    """A model whose estimated training time exceeds the zoo's per-model limit."""
+
+
 def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output", models=None, trees: bool = True,
             recipe: str = "paper", split: str = "72", seed: int = 42, device=None, progress: bool = False,
-            command: str | None = None, log=print) -> pd.DataFrame:
-    """Train, evaluate and tabulate; returns the table (also written to ``out``). See the module text."""
+            command: str | None = None, max_model_minutes: float | None = None, log=print) -> pd.DataFrame:
+    """Train, evaluate and tabulate; returns the table (also written to ``out``). See the module text.
+
+    ``max_model_minutes``: a network whose training would take longer here (estimated from one
+    training step before it starts) is not trained; its row says so (e.g. CICYMiner on a CPU).
+    """
     from .baselines import BASELINE_GROUP
     from .evaluate import baseline_table
     from .data.splits import get_split
@@ -169,9 +211,11 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
         t0 = time.perf_counter()
         try:
             row = _train_one(name, dataset, split_obj, recipe=recipe, epochs=epochs, runs_dir=runs_dir,
-                             device=device, seed=seed, progress=progress)
+                             device=device, seed=seed, progress=progress, max_model_minutes=max_model_minutes)
         except KeyboardInterrupt:
             raise
+        except _TooSlow as err:
+            row = {"name": name, "group": _group(name), "recipe": recipe_for(name, recipe), "error": str(err)}
         except Exception as err:  # noqa: BLE001 - one failing model must not end the zoo
             row = {"name": name, "group": _group(name), "error": f"{type(err).__name__}: {err}".splitlines()[0]}
             if os.environ.get("CICY4_DEBUG"):
@@ -233,7 +277,9 @@ def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
     lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
     for _, r in table.iterrows():
         if isinstance(r.get("error"), str) and r["error"]:
-            cells = [r["name"], r["group"], "", "", "", "", f"failed: {r['error']}"] + [""] * (2 * len(TARGETS) - 1)
+            text = r["error"] if r["error"].startswith("not trained") else f"failed: {r['error']}"
+            cells = [r["name"], r["group"], r["recipe"] if isinstance(r["recipe"], str) else "", "", "", "", text] \
+                + [""] * (2 * len(TARGETS) - 1)
         else:
             params = "" if pd.isna(r["params"]) else f"{int(r['params']):,}"
             cells = [r["name"], r["group"], r["recipe"] if isinstance(r["recipe"], str) else "", params,
@@ -306,6 +352,7 @@ def main_zoo(args) -> int:
     table = run_zoo(args.data, epochs=args.epochs, max_samples=args.max_samples, out=args.out, models=args.models,
                     trees=not args.no_trees, recipe=args.recipe, split=args.split, seed=args.seed,
                     device=args.device, progress=not args.quiet, command=command,
+                    max_model_minutes=args.max_model_minutes,
                     log=(lambda *a: None) if args.quiet else print)
     print(zoo_markdown(table, command=command))
     print(f"wrote {Path(args.out) / 'zoo.md'}, zoo.csv, zoo.png")
@@ -325,5 +372,7 @@ def add_parser(sub) -> None:
     p.add_argument("--split", default="72")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default=None)
+    p.add_argument("--max-model-minutes", type=float, default=None,
+                   help="leave out a network whose training would take longer here (estimated from one step)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=lambda args: main_zoo(args))

@@ -12,7 +12,7 @@ import torch
 
 from cicy4lib import recipes
 from cicy4lib import train as train_mod
-from cicy4lib.errors import ConfigurationError
+from cicy4lib.errors import ConfigurationError, UnknownNameError
 from cicy4lib.train import TrainConfig, onecycle_lr, train
 
 from test_train import MODEL, assert_same_run, make_data
@@ -31,7 +31,7 @@ def test_recipes_by_name():
     assert TrainConfig.fast(batch_size=2048, lr=0.1).lr == 0.1
     assert TrainConfig.from_recipe("cicyminer").recipe_name == "cicyminer"
     assert set(recipes.list_recipes()) >= {"paper", "fast", "cicyminer"}
-    with pytest.raises(ConfigurationError, match="unknown recipe"):
+    with pytest.raises(UnknownNameError, match="unknown recipe"):
         TrainConfig.from_recipe("turbo")
     with pytest.raises(ValueError):
         TrainConfig(schedule="cosine-ish")

@@ -1,4 +1,4 @@
-"""Tree baselines (cicy4lib.trees): features, train/save/load/evaluate through the common commands."""
+"""Tree baselines (cicy4lib.models.trees): features, train/save/load/evaluate through the common commands."""
 import json
 
 import numpy as np
@@ -6,7 +6,8 @@ import pytest
 
 from cicy4lib.data import load_dataset, subsample
 from cicy4lib.errors import CheckpointError, RunExistsError
-from cicy4lib import trees
+from cicy4lib.models import trees
+from cicy4lib.train import train_tree
 
 SMALL = {"n_estimators": 5, "max_iter": 10}
 
@@ -19,7 +20,7 @@ def data():
 @pytest.fixture(scope="module")
 def run_dir(data, tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = trees.train_tree("Trees-RF", data, "72", output_dir=out, params=SMALL, progress=False)
+    result = train_tree("Trees-RF", data, "72", output_dir=out, params=SMALL, progress=False)
     return result.run_dir
 
 

@@ -78,7 +78,7 @@ def test_cicyminer_loss_weights_and_huber_delta():
         aux = torch.zeros(2, 4)
         aux[:, k] = 3.0
         assert model.weighted_huber(torch.zeros(2, 4), aux, y).item() == pytest.approx(w * 3.375)
-    config = cicyminer.train_config(max_epochs=5)  # the "cicyminer" recipe of cicy4lib.recipes
+    config = TrainConfig.from_recipe("cicyminer", max_epochs=5)
     assert (config.optimizer, config.lr, config.weight_decay, config.batch_size) == ("adam", 1e-3, 0.0, 64)
     assert (config.lr_factor, config.lr_patience, config.huber_delta) == (0.3, 75, 1.5)
     assert config.max_epochs == 5 and TrainConfig.from_recipe("cicyminer").max_epochs == 300

@@ -11,7 +11,6 @@ from ..constants import DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS, R
 from ..errors import DataError, UsageError
 
 PROVENANCE_KINDS = ("embedded-sample", "generated", "real-list", "user")
-PROVENANCE_FILE = "provenance.json"  # written beside every file set the data layer writes
 
 
 @dataclass(eq=False)  # arrays inside: compare fields explicitly

@@ -42,7 +42,8 @@ import numpy as np
 from ..constants import REAL_LIST_NON_PRODUCT
 from ..errors import Cicy4Error, DataError
 from . import checks
-from .dataset import PROVENANCE_FILE, CICYData
+from ..constants import PROVENANCE_FILE
+from .dataset import CICYData
 from .rawlist import read_cicy4_list
 from .splits import FILES_72, FILES_80, N_FOLDS, Split, fold_files
 

@@ -234,8 +234,8 @@ def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DE
 
 def write_provenance(data, out_dir, **extra) -> Path:
     """Write ``provenance.json`` for files written from ``data`` into ``out_dir``; its path."""
+    from ..constants import PROVENANCE_FILE
     from ..fileio import atomic_write_json, jsonable
-    from .dataset import PROVENANCE_FILE
 
     prov = dict(getattr(data, "provenance", None) or {"kind": "user", "source": str(getattr(data, "source", ""))})
     prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file", "reader")}

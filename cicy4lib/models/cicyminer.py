@@ -74,8 +74,8 @@ The input rescaling is part of the model: :meth:`CICYMiner.fit_input_scaling` re
 training set's minimum and maximum (buffers, saved with the weights), and ``forward`` maps
 ``(x - min) / (max - min)``; before fitting it is the identity (the library's inputs, the
 matrices divided by the list's maximum entry 6, already lie in [0, 1]). The optimizer settings of
-§4.2 are the ``"cicyminer"`` recipe (:mod:`cicy4lib.recipes`, ``--recipe cicyminer``;
-:func:`train_config` here); the paper's split (train stratified on h21, 10 % validation at random)
+§4.2 are the ``"cicyminer"`` recipe (:mod:`cicy4lib.recipes`, ``--recipe cicyminer``,
+``TrainConfig.from_recipe("cicyminer")``); the paper's split (train stratified on h21, 10 % validation at random)
 is split ``"strat"`` (:func:`cicy4lib.data.splits.stratified_split`)::
 
     python -m cicy4lib train CICYMiner --recipe cicyminer --split strat
@@ -103,14 +103,6 @@ LOSS_WEIGHTS = {"h11": 0.05, "h21": 0.3, "h31": 0.25, "h22": 0.35}  # auxiliarie
 HUBER_DELTA = 1.5
 BN_MOMENTUM, BN_EPS = 0.01, 1e-3  # Keras BatchNormalization defaults (momentum 0.99, epsilon 1e-3)
 N_CELLS = MAX_ROWS * MAX_COLS
-
-def train_config(**overrides):
-    """The ``"cicyminer"`` recipe of :mod:`cicy4lib.recipes` (§4.2: Adam lr 1e-3, batch 64, plateau
-    factor 0.3 patience 75, 300 epochs, Huber δ 1.5) as a ``TrainConfig``, plus overrides."""
-    from ..train import TrainConfig
-
-    return TrainConfig.from_recipe("cicyminer", **overrides)
-
 
 def inception_parameters(c_in: int, filters: int) -> int:
     """Trainable parameters of one Inception module: (16 + 20)·c·f + 2f biases + 2·2f batch norm."""
