@@ -81,6 +81,11 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     return path, path.with_suffix(".json")
 
 
+def run_dir_of(path: str | os.PathLike) -> Path:
+    """The run directory of ``path``: a run directory itself, or the folder of a weight file."""
+    return checkpoint_paths(path)[0].parent
+
+
 # --------------------------------------------------------------------------- save
 
 

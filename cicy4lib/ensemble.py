@@ -248,16 +248,11 @@ def resolve_ensemble(name: str, test: str = "72") -> list[str]:
 
 
 # --------------------------------------------------------------------------- runs
-def _run_dir(path) -> Path:
-    path = Path(path)
-    return path.parent if path.name.endswith(".pt") else path
-
-
 def load_run(run_dir):
-    """(model, config) of a run directory (or its ``model.pt``) via ``checkpoint.load_model``."""
+    """(model, config) of a run directory (or its ``model.pt``): :func:`cicy4lib.checkpoint.load_model`."""
     from .checkpoint import load_model
 
-    return load_model(_run_dir(run_dir) / "model.pt")
+    return load_model(run_dir)
 
 
 def compatible_runs(runs_dir, test: str = "72") -> tuple[dict[str, Path], dict[str, str]]:
@@ -313,7 +308,9 @@ def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None) 
     dict name -> float32 (n, 4)
     """
     if not isinstance(run_dirs, Mapping):
-        run_dirs = {_run_dir(p).name: p for p in run_dirs}
+        from .checkpoint import run_dir_of
+
+        run_dirs = {run_dir_of(p).name: p for p in run_dirs}
     out = {}
     for name, path in run_dirs.items():
         model, config = load_run(path)

@@ -254,14 +254,6 @@ def _resolve_split(data, split, seed=None):
     return split
 
 
-def _load_run(path):
-    """(model, config) from a run directory or a ``model.pt`` file."""
-    from .checkpoint import load_model
-
-    path = Path(path)
-    return load_model(path / "model.pt" if path.is_dir() else path)
-
-
 def _long_rows(subset: str, kind: str, table: pd.DataFrame) -> list[dict]:
     return [{"subset": subset, "kind": kind, "target": target, **table.loc[target].to_dict()}
             for target in TARGETS]
@@ -304,7 +296,9 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
         if not subsets:
             raise ValueError(f"no predictions for the requested subsets; got keys {sorted(preds)}")
     elif isinstance(model_or_preds, (str, Path)):
-        model, config = _load_run(model_or_preds)
+        from .checkpoint import load_model
+
+        model, config = load_model(model_or_preds)
         scale = config.get("scale")
     else:
         model = model_or_preds
@@ -469,9 +463,10 @@ def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: in
 
     Returns (text, summary DataFrame of :func:`metric_summary`, evaluate's table).
     """
+    from .checkpoint import load_model
     from .datalabel import data_label
 
-    model, config = _load_run(run)
+    model, config = load_model(run)
     split_name = split or config.get("split", "72")
     split_obj = _resolve_split(data, str(split_name)) if not hasattr(split_name, "test") else split_name
     table = evaluate(model, data, split_obj, batch_size=batch_size, device=device)

@@ -111,21 +111,19 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         report["hodge_exact"] = list(result.hodge) if result.hodge is not None else None
         report["hodge_method"] = result.method
     if checkpoints:
-        import torch
-
         from .checkpoint import load_model
-        from .evaluate import HODGE, MINIMUM, constrain
+        from .ensemble import mean_ensemble
+        from .evaluate import HODGE, MINIMUM, constrain, predict
 
-        models = [load_model(p) for p in checkpoints]
-        outputs = []
-        for model, config in models:
-            scale = float(config.get("scale", 6.0))
-            x = torch.as_tensor(geometry.pad_configuration(P), dtype=torch.float32)[None] / scale
-            with torch.inference_mode():
-                outputs.append(model.eval()(x).numpy()[0])
-        raw = np.mean(outputs, axis=0)
+        padded = geometry.pad_configuration(P)[None]  # integer (1, 16, 20): predict divides by each run's scale
+        outputs, archs = [], []
+        for path in checkpoints:
+            model, config = load_model(path)
+            outputs.append(predict(model, padded, scale=config.get("scale")))
+            archs.append(config.get("arch", "?"))
+        raw = mean_ensemble(outputs)[0]
         constrained, fallback = constrain(raw[None], np.array([report["euler"]]))
-        report["models"] = [config.get("arch", "?") for _, config in models]
+        report["models"] = archs
         report["prediction_raw"] = [round(float(v), 3) for v in raw]
         report["prediction_rounded"] = [int(v) for v in np.rint(raw)]
         report["prediction_constrained"] = [int(v) for v in constrained[0]]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from cicy4lib import ensemble as en
+from cicy4lib.checkpoint import run_dir_of
 from cicy4lib import published
 
 
@@ -195,7 +196,7 @@ def run_setup(tmp_path, monkeypatch):
     tables = {"LSTM-448_72": models["A"], "LSTM-424_72": models["B"], "CNN-LSTM-400_72": models["C"],
               "LSTM-448_80": y.astype(float)}  # trained on part of the 72% test set: never used for "72"
     _fake_runs(tmp_path, data, tables)
-    monkeypatch.setattr(en, "load_run", lambda path: (TableModel(tables[en._run_dir(path).name]), {"scale": 6.0}))
+    monkeypatch.setattr(en, "load_run", lambda path: (TableModel(tables[run_dir_of(path).name]), {"scale": 6.0}))
     return SimpleNamespace(runs=tmp_path, data=data, split=split, tables=tables)
 
 
