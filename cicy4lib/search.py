@@ -108,8 +108,11 @@ def make_storage(url: str | None = None):
                 with _quiet_optuna_warnings():
                     return RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=60, grace_period=300,
                                       **callback)
-            except Exception as err:  # noqa: BLE001 - two workers creating the tables of a new database race
-                if attempt == 5 or "already exists" not in str(err) and "locked" not in str(err):
+            except (ImportError, ModuleNotFoundError):
+                raise
+            except Exception:  # noqa: BLE001 - workers creating the tables of a new database race
+                # ("table ... already exists", "UNIQUE constraint failed: alembic_version", "locked")
+                if attempt == 5:
                     raise
                 import random
                 import time

@@ -35,3 +35,11 @@ def test_a_failing_model_gets_a_row_with_its_error(tmp_path):
     row = table[table["name"] == "No-Such-Model"].iloc[0]
     assert "unknown model" in row["error"].lower()
     assert "failed" in (tmp_path / "zoo.md").read_text()
+
+
+def test_a_model_over_the_time_limit_is_not_trained(tmp_path):
+    table = zoo.run_zoo("sample", epochs=1, max_samples=200, out=tmp_path, models=["HeLukas-FC"],
+                        max_model_minutes=1e-9, log=lambda *a: None)
+    row = table[table["name"] == "HeLukas-FC"].iloc[0]
+    assert row["error"].startswith("not trained") and pd.isna(row["chi_mean"])
+    assert not (tmp_path / "runs_embedded-sample-200_paper_e1" / "HeLukas-FC_72" / "model.pt").exists()
