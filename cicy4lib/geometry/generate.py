@@ -1361,6 +1361,19 @@ def _timings(out_dir):
     return rows
 
 
+def _projection_line(times, meta):
+    """Core-hours per 100,000 / 250,000 entries from the recent random-walk chunks' CPU time."""
+    recent = [t for t in times if "cpu" in t and t.get("generate", 0) > 1.0][-40:]  # walk chunks
+    if not recent:
+        return ""
+    per_cand = sum(t["cpu"] for t in recent) / max(1, sum(t["n"] for t in recent))
+    keep = meta["n"] / max(1, meta["n_candidates"])  # entries per candidate (duplicates, failures)
+    hours = {k: k * per_cand / keep / 3600 for k in (100_000, 250_000)}
+    return (f"Throughput (last {len(recent)} random chunks, CPU time): {per_cand:.3f} CPU-s per candidate, "
+            f"{keep:.3f} entries per candidate; 100,000 entries ≈ {hours[100_000]:.1f} core-hours, "
+            f"250,000 ≈ {hours[250_000]:.1f} core-hours (divide by the cores used).")
+
+
 def _span_hours(times):
     stamps = sorted(t["finished"] for t in times if "finished" in t)
     if len(stamps) < 2:
@@ -1465,6 +1478,8 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         + (f"; CPU time where recorded: {sum(cpu_only) / max(1, n_cpu):.3f} CPU-s per candidate "
            f"({len(cpu_only)} chunks, {n_cpu} candidates)" if cpu_only else "") + " on "
         f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs), Python {platform.python_version()}.",
+        "",
+        _projection_line(times, meta),
         "",
         "## Contents",
         "",
