@@ -894,7 +894,7 @@ class _SplitPlan:
     (a parent is split many times). ``draw`` makes the same splittings from the same random
     stream as :func:`random_splitting_lumpy` (the test suite checks this), only faster."""
 
-    __slots__ = ("P", "m", "K", "colsum", "ok_cols", "cdf_cols", "dims", "by_nmax")
+    __slots__ = ("P", "m", "K", "colsum", "ok_cols", "cdf_cols", "dims", "dims_list", "by_nmax", "by_col")
 
     def __init__(self, P):
         self.P = P
@@ -908,7 +908,9 @@ class _SplitPlan:
             cdf /= cdf[-1]  # Generator.choice(a, p=p) is a[searchsorted(cdf, random(), 'right')]
             self.cdf_cols = cdf
         self.dims = P.sum(1) - 1
+        self.dims_list = self.dims.tolist()
         self.by_nmax = {}
+        self.by_col = {}
 
     def _n_choices(self, n_max, dims):
         got = self.by_nmax.get(n_max)
@@ -925,8 +927,16 @@ class _SplitPlan:
             self.by_nmax[n_max] = got
         return got
 
+    def _col(self, col):
+        got = self.by_col.get(col)
+        if got is None:
+            degs = self.P[:, col]
+            got = ([(int(i), int(degs[i])) for i in np.flatnonzero(degs)], degs, np.delete(self.P, col, axis=1))
+            self.by_col[col] = got
+        return got
+
     def draw(self, rng, dims, block_share, max_new_cols):
-        m, K, P = self.m, self.K, self.P
+        m, K = self.m, self.K
         if m >= MAX_ROWS or len(self.ok_cols) == 0:
             return None
         col = int(self.ok_cols[np.searchsorted(self.cdf_cols, rng.random(), side="right")])
@@ -935,27 +945,32 @@ class _SplitPlan:
         if not choices:
             return None
         n = int(choices[np.searchsorted(cdf, rng.random(), side="right")])
-        degs = P[:, col]
-        parts = np.zeros((n + 1, m), dtype=np.int64)
-        lumps = rng.random(m) < block_share
-        for i in np.flatnonzero(degs):
+        nz, degs, rest = self._col(col)
+        parts = [[0] * m for _ in range(n + 1)]
+        lumps = (rng.random(m) < block_share).tolist()
+        for i, d in nz:
             if lumps[i]:
-                parts[rng.integers(n + 1), i] += degs[i]
+                parts[int(rng.integers(n + 1))][i] += d
             else:
-                parts[:, i] += np.bincount(rng.integers(0, n + 1, size=degs[i]), minlength=n + 1)
-        if not parts.any(axis=1).all():  # an empty part: deal unit by unit, every part nonempty
+                for r in rng.integers(0, n + 1, size=d).tolist():
+                    parts[r][i] += 1
+        if not all(any(row) for row in parts):  # an empty part: deal unit by unit, every part nonempty
             units = np.repeat(np.arange(m), degs)
             rng.shuffle(units)
             owner = np.concatenate([np.arange(n + 1), rng.integers(0, n + 1, size=len(units) - n - 1)])
-            parts = np.zeros((n + 1, m), dtype=np.int64)
-            np.add.at(parts, (owner, units), 1)
-        if n == 1 and (self.dims[parts[0] > 0].sum() < 2 or self.dims[parts[1] > 0].sum() < 2):
-            return None  # certainly ineffective (see random_splitting_lumpy)
+            arr = np.zeros((n + 1, m), dtype=np.int64)
+            np.add.at(arr, (owner, units), 1)
+            parts = arr.tolist()
+        if n == 1:  # certainly ineffective (see random_splitting_lumpy)
+            dims_ = self.dims_list
+            if (sum(dims_[i] for i in range(m) if parts[0][i]) < 2
+                    or sum(dims_[i] for i in range(m) if parts[1][i]) < 2):
+                return None
         # split(P, col, parts) without its checks: new P^n row on top, the parts first
         out = np.zeros((m + 1, K + n), dtype=np.int64)
         out[0, :n + 1] = 1
-        out[1:, :n + 1] = parts.T
-        out[1:, n + 1:] = np.delete(P, col, axis=1)
+        out[1:, :n + 1] = np.array(parts, dtype=np.int64).T
+        out[1:, n + 1:] = rest
         return out
 
 
