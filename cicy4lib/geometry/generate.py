@@ -1376,6 +1376,20 @@ def _timings(out_dir):
     return rows
 
 
+def _verified_line(out_dir):
+    """The last `verify` of this set, when its summary was stored beside the chunks."""
+    path = Path(out_dir) / "verify_summary.json"
+    if not path.exists():
+        return ""
+    v = json.loads(path.read_text(encoding="utf-8"))
+    e, r, h = v["euler"], v["relations"], v["hodge"]
+    return (f"**Verified** (`{v.get('command') or 'python -m cicy4lib verify generated'}`, current labeller): "
+            f"χ recomputed for all {e['recomputed']} entries, {e['mismatches']} mismatches; both index relations "
+            f"hold for {r['checked'] - r['mismatches']} of {r['checked']}; Hodge numbers recomputed for "
+            f"{h['recomputed']} random entries: {h['agree']} agree, {h['mismatches']} disagree, "
+            f"{h['undetermined'] + h['timeout'] + h['error']} not determined ({v['wall_seconds']:.0f} s).")
+
+
 def _projection_line(times, meta):
     """Core-hours per 100,000 / 250,000 entries from the recent random-walk chunks' CPU time."""
     recent = [t for t in times if "cpu" in t and t.get("generate", 0) > 1.0][-40:]  # walk chunks
@@ -1495,6 +1509,8 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs), Python {platform.python_version()}.",
         "",
         _projection_line(times, meta),
+        "",
+        _verified_line(out_dir),
         "",
         "## Contents",
         "",
