@@ -461,13 +461,7 @@ def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=
             out = torch.cat([model(_as_input(x[i:i + eval_batch_size], scale)).float()
                              for i in range(0, len(x), eval_batch_size)])
             per_sample = F.huber_loss(out, y, delta=delta, reduction="none").mean(dim=1).double()
-    n = len(per_sample)
-    n_batches = math.ceil(n / batch_size)
-    padded = torch.zeros(n_batches * batch_size, dtype=per_sample.dtype, device=per_sample.device)
-    padded[:n] = per_sample
-    counts = torch.full((n_batches,), float(batch_size), dtype=per_sample.dtype, device=per_sample.device)
-    counts[-1] = n - (n_batches - 1) * batch_size
-    return (padded.view(n_batches, batch_size).sum(dim=1) / counts).mean().item()
+    return _mean_of_batch_means(per_sample, batch_size)
 
 
 # --------------------------------------------------------------------------- checkpoints of a run
@@ -849,6 +843,7 @@ def _validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
 
 
 def _mean_of_batch_means(per_sample: torch.Tensor, batch_size: int) -> float:
+    """Mean over consecutive batches of ``batch_size`` of each batch's mean (the published average)."""
     n = len(per_sample)
     n_batches = math.ceil(n / batch_size)
     padded = torch.zeros(n_batches * batch_size, dtype=per_sample.dtype, device=per_sample.device)
