@@ -8,7 +8,6 @@ import os
 import socket
 
 import numpy as np
-import pytest
 import torch
 
 from cicy4lib import distributed
@@ -23,20 +22,12 @@ def _free_port() -> int:
 
 
 def _tiny():
-    from cicy4lib.data import CICYData
+    """test_train's tiny dataset with 96 rows and a 64/16/16 split (batches divide the 2 ranks)."""
     from cicy4lib.data.splits import Split
+    from test_train import make_data
 
-    n = 96
-    rng = np.random.default_rng(0)
-    conf = np.zeros((n, 16, 20), dtype=np.int8)
-    rows = rng.integers(1, 5, size=n)
-    for i, m in enumerate(rows):
-        conf[i, :m, :4] = rng.integers(0, 4, size=(m, 4))
-    total = conf.reshape(n, -1).sum(axis=1)
-    hodge = np.stack([rows, rows % 2, 20 + total, 200 + 2 * total], axis=1).astype(np.int64)
-    data = CICYData(conf=conf, hodge=hodge, euler=np.full(n, -1), is_product=np.zeros(n, bool),
-                    ids=np.arange(1, n + 1), scale=6.0, source="tiny")
-    return data, Split(train=np.arange(0, 64), valid=np.arange(64, 80), test=np.arange(80, n), name="tiny")
+    data, _ = make_data(n=96)
+    return data, Split(train=np.arange(0, 64), valid=np.arange(64, 80), test=np.arange(80, 96), name="tiny")
 
 
 def _worker(rank, world, port, out_dir):

@@ -15,27 +15,14 @@ import torch
 
 from cicy4lib import train as train_mod
 from cicy4lib.checkpoint import save_checkpoint
-from cicy4lib.data import CICYData
 from cicy4lib.data.splits import Split
 from cicy4lib.errors import (CheckpointError, Cicy4Error, RunExistsError, RunLockedError, RunMismatchError)
 from cicy4lib.models import build_model
 from cicy4lib.runs import (LOCK_FILE, RunLock, check_fingerprint, data_fingerprint, load_state, open_run)
 from cicy4lib.train import TrainConfig, train
+from test_train import make_data  # the tiny learnable dataset the trainer tests use
 
 MODEL = "ResNet-GRU-256"  # the cheapest registered architecture to train on CPU
-
-
-def make_data(n=80, seed=0, source="tiny"):
-    rng = np.random.default_rng(seed)
-    conf = np.zeros((n, 16, 20), dtype=np.int8)
-    rows = rng.integers(1, 5, size=n)
-    for i, m in enumerate(rows):
-        conf[i, :m, :4] = rng.integers(0, 4, size=(m, 4))
-    total = conf.reshape(n, -1).sum(axis=1)
-    hodge = np.stack([rows, rows % 2, 20 + total, 200 + 2 * total], axis=1).astype(np.int64)
-    data = CICYData(conf=conf, hodge=hodge, euler=np.full(n, -1), is_product=np.zeros(n, bool),
-                    ids=np.arange(1, n + 1), scale=6.0, source=source)
-    return data, Split(train=np.arange(0, 48), valid=np.arange(48, 64), test=np.arange(64, n), name="tiny")
 
 
 def config(**kw):

@@ -28,7 +28,7 @@ def _progress_env(monkeypatch):
     monkeypatch.delenv("CICY4_QUIET", raising=False)  # these tests set quiet mode themselves
 
 
-def make_data(n=80, seed=0):
+def make_data(n=80, seed=0, source="tiny"):
     """Tiny CICYData whose Hodge-like targets are simple functions of the matrices (learnable)."""
     rng = np.random.default_rng(seed)
     conf = np.zeros((n, 16, 20), dtype=np.int8)
@@ -38,7 +38,7 @@ def make_data(n=80, seed=0):
     total = conf.reshape(n, -1).sum(axis=1)
     hodge = np.stack([rows, rows % 2, 20 + total, 200 + 2 * total], axis=1).astype(np.int64)
     data = CICYData(conf=conf, hodge=hodge, euler=np.full(n, -1), is_product=np.zeros(n, bool),
-                    ids=np.arange(1, n + 1), scale=6.0, source="tiny")
+                    ids=np.arange(1, n + 1), scale=6.0, source=source)
     return data, Split(train=np.arange(0, 48), valid=np.arange(48, 64), test=np.arange(64, n), name="tiny")
 
 
