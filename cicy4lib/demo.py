@@ -25,7 +25,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 DEMO_MODELS = ("LSTM-448", "CNN-LSTM-400")
 DEMO_RECIPES = ("paper", "fast")
@@ -84,21 +83,13 @@ def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose):
             "metrics": result.metrics.to_dict(orient="list")}
 
 
-def constant_val_huber(dataset, split) -> float:
-    """Validation Huber loss (δ=1, raw units) of predicting the training mean for everything."""
-    import torch
-
-    y_train = dataset.hodge[split.train].astype(np.float64)
-    y_valid = torch.from_numpy(dataset.hodge[split.valid].astype(np.float32))
-    mean = torch.from_numpy(y_train.mean(axis=0).astype(np.float32)).expand_as(y_valid)
-    return float(torch.nn.functional.huber_loss(mean, y_valid))
-
-
 def recipes_table(runs, dataset, split):
     """The side-by-side table: one row per run (pandas DataFrame)."""
     import pandas as pd
 
-    const = constant_val_huber(dataset, split)
+    from .baselines import constant_loss
+
+    const = constant_loss(dataset, split)  # the same reference line the loss figures draw
     rows = []
     for r in runs:
         m = pd.DataFrame(r["metrics"])
