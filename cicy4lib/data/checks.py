@@ -7,6 +7,8 @@ and :func:`check_euler` as their file provides the arrays.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import zipfile
 import zlib
@@ -22,6 +24,20 @@ _TOL = 1e-6
 # I/O and decoding failures that become a DataError naming the file
 READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, json.JSONDecodeError,
                UnicodeDecodeError, ValueError, IndexError, KeyError, TypeError)
+_LABELS_CHECKED = contextvars.ContextVar("cicy4_labels_checked", default=True)
+
+
+@contextlib.contextmanager
+def labels_unchecked():
+    """Within this block (this thread/context only) :func:`check_hodge` and :func:`check_euler`
+    check nothing. ``load_dataset(..., check_labels=False)`` uses it for readers that take no
+    ``check_labels`` option themselves (the raw list's :func:`~cicy4lib.data.rawlist.read_cicy4_list`);
+    the other readers skip those calls explicitly. No function is replaced."""
+    token = _LABELS_CHECKED.set(False)
+    try:
+        yield
+    finally:
+        _LABELS_CHECKED.reset(token)
 
 
 def _entry(i, ids=None, base: int = 0) -> str:
@@ -95,7 +111,10 @@ def read_json_file(path: Path) -> dict:
 
 # --------------------------------------------------------------------------- matrices
 
-def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 15, ids=None):
+CONF_CHUNK = 1 << 13  # rows per conversion chunk: 8,192 x 320 float64 = 21 MB per buffer
+
+
+def integer_conf(a: np.ndarray, scale, path, chunk: int = CONF_CHUNK, ids=None, out: np.ndarray | None = None):
     """int8 (N, 16, 20) from integer or scaled-float matrices; returns (conf, scale, how).
 
     Integer files are taken as they are (the model scale is ``scale`` or 6). Float files get
@@ -103,8 +122,27 @@ def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 15, ids=None):
     declared scale (6 unless ``scale`` is given). The first rows decide which reading the file
     uses (where both give integers, the one whose first matrix is a valid configuration); every
     entry must then be an integer 0..127 in that reading. No other scale is ever guessed.
-    Works in row chunks, so memory-mapped float64 files of ~2 GB never load whole.
+    Works in row chunks, so memory-mapped float64 files of ~2 GB never load whole; ``out``
+    (an int8 (N, 16, 20) array, e.g. a slice of a larger one) receives the result in place of
+    a new array.
     """
+    reading = conf_reading(a, scale, path, ids=ids, probe=chunk)
+    out = convert_conf_rows(reading, 0, len(reading.a), path, ids=ids, out=out, chunk=chunk)
+    return out, reading.scale, reading.how
+
+
+class ConfReading:
+    """How a matrix file's entries become int8 degrees (see :func:`conf_reading`)."""
+
+    __slots__ = ("a", "kind", "factor", "scale", "how")
+
+    def __init__(self, a, kind, factor, scale, how):
+        self.a, self.kind, self.factor, self.scale, self.how = a, kind, factor, scale, how
+
+
+def conf_reading(a, scale, path, ids=None, probe: int = CONF_CHUNK) -> ConfReading:
+    """Check the shape and dtype of matrices ``a`` (N, 16, 20) or (N, 16, 20, 1) and decide
+    their reading from the first ``probe`` rows (:func:`integer_conf`); nothing is converted."""
     from ..geometry.validate import checked_scale
 
     a = np.asarray(a) if not isinstance(a, np.ndarray) else a
@@ -122,32 +160,55 @@ def integer_conf(a: np.ndarray, scale, path, chunk: int = 1 << 15, ids=None):
         how = "integer entries" if scale is None else "integer entries, given scale"
         factor = 1.0
     elif kind == "f":
-        factor = _float_reading(np.asarray(a[:chunk]), declared, path, ids)
+        factor = _float_reading(np.asarray(a[:probe]), declared, path, ids)
         how = (f"float entries read as integers / {declared:g}" if factor != 1.0
                else "float entries read as integers")
     else:
         raise DataError(f"{path}: matrices have dtype {a.dtype}, expected integers or floats")
-    out = np.empty(a.shape, np.int8)
-    for start in range(0, len(a), chunk):
-        raw = np.asarray(a[start:start + chunk])
+    return ConfReading(a, kind, factor, declared, how)
+
+
+def convert_conf_rows(reading: ConfReading, start: int, stop: int, path, ids=None,
+                      out: np.ndarray | None = None, chunk: int = CONF_CHUNK) -> np.ndarray:
+    """Rows ``start:stop`` of ``reading.a`` as checked int8 degrees, written into ``out``
+    (int8, ``stop - start`` rows; a new array if None) chunk by chunk: the temporaries are a
+    few ``chunk``-row buffers, whatever the file's size. Errors name the file's entry."""
+    a, kind, factor = reading.a, reading.kind, reading.factor
+    n = stop - start
+    if out is None:
+        out = np.empty((n,) + a.shape[1:], np.int8)
+    elif out.shape != (n,) + a.shape[1:] or out.dtype != np.int8:
+        raise ValueError(f"out must be int8 {(n,) + a.shape[1:]}, got {out.dtype} {out.shape}")
+    for lo in range(start, stop, chunk):
+        hi = min(stop, lo + chunk)
+        raw = a[lo:hi]  # a view (of the memory map): read once below
         with np.errstate(all="ignore"):
-            block = raw * factor if kind == "f" else raw
-            ints = np.rint(block)
-            ok = (np.abs(block - ints) <= 1e-5) & (ints >= 0) & (ints <= 127)
+            if kind == "f":
+                block = np.multiply(raw, factor) if factor != 1.0 else np.array(raw, dtype=np.float64)
+                ints = np.rint(block)
+                np.subtract(block, ints, out=block)
+                np.abs(block, out=block)
+                ok = block <= 1e-5
+                del block
+            else:
+                ints = np.asarray(raw)
+                ok = np.ones(ints.shape, bool)
+            ok &= ints >= 0
+            ok &= ints <= 127
         if not ok.all():
             row, i, j = (int(v) for v in np.argwhere(~ok)[0])
-            value = raw[row, i, j].item()
-            where = f"{path}: matrix {_entry(start + row, ids)[6:]} has the entry {value!r} at row {i}, column {j}"
+            value = np.asarray(raw[row, i, j]).item()
+            where = f"{path}: matrix {_entry(lo + row, ids)[6:]} has the entry {value!r} at row {i}, column {j}"
             if kind == "f" and not np.isfinite(value):
                 raise DataError(f"{where}: not a number (a damaged or unfilled file?)")
             if kind == "f" and abs(value * factor - round(value * factor)) > 1e-5:
-                other = (f"nor an integer / {declared:g} (the declared scale)" if factor != 1.0
+                other = (f"nor an integer / {reading.scale:g} (the declared scale)" if factor != 1.0
                          else "")
                 raise DataError(f"{where}: not an integer {other}".rstrip()
-                                + f" as the file's first rows are read ({how}); pass the right scale=")
-            raise DataError(f"{where}: not a degree in 0..127 ({how})")
-        out[start:start + chunk] = ints
-    return out, declared, how
+                                + f" as the file's first rows are read ({reading.how}); pass the right scale=")
+            raise DataError(f"{where}: not a degree in 0..127 ({reading.how})")
+        out[lo - start:hi - start] = ints
+    return out
 
 
 def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
@@ -183,12 +244,16 @@ def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
                     f"scale); pass the right scale=")
 
 
-def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 16, base: int = 0) -> None:
-    """Every padded int8 block must be a valid configuration (Calabi-Yau condition, dimension 4)."""
+def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 15, base: int = 0) -> None:
+    """Every padded int8 block must be a valid configuration (Calabi-Yau condition, dimension 4).
+
+    Chunk by chunk on the integer array as it is (no int64 copy: the checks sum in int64)."""
     from ..geometry.validate import block_problem, padded_block_ok
 
+    if conf.dtype.kind not in "iu":
+        conf = conf.astype(np.int64)
     for start in range(0, len(conf), chunk):
-        ok = padded_block_ok(conf[start:start + chunk].astype(np.int64))[0]
+        ok = padded_block_ok(conf[start:start + chunk])[0]
         if not ok.all():
             b = start + int(np.argmax(~ok))
             raise DataError(f"{path}: {_entry(b, ids, base)} is not a valid configuration: "
@@ -248,8 +313,9 @@ def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=No
     A row of -1 means "unknown" (products in the list); otherwise h11 >= 1, the others >= 0,
     all <= 100,000; 44 = -4 h11 + 2 h21 - 4 h31 + h22 always, and
     chi = 4 + 2 h11 - 4 h21 + 2 h31 + h22 where ``euler`` is known (not -1).
+    Nothing is checked inside :func:`labels_unchecked`.
     """
-    if len(hodge) == 0:
+    if len(hodge) == 0 or not _LABELS_CHECKED.get():
         return
     unknown = (hodge == -1).all(axis=1)
     known = ~unknown
@@ -300,7 +366,11 @@ def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None, base: int = 0)
 
 
 def check_euler(conf, euler, path, ids=None, *, sample: int | None = None, seed: int = 0) -> None:
-    """The Euler field must equal the exact chi of the configuration (all, or ``sample`` rows)."""
+    """The Euler field must equal the exact chi of the configuration (all, or ``sample`` rows).
+
+    Nothing is checked inside :func:`labels_unchecked`."""
+    if not _LABELS_CHECKED.get():
+        return
     known = np.flatnonzero(euler != -1)
     if sample is not None and len(known) > sample:
         known = np.sort(np.random.default_rng(seed).choice(known, sample, replace=False))

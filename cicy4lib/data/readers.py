@@ -21,7 +21,7 @@ Adding a source::
 
     @register_reader("mysource", files=("*.h5",), description="my HDF5 files")
     def _read_mine(path, options):        # path: the file/folder, or the default location
-        ...                               # options: scale, drop_products, compute_euler
+        ...                               # options: scale, drop_products, compute_euler, check_labels
         return CICYData(...)
 
 >>> data = load_dataset("sample")                     # doctest: +SKIP
@@ -62,6 +62,7 @@ class LoadOptions:
     scale: float | None = None
     drop_products: bool = True
     compute_euler: bool = True
+    check_labels: bool = True  # False: skip the label checks (Hodge ranges/relations, stored chi)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def find_reader(source) -> tuple[Reader, Path]:
 
 
 def load_dataset(source="sample", *, drop_products: bool = True, scale: float | None = None,
-                 compute_euler: bool = True) -> CICYData:
+                 compute_euler: bool = True, check_labels: bool = True) -> CICYData:
     """Load the CICY four-folds from ``source`` through its registered reader.
 
     Parameters
@@ -155,11 +156,19 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
     compute_euler : for sources without Euler numbers (trio, Kaggle files) compute them with
         :func:`cicy4lib.geometry.euler_numbers` and check the Hodge numbers against them;
         -1 when False.
+    check_labels : False skips the checks of the labels (Hodge numbers in range and consistent
+        with each other and with chi; a stored chi against its configuration), so that labels are
+        loaded as stored, wrong ones included (``python -m cicy4lib verify`` lists them all).
+        Shapes, dtypes, integer values and the configurations themselves are checked either way.
     """
     reader, path = find_reader(source)
-    options = LoadOptions(scale, drop_products, compute_euler)
+    options = LoadOptions(scale, drop_products, compute_euler, bool(check_labels))
     try:
-        data = reader.read(path, options)
+        if options.check_labels:
+            data = reader.read(path, options)
+        else:  # for readers (the raw list's) that take no such option: checks.check_hodge/check_euler
+            with checks.labels_unchecked():  # are no-ops in this block (a context variable, this call only)
+                data = reader.read(path, options)
     except Cicy4Error:
         raise
     except checks.READ_ERRORS as err:  # any I/O or decoding failure the reader did not name
@@ -206,7 +215,8 @@ def _checked_labels(conf, hodge, euler, is_product, ids, path, options, *, hodge
     if euler is None:
         euler = (checks.computed_euler(conf, path, ids) if options.compute_euler
                  else np.full(len(conf), -1, np.int64))
-    checks.check_hodge(hodge, hodge_path or path, euler, ids)
+    if options.check_labels:
+        checks.check_hodge(hodge, hodge_path or path, euler, ids)
     return euler
 
 
@@ -242,7 +252,8 @@ def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict 
     entries, all if fewer; computed when absent and ``options.compute_euler``), ``id`` (N,),
     ``is_product`` (N,) booleans and ``method`` (N,) (kept in ``meta``). ``meta['scale']`` is
     the declared scale of float matrices unless ``options.scale`` is given. Every check of
-    :mod:`cicy4lib.data.checks` runs; problems are DataErrors naming ``path`` and the entry.
+    :mod:`cicy4lib.data.checks` runs (the label checks only with ``options.check_labels``);
+    problems are DataErrors naming ``path`` and the entry.
     """
     meta = dict(meta or {})
     missing = [k for k in ("conf", "hodge") if k not in arrays]
@@ -261,8 +272,9 @@ def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict 
                   else np.zeros(n, bool))
     if euler is not None:
         checks.check_configurations(conf, path, ids)
-        checks.check_hodge(hodge, path, euler, ids)
-        checks.check_euler(conf, euler, path, ids, sample=NPZ_EULER_SPOT_CHECK)
+        if options.check_labels:
+            checks.check_hodge(hodge, path, euler, ids)
+            checks.check_euler(conf, euler, path, ids, sample=NPZ_EULER_SPOT_CHECK)
     else:
         euler = _checked_labels(conf, hodge, None, is_product, ids, path, options)
     if method_key in arrays:
@@ -332,7 +344,8 @@ def _read_trio(path: Path, options: LoadOptions) -> CICYData:
 def _read_raw(path: Path, options: LoadOptions) -> CICYData:
     if path.is_dir():
         path = next(path / name for name in ("cicy4list.txt", "cicy4list.zip") if (path / name).exists())
-    return read_cicy4_list(path, drop_products=options.drop_products, scale=options.scale)
+    return read_cicy4_list(path, drop_products=options.drop_products, scale=options.scale,
+                           check_euler=options.check_labels)
 
 
 def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
@@ -356,20 +369,68 @@ def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
     return CICYData(conf, hodge, euler, is_product, ids, scale, str(folder), None, {"scale_from": how}, prov)
 
 
-def _load_pair(folder: Path, names, scale):
-    conf_name, hodge_name = names
-    conf_raw = checks.read_npy(folder / f"{conf_name}.npy")
-    hodge_raw = checks.read_npy(folder / f"{hodge_name}.npy")
-    if len(conf_raw) != len(hodge_raw):
-        raise DataError(f"{folder}: {conf_name}.npy has {len(conf_raw)} rows but {hodge_name}.npy has {len(hodge_raw)}")
-    conf, scale, how = checks.integer_conf(conf_raw, scale, folder / f"{conf_name}.npy")
-    checks.check_configurations(conf, folder / f"{conf_name}.npy")
-    hodge = np.asarray(hodge_raw)
-    if hodge.ndim == 1 and hodge.size == 4 * len(conf) and len(conf) != 4:
-        hodge = hodge.reshape(len(conf), 4)
-    hodge = checks.integer_hodge(hodge, len(conf), folder / f"{hodge_name}.npy")
-    checks.check_hodge(hodge, folder / f"{hodge_name}.npy")
-    return conf, hodge, scale, how
+class _SplitFile:
+    """One Kaggle pair of files (matrices, Hodge numbers), memory-mapped.
+
+    Opening reads only the headers and the first rows (to decide the matrices' reading, see
+    :func:`checks.conf_reading`); :meth:`hodge` and :meth:`conf` convert and check, the matrices
+    chunk by chunk into a caller's array if given, so a 2 GB float64 file never loads whole.
+    """
+
+    def __init__(self, folder: Path, names, scale, check_labels: bool = True):
+        conf_name, hodge_name = names
+        self.conf_path, self.hodge_path = folder / f"{conf_name}.npy", folder / f"{hodge_name}.npy"
+        conf_raw = checks.read_npy(self.conf_path)
+        self.hodge_raw = checks.read_npy(self.hodge_path)
+        if len(conf_raw) != len(self.hodge_raw):
+            raise DataError(f"{folder}: {conf_name}.npy has {len(conf_raw)} rows but {hodge_name}.npy has "
+                            f"{len(self.hodge_raw)}")
+        self.n = len(conf_raw)
+        self.reading = checks.conf_reading(conf_raw, scale, self.conf_path)
+        self.check_labels = check_labels
+
+    def hodge(self, out=None) -> np.ndarray:
+        """The checked int64 (n, 4) Hodge numbers (written into ``out`` if given)."""
+        h = self.hodge_raw
+        if h.ndim == 1 and h.size == 4 * self.n and self.n != 4:
+            h = h.reshape(self.n, 4)
+        h = checks.integer_hodge(h, self.n, self.hodge_path)
+        if self.check_labels:
+            checks.check_hodge(h, self.hodge_path)
+        if out is None:
+            return h
+        out[...] = h
+        return out
+
+    def conf(self, start: int = 0, stop: int | None = None, out=None) -> np.ndarray:
+        """Rows ``start:stop`` as checked int8 configurations (written into ``out`` if given)."""
+        stop = self.n if stop is None else stop
+        conf = checks.convert_conf_rows(self.reading, start, stop, self.conf_path, out=out)
+        checks.check_configurations(conf, self.conf_path, base=start)
+        return conf
+
+    def conf_matches(self, start: int, ref: np.ndarray) -> bool:
+        """Whether rows ``start:start + len(ref)`` equal the int8 rows ``ref``, compared chunk by chunk.
+
+        Rows are converted as :meth:`conf` does (a non-integer entry is a DataError); equal rows
+        are valid configurations since ``ref`` was checked, so only the conversion runs here."""
+        chunk = checks.CONF_CHUNK
+        for lo in range(0, len(ref), chunk):
+            hi = min(len(ref), lo + chunk)
+            block = checks.convert_conf_rows(self.reading, start + lo, start + hi, self.conf_path)
+            if not np.array_equal(block, ref[lo:hi]):
+                return False
+        return True
+
+
+def _rows(a: np.ndarray, idx) -> np.ndarray:
+    """``a[idx]``: a view, not a copy, where ``idx`` is a contiguous ascending run."""
+    idx = np.asarray(idx)
+    if len(idx) == 0:
+        return a[:0]
+    if idx[0] >= 0 and (len(idx) == 1 or (np.diff(idx) == 1).all()):
+        return a[int(idx[0]):int(idx[0]) + len(idx)]
+    return a[idx]
 
 
 class _RowIndex:
@@ -398,26 +459,42 @@ def _row_keys(conf, hodge):
 
 
 def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
-    """train72 + valid72 + test72 as one dataset; 72/80/cv splits mapped onto it."""
+    """train72 + valid72 + test72 as one dataset; 72/80/cv splits mapped onto it.
+
+    Memory: the result's int8 matrices (and int64 Hodge numbers) are allocated once, and each
+    memory-mapped split file is converted into its slice chunk by chunk; the 80% and fold files
+    are compared with those rows chunk by chunk too. The peak stays near the int8 data size
+    (320 bytes a configuration), not the float64 files' (2,560 bytes a configuration).
+    """
     scale = options.scale
     missing = [f"{name}.npy" for pair in FILES_72.values() for name in pair if not (folder / f"{name}.npy").exists()]
     if missing:
         raise DataError(f"{folder}: split files missing: {', '.join(missing)}")
-    parts = {part: _load_pair(folder, names, scale) for part, names in FILES_72.items()}
-    scales = {p: v[2] for p, v in parts.items()}
+    order = ("train", "valid", "test")
+    parts = {part: _SplitFile(folder, FILES_72[part], scale, options.check_labels) for part in order}
+    scales = {p: f.reading.scale for p, f in parts.items()}
     if len(set(scales.values())) != 1:
         raise DataError(f"{folder}: the split files use different scales {scales}; pass scale=")
     scale = scales["train"]
-    conf = np.concatenate([parts[p][0] for p in ("train", "valid", "test")])
-    hodge = np.concatenate([parts[p][1] for p in ("train", "valid", "test")])
-    n_tr, n_va, n_te = (len(parts[p][0]) for p in ("train", "valid", "test"))
+    n_tr, n_va, n_te = (parts[p].n for p in order)
+    n = n_tr + n_va + n_te
+    conf = np.empty((n, 16, 20), np.int8)
+    hodge = np.empty((n, 4), np.int64)
+    start = 0
+    for p in order:  # each file's Hodge numbers, then its matrices, into their rows
+        stop = start + parts[p].n
+        parts[p].hodge(out=hodge[start:stop])
+        parts[p].conf(out=conf[start:stop])
+        start = stop
+    how = parts["train"].reading.how
+    del parts
     train = np.arange(n_tr)
     valid = np.arange(n_tr, n_tr + n_va)
     test = np.arange(n_tr + n_va, n_tr + n_va + n_te)
     splits = {"72": Split(train, valid, test, "72")}
     notes = []
     if all((folder / f"{name}.npy").exists() for pair in FILES_80.values() for name in pair):
-        s80 = _map_80(folder, scale, conf, hodge, splits["72"])
+        s80 = _map_80(folder, scale, conf, hodge, splits["72"], options.check_labels)
         if s80 is None:
             notes.append("80% files hold rows that are not in the 72% files: split '80' not loaded")
         else:
@@ -426,69 +503,75 @@ def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
         names = fold_files(i)
         if not all((folder / f"{n}.npy").exists() for pair in names.values() for n in pair):
             continue
-        fold = _map_fold(folder, i, scale, conf, hodge, splits["72"])
+        fold = _map_fold(folder, i, scale, conf, hodge, splits["72"], options.check_labels)
         if fold is None:
             notes.append(f"fold {i} files do not match train72 + valid72: split 'cv{i}' not loaded")
         else:
             splits[f"cv{i}"] = fold
     for note in notes:
         warnings.warn(f"{folder}: {note}", stacklevel=3)
-    n = len(conf)
-    euler = _checked_labels(conf, hodge, None, np.zeros(n, bool), None, folder, options,
-                            configurations_checked=True)
+    euler = _checked_labels(conf, hodge, None, None, None, folder, options, configurations_checked=True)
     prov = _provenance(folder, "real-list", n, files="Kaggle split files")
     return CICYData(conf, hodge, euler, np.zeros(n, bool), np.full(n, -1, np.int64), scale, str(folder), splits,
-                    {"scale_from": parts["train"][3], "notes": notes}, prov)
+                    {"scale_from": how, "notes": notes}, prov)
 
 
-def _map_80(folder, scale, conf, hodge, s72: Split):
-    (tr_c, tr_h, _, _), (te_c, te_h, _, _) = (_load_pair(folder, FILES_80[p], scale) for p in ("train", "test"))
+def _map_80(folder, scale, conf, hodge, s72: Split, check_labels: bool = True):
+    tr, te = (_SplitFile(folder, FILES_80[p], scale, check_labels) for p in ("train", "test"))
+    tr_h, te_h = tr.hodge(), te.hodge()
     n72 = len(s72.train)
-    # as the paper builds it: train72 followed by the moved 40% of test72 (the rest is test80)
-    prefix_is_train72 = (len(tr_c) >= n72 and np.array_equal(tr_c[:n72], conf[s72.train])
-                         and np.array_equal(tr_h[:n72], hodge[s72.train]))
+    # as the paper builds it: train72 followed by the moved 40% of test72 (the rest is test80);
+    # the prefix is compared chunk by chunk, only the moved rows and test80 are converted whole
+    prefix_is_train72 = (tr.n >= n72 and np.array_equal(tr_h[:n72], hodge[s72.train])
+                         and tr.conf_matches(0, _rows(conf, s72.train)))
     if prefix_is_train72:
-        index = _RowIndex(conf[s72.test], hodge[s72.test])
-        moved, stay = index.locate(tr_c[n72:], tr_h[n72:]), index.locate(te_c, te_h)
+        index = _RowIndex(_rows(conf, s72.test), hodge[s72.test])
+        moved = index.locate(tr.conf(n72), tr_h[n72:])
+        stay = index.locate(te.conf(), te_h) if moved is not None else None
         if moved is not None and stay is not None:
             return Split(np.concatenate([s72.train, s72.test[moved]]), s72.valid, s72.test[stay], "80")
-    # any other order: match every row among train72 + test72
+    # any other order: match every row among train72 + test72 (converts both files whole)
     pool = np.concatenate([s72.train, s72.test])
     index = _RowIndex(conf[pool], hodge[pool])
-    train, test = index.locate(tr_c, tr_h), index.locate(te_c, te_h)
+    train = index.locate(tr.conf(), tr_h)
+    test = index.locate(te.conf(), te_h) if train is not None else None
     if train is None or test is None:
         return None
     return Split(pool[train], s72.valid, pool[test], "80")
 
 
-def _map_fold(folder, i, scale, conf, hodge, s72: Split):
+def _map_fold(folder, i, scale, conf, hodge, s72: Split, check_labels: bool = True):
     names = fold_files(i)
-    (tr_c, tr_h, _, _), (va_c, va_h, _, _) = (_load_pair(folder, names[p], scale) for p in ("train", "valid"))
+    tr, va = (_SplitFile(folder, names[p], scale, check_labels) for p in ("train", "valid"))
+    tr_h, va_h = tr.hodge(), va.hodge()
     pool = np.concatenate([s72.train, s72.valid])  # contiguous 0..n_tv-1 in this dataset
-    if len(tr_c) + len(va_c) != len(pool):
+    if tr.n + va.n != len(pool):
         return None
+    pool_conf, pool_hodge = _rows(conf, pool), hodge[pool]
     # KFold(shuffle=False): the validation fold is one block of the pool, train is the rest in order
-    start = _find_block(conf[pool], va_c)
+    start = _find_block(pool_conf, pool_hodge, va, va_h)
     if start is not None:
-        va = pool[start:start + len(va_c)]
-        tr = np.concatenate([pool[:start], pool[start + len(va_c):]])
-        if np.array_equal(conf[tr], tr_c) and np.array_equal(hodge[tr], tr_h) and np.array_equal(hodge[va], va_h):
-            return Split(tr, va, s72.test, f"cv{i}")
-    index = _RowIndex(conf[pool], hodge[pool])
-    tr, va = index.locate(tr_c, tr_h), index.locate(va_c, va_h)
-    if tr is None or va is None:
+        end = start + va.n
+        if (np.array_equal(np.concatenate([pool_hodge[:start], pool_hodge[end:]]), tr_h)
+                and tr.conf_matches(0, pool_conf[:start]) and tr.conf_matches(start, pool_conf[end:])):
+            return Split(np.concatenate([pool[:start], pool[end:]]), pool[start:end], s72.test, f"cv{i}")
+    index = _RowIndex(pool_conf, pool_hodge)
+    tr_idx = index.locate(tr.conf(), tr_h)
+    va_idx = index.locate(va.conf(), va_h) if tr_idx is not None else None
+    if tr_idx is None or va_idx is None:
         return None
-    return Split(pool[tr], pool[va], s72.test, f"cv{i}")
+    return Split(pool[tr_idx], pool[va_idx], s72.test, f"cv{i}")
 
 
-def _find_block(pool_conf, block):
-    """Start of ``block`` as a contiguous run of ``pool_conf`` (KFold layout), or None."""
-    if len(block) == 0:
+def _find_block(pool_conf, pool_hodge, block: _SplitFile, block_hodge):
+    """Start of the file ``block`` as a contiguous run of the pool's rows (KFold layout), or None.
+
+    The Hodge numbers are compared first (small); matrices chunk by chunk, never whole."""
+    if block.n == 0:
         return None
-    n, k = len(pool_conf), len(block)
+    n, k = len(pool_conf), block.n
     for start in (j * (n // N_FOLDS) + min(j, n % N_FOLDS) for j in range(N_FOLDS)):  # KFold's fold starts
-        if start + k <= n and np.array_equal(pool_conf[start:start + k], block):
+        if (start + k <= n and np.array_equal(pool_hodge[start:start + k], block_hodge)
+                and block.conf_matches(0, pool_conf[start:start + k])):
             return start
     return None
-
-
