@@ -18,6 +18,7 @@ from pathlib import Path
 from .errors import Cicy4Error, UsageError
 
 EXIT_USER_ERROR = 2
+_RECIPES = ("paper", "fast", "cicyminer")  # the training recipes `train --recipe` offers (cicy4lib.recipes)
 # OS errors on a path the user gave (missing file, a folder for a file, no permission): one line
 _PATH_ERRNOS = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.EEXIST,
                 errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG}
@@ -69,27 +70,20 @@ def _cmd_data(args):
     print(f"wrote {len(paths)} files to {args.out}")
 
 
-def _cmd_train(args):
-    from .data import load_dataset, subsample
-    from . import distributed
-    from .train import TrainConfig, finetune_config, train
+def train_config(args, device=None):
+    """The :class:`~cicy4lib.train.TrainConfig` that ``train`` runs with, from its parsed arguments:
+    the recipe (``--recipe``, ``--finetune``) with the options given; without ``--epochs`` the
+    recipe's own maximum (:func:`cicy4lib.defaults.recipe_epochs`: paper 550, fast 60, cicyminer 300)."""
+    from .defaults import recipe_epochs
+    from .train import TrainConfig, finetune_config
 
-    if args.device is not None:
-        from .train import resolve_device
-
-        try:
-            resolve_device(args.device)
-        except (RuntimeError, ValueError) as err:
-            raise UsageError(f"--device {args.device}: {err}") from None
-    device = distributed.init_from_env(args.device)  # under torchrun: process group + this rank's device
-    data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     if args.finetune:
         make_config = finetune_config if args.recipe == "paper" else \
             (lambda **kw: TrainConfig.from_recipe(args.recipe, **{"min_lr": 1e-7, **kw}))
     else:
         make_config = lambda **kw: TrainConfig.from_recipe(args.recipe, **kw)  # noqa: E731
     overrides = {
-        "max_epochs": args.epochs,
+        "max_epochs": args.epochs if args.epochs is not None else recipe_epochs(args.recipe),
         "batch_size": args.batch_size,
         "lr": args.lr,
         "seed": args.seed,
@@ -100,9 +94,29 @@ def _cmd_train(args):
         "augment_permutations": args.augment_permutations or None,
     }
     try:
-        config = make_config(**{k: v for k, v in overrides.items() if v is not None})
+        return make_config(**{k: v for k, v in overrides.items() if v is not None})
     except (TypeError, ValueError) as err:  # TrainConfig's own checks of the values given
         raise UsageError(f"train: {err}") from None
+
+
+def _cmd_train(args):
+    from .data import load_dataset, subsample
+    from . import distributed
+    from .train import train
+
+    if args.device is not None:
+        from .train import resolve_device
+
+        try:
+            resolve_device(args.device)
+        except (RuntimeError, ValueError) as err:
+            raise UsageError(f"--device {args.device}: {err}") from None
+    device = distributed.init_from_env(args.device)  # under torchrun: process group + this rank's device
+    data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
+    config = train_config(args, device)
+    if args.epochs is None and not args.quiet and distributed.is_main():
+        print(f"{args.model}: up to {config.max_epochs} epochs, the {args.recipe} recipe's maximum "
+              "(early stopping may end sooner; --epochs N to change)", flush=True)
     result = train(
         args.model,
         data,
@@ -164,6 +178,8 @@ def _cmd_demo(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .defaults import recipe_epochs  # light: no torch for the help
+
     parser = _Parser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -181,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="registry name, e.g. LSTM-448 (see `models`)")
     p.add_argument("--data", default="sample")
     p.add_argument("--split", default="72", type=_split_name, help="72, 80, cv0..cv4, strat")
-    p.add_argument("--epochs", type=_positive(int), default=None, help="maximum epochs (paper: 550)")
+    p.add_argument("--epochs", type=_positive(int), default=None,
+                   help="maximum epochs (default: the recipe's own, "
+                        + ", ".join(f"{r} {recipe_epochs(r)}" for r in _RECIPES) + ")")
     p.add_argument("--batch-size", type=_positive(int), default=None)
     p.add_argument("--lr", type=_positive(float), default=None)
     p.add_argument("--seed", type=int, default=42)
@@ -198,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true",
                    help="automatic mixed precision (CUDA): bfloat16 on Ampere+, float16 + GradScaler before")
-    p.add_argument("--recipe", default="paper", choices=["paper", "fast", "cicyminer"],
+    p.add_argument("--recipe", default="paper", choices=list(_RECIPES),
                    help="paper (default) | fast (NOT the paper's: standardised targets, batch 512, one-cycle)"
                         " | cicyminer; see cicy4lib.recipes")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")

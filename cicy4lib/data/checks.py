@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import mmap
 import zipfile
 import zlib
 from pathlib import Path
@@ -111,10 +112,10 @@ def read_json_file(path: Path) -> dict:
 
 # --------------------------------------------------------------------------- matrices
 
-CONF_CHUNK = 1 << 13  # rows per conversion chunk: 8,192 x 320 float64 = 21 MB per buffer
+CONF_CHUNK = 1 << 12  # rows per conversion chunk: 4,096 x 320 float64 = 10 MB per buffer
 
 
-def integer_conf(a: np.ndarray, scale, path, chunk: int = CONF_CHUNK, ids=None, out: np.ndarray | None = None):
+def integer_conf(a: np.ndarray, scale, path, chunk: int | None = None, ids=None, out: np.ndarray | None = None):
     """int8 (N, 16, 20) from integer or scaled-float matrices; returns (conf, scale, how).
 
     Integer files are taken as they are (the model scale is ``scale`` or 6). Float files get
@@ -126,6 +127,7 @@ def integer_conf(a: np.ndarray, scale, path, chunk: int = CONF_CHUNK, ids=None, 
     (an int8 (N, 16, 20) array, e.g. a slice of a larger one) receives the result in place of
     a new array.
     """
+    chunk = chunk or CONF_CHUNK
     reading = conf_reading(a, scale, path, ids=ids, probe=chunk)
     out = convert_conf_rows(reading, 0, len(reading.a), path, ids=ids, out=out, chunk=chunk)
     return out, reading.scale, reading.how
@@ -140,7 +142,7 @@ class ConfReading:
         self.a, self.kind, self.factor, self.scale, self.how = a, kind, factor, scale, how
 
 
-def conf_reading(a, scale, path, ids=None, probe: int = CONF_CHUNK) -> ConfReading:
+def conf_reading(a, scale, path, ids=None, probe: int | None = None) -> ConfReading:
     """Check the shape and dtype of matrices ``a`` (N, 16, 20) or (N, 16, 20, 1) and decide
     their reading from the first ``probe`` rows (:func:`integer_conf`); nothing is converted."""
     from ..geometry.validate import checked_scale
@@ -160,7 +162,7 @@ def conf_reading(a, scale, path, ids=None, probe: int = CONF_CHUNK) -> ConfReadi
         how = "integer entries" if scale is None else "integer entries, given scale"
         factor = 1.0
     elif kind == "f":
-        factor = _float_reading(np.asarray(a[:probe]), declared, path, ids)
+        factor = _float_reading(np.asarray(a[:probe or CONF_CHUNK]), declared, path, ids)
         how = (f"float entries read as integers / {declared:g}" if factor != 1.0
                else "float entries read as integers")
     else:
@@ -169,11 +171,12 @@ def conf_reading(a, scale, path, ids=None, probe: int = CONF_CHUNK) -> ConfReadi
 
 
 def convert_conf_rows(reading: ConfReading, start: int, stop: int, path, ids=None,
-                      out: np.ndarray | None = None, chunk: int = CONF_CHUNK) -> np.ndarray:
+                      out: np.ndarray | None = None, chunk: int | None = None) -> np.ndarray:
     """Rows ``start:stop`` of ``reading.a`` as checked int8 degrees, written into ``out``
     (int8, ``stop - start`` rows; a new array if None) chunk by chunk: the temporaries are a
     few ``chunk``-row buffers, whatever the file's size. Errors name the file's entry."""
     a, kind, factor = reading.a, reading.kind, reading.factor
+    chunk = chunk or CONF_CHUNK
     n = stop - start
     if out is None:
         out = np.empty((n,) + a.shape[1:], np.int8)
@@ -208,7 +211,26 @@ def convert_conf_rows(reading: ConfReading, start: int, stop: int, path, ids=Non
                                 + f" as the file's first rows are read ({reading.how}); pass the right scale=")
             raise DataError(f"{where}: not a degree in 0..127 ({reading.how})")
         out[lo - start:hi - start] = ints
+        _release_pages(raw)
     return out
+
+
+def _release_pages(view) -> None:
+    """Drop the file pages a memory-mapped ``view`` was read through from this process's
+    resident set (the kernel keeps them in its page cache). A 2 GB float64 file read chunk by
+    chunk then never stays mapped in whole. A no-op for arrays in memory or without madvise."""
+    mm = getattr(view, "_mmap", None)
+    if mm is None or view.size == 0 or not hasattr(mm, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    try:
+        base = np.frombuffer(mm, np.uint8, count=1).ctypes.data
+        low = high = view.ctypes.data
+        for n, stride in zip(view.shape, view.strides):
+            low, high = low + min(0, (n - 1) * stride), high + max(0, (n - 1) * stride)
+        start = (low - base) // mmap.PAGESIZE * mmap.PAGESIZE
+        mm.madvise(mmap.MADV_DONTNEED, start, high + view.itemsize - base - start)
+    except (OSError, ValueError, TypeError, BufferError):
+        pass
 
 
 def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
@@ -244,12 +266,13 @@ def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
                     f"scale); pass the right scale=")
 
 
-def check_configurations(conf: np.ndarray, path, ids=None, chunk: int = 1 << 15, base: int = 0) -> None:
+def check_configurations(conf: np.ndarray, path, ids=None, chunk: int | None = None, base: int = 0) -> None:
     """Every padded int8 block must be a valid configuration (Calabi-Yau condition, dimension 4).
 
     Chunk by chunk on the integer array as it is (no int64 copy: the checks sum in int64)."""
     from ..geometry.validate import block_problem, padded_block_ok
 
+    chunk = chunk or CONF_CHUNK
     if conf.dtype.kind not in "iu":
         conf = conf.astype(np.int64)
     for start in range(0, len(conf), chunk):
@@ -281,8 +304,9 @@ def boolean_flags(a, n: int, path, what: str = "direct") -> np.ndarray:
     return a.astype(bool)
 
 
-def integer_hodge(h, n: int, path, ids=None) -> np.ndarray:
-    """int64 (n, 4) Hodge numbers from an integer or integral-float array."""
+def integer_hodge(h, n: int, path, ids=None, out: np.ndarray | None = None) -> np.ndarray:
+    """int64 (n, 4) Hodge numbers from an integer or integral-float array (written into
+    ``out``, an int64 (n, 4) array, if given: no intermediate copy of an integer file)."""
     h = np.asarray(h)
     if h.ndim != 2 or h.shape != (n, 4):
         raise DataError(f"{path}: Hodge numbers have shape {h.shape}, expected ({n}, 4) (h11, h21, h31, h22)")
@@ -298,13 +322,20 @@ def integer_hodge(h, n: int, path, ids=None) -> np.ndarray:
         if np.abs(h).max(initial=0) > 2**62:
             i = int(np.argmax((np.abs(h) > 2**62).any(axis=1)))
             raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {h[i].tolist()}: out of range")
-        return np.rint(h).astype(np.int64)
+        return _into(np.rint(h), out)
     if h.dtype.kind == "u" and h.size and h.max() > 2**62:
         i = int(np.argmax((h > 2**62).any(axis=1)))
         raise DataError(f"{path}: {_entry(i, ids)} has Hodge numbers {h[i].tolist()}: out of range")
     if h.dtype.kind not in "iu":
         raise DataError(f"{path}: Hodge numbers have dtype {h.dtype}, expected integers")
-    return h.astype(np.int64)
+    return _into(h, out)
+
+
+def _into(h, out):
+    if out is None:
+        return h.astype(np.int64)
+    out[...] = h
+    return out
 
 
 def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=None, base: int = 0) -> None:

@@ -394,13 +394,10 @@ class _SplitFile:
         h = self.hodge_raw
         if h.ndim == 1 and h.size == 4 * self.n and self.n != 4:
             h = h.reshape(self.n, 4)
-        h = checks.integer_hodge(h, self.n, self.hodge_path)
+        h = checks.integer_hodge(h, self.n, self.hodge_path, out=out)
         if self.check_labels:
             checks.check_hodge(h, self.hodge_path)
-        if out is None:
-            return h
-        out[...] = h
-        return out
+        return h
 
     def conf(self, start: int = 0, stop: int | None = None, out=None) -> np.ndarray:
         """Rows ``start:stop`` as checked int8 configurations (written into ``out`` if given)."""
@@ -409,18 +406,29 @@ class _SplitFile:
         checks.check_configurations(conf, self.conf_path, base=start)
         return conf
 
-    def conf_matches(self, start: int, ref: np.ndarray) -> bool:
-        """Whether rows ``start:start + len(ref)`` equal the int8 rows ``ref``, compared chunk by chunk.
+    def conf_matches(self, start: int, ref: np.ndarray, rows=None) -> bool:
+        """Whether this file's rows from ``start`` equal the int8 rows ``ref`` (``ref[rows]`` if
+        ``rows`` is given), compared chunk by chunk.
 
         Rows are converted as :meth:`conf` does (a non-integer entry is a DataError); equal rows
         are valid configurations since ``ref`` was checked, so only the conversion runs here."""
         chunk = checks.CONF_CHUNK
-        for lo in range(0, len(ref), chunk):
-            hi = min(len(ref), lo + chunk)
+        n = len(ref) if rows is None else len(rows)
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
             block = checks.convert_conf_rows(self.reading, start + lo, start + hi, self.conf_path)
-            if not np.array_equal(block, ref[lo:hi]):
+            if not np.array_equal(block, ref[lo:hi] if rows is None else ref[rows[lo:hi]]):
                 return False
         return True
+
+    def row_hashes(self, start: int, hodge: np.ndarray) -> np.ndarray:
+        """:func:`_row_hashes` of rows ``start:start + len(hodge)`` (checked as :meth:`conf`
+        does) with their Hodge numbers ``hodge``, computed chunk by chunk."""
+        out = np.empty(len(hodge), np.uint64)
+        for lo in range(0, len(hodge), checks.CONF_CHUNK):
+            hi = min(len(hodge), lo + checks.CONF_CHUNK)
+            out[lo:hi] = _row_hashes(self.conf(start + lo, start + hi), hodge[lo:hi])
+        return out
 
 
 def _rows(a: np.ndarray, idx) -> np.ndarray:
@@ -493,8 +501,9 @@ def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
     test = np.arange(n_tr + n_va, n_tr + n_va + n_te)
     splits = {"72": Split(train, valid, test, "72")}
     notes = []
+    index = _RowLocator(conf, hodge)
     if all((folder / f"{name}.npy").exists() for pair in FILES_80.values() for name in pair):
-        s80 = _map_80(folder, scale, conf, hodge, splits["72"], options.check_labels)
+        s80 = _map_80(folder, scale, index, splits["72"], options.check_labels)
         if s80 is None:
             notes.append("80% files hold rows that are not in the 72% files: split '80' not loaded")
         else:
@@ -503,11 +512,12 @@ def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
         names = fold_files(i)
         if not all((folder / f"{n}.npy").exists() for pair in names.values() for n in pair):
             continue
-        fold = _map_fold(folder, i, scale, conf, hodge, splits["72"], options.check_labels)
+        fold = _map_fold(folder, i, scale, index, splits["72"], options.check_labels)
         if fold is None:
             notes.append(f"fold {i} files do not match train72 + valid72: split 'cv{i}' not loaded")
         else:
             splits[f"cv{i}"] = fold
+    del index
     for note in notes:
         warnings.warn(f"{folder}: {note}", stacklevel=3)
     euler = _checked_labels(conf, hodge, None, None, None, folder, options, configurations_checked=True)
@@ -516,31 +526,31 @@ def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
                     {"scale_from": how, "notes": notes}, prov)
 
 
-def _map_80(folder, scale, conf, hodge, s72: Split, check_labels: bool = True):
+def _map_80(folder, scale, index: "_RowLocator", s72: Split, check_labels: bool = True):
+    conf, hodge = index.conf, index.hodge
     tr, te = (_SplitFile(folder, FILES_80[p], scale, check_labels) for p in ("train", "test"))
     tr_h, te_h = tr.hodge(), te.hodge()
     n72 = len(s72.train)
     # as the paper builds it: train72 followed by the moved 40% of test72 (the rest is test80);
-    # the prefix is compared chunk by chunk, only the moved rows and test80 are converted whole
+    # the prefix is compared chunk by chunk, the other rows are found among test72's
     prefix_is_train72 = (tr.n >= n72 and np.array_equal(tr_h[:n72], hodge[s72.train])
                          and tr.conf_matches(0, _rows(conf, s72.train)))
     if prefix_is_train72:
-        index = _RowIndex(_rows(conf, s72.test), hodge[s72.test])
-        moved = index.locate(tr.conf(n72), tr_h[n72:])
-        stay = index.locate(te.conf(), te_h) if moved is not None else None
-        if moved is not None and stay is not None:
+        found = index.locate(s72.test, [(tr, n72, tr_h[n72:]), (te, 0, te_h)])
+        if found is not None:
+            moved, stay = found
             return Split(np.concatenate([s72.train, s72.test[moved]]), s72.valid, s72.test[stay], "80")
-    # any other order: match every row among train72 + test72 (converts both files whole)
+    # any other order: match every row among train72 + test72
     pool = np.concatenate([s72.train, s72.test])
-    index = _RowIndex(conf[pool], hodge[pool])
-    train = index.locate(tr.conf(), tr_h)
-    test = index.locate(te.conf(), te_h) if train is not None else None
-    if train is None or test is None:
+    found = index.locate(pool, [(tr, 0, tr_h), (te, 0, te_h)])
+    if found is None:
         return None
+    train, test = found
     return Split(pool[train], s72.valid, pool[test], "80")
 
 
-def _map_fold(folder, i, scale, conf, hodge, s72: Split, check_labels: bool = True):
+def _map_fold(folder, i, scale, index: "_RowLocator", s72: Split, check_labels: bool = True):
+    conf, hodge = index.conf, index.hodge
     names = fold_files(i)
     tr, va = (_SplitFile(folder, names[p], scale, check_labels) for p in ("train", "valid"))
     tr_h, va_h = tr.hodge(), va.hodge()
@@ -555,11 +565,10 @@ def _map_fold(folder, i, scale, conf, hodge, s72: Split, check_labels: bool = Tr
         if (np.array_equal(np.concatenate([pool_hodge[:start], pool_hodge[end:]]), tr_h)
                 and tr.conf_matches(0, pool_conf[:start]) and tr.conf_matches(start, pool_conf[end:])):
             return Split(np.concatenate([pool[:start], pool[end:]]), pool[start:end], s72.test, f"cv{i}")
-    index = _RowIndex(pool_conf, pool_hodge)
-    tr_idx = index.locate(tr.conf(), tr_h)
-    va_idx = index.locate(va.conf(), va_h) if tr_idx is not None else None
-    if tr_idx is None or va_idx is None:
+    found = index.locate(pool, [(tr, 0, tr_h), (va, 0, va_h)])
+    if found is None:
         return None
+    tr_idx, va_idx = found
     return Split(pool[tr_idx], pool[va_idx], s72.test, f"cv{i}")
 
 
@@ -575,3 +584,89 @@ def _find_block(pool_conf, pool_hodge, block: _SplitFile, block_hodge):
                 and block.conf_matches(0, pool_conf[start:start + k])):
             return start
     return None
+
+
+# --------------------------------------------------------------------------- finding rows by content
+
+_HASH_STEP = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _row_hashes(conf: np.ndarray, hodge: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row (int8 matrix and int64 Hodge numbers): equal rows, equal hashes.
+
+    Each 8-byte word, offset by its position, goes through the splitmix64 finaliser; the row's
+    hash is their sum (mod 2**64). Only a chunk of rows is copied at a time."""
+    n = len(conf)
+    out = np.empty(n, np.uint64)
+    for lo in range(0, n, checks.CONF_CHUNK):
+        hi = min(n, lo + checks.CONF_CHUNK)
+        words = np.concatenate([np.ascontiguousarray(conf[lo:hi], np.int8).reshape(hi - lo, -1).view("<u8"),
+                                np.ascontiguousarray(hodge[lo:hi], "<i8").view("<u8")], axis=1)
+        words += np.arange(1, words.shape[1] + 1, dtype=np.uint64) * _HASH_STEP
+        words ^= words >> np.uint64(30)
+        words *= np.uint64(0xBF58476D1CE4E5B9)
+        words ^= words >> np.uint64(27)
+        words *= np.uint64(0x94D049BB133111EB)
+        words ^= words >> np.uint64(31)
+        out[lo:hi] = words.sum(axis=1, dtype=np.uint64)
+    return out
+
+
+def _match_hashes(ref: np.ndarray, query: np.ndarray):
+    """For each query hash, a position in ``ref`` with that hash, each position used once and
+    equal hashes paired in order (the k-th such query gets the k-th such position); None if
+    some query has no position left."""
+    if len(query) == 0:
+        return np.zeros(0, np.int64)
+    order = np.argsort(ref, kind="stable")
+    ref_sorted = ref[order]
+    q_order = np.argsort(query, kind="stable")
+    q_sorted = query[q_order]
+    rank = np.arange(len(q_sorted)) - np.searchsorted(q_sorted, q_sorted, "left")
+    pos = np.searchsorted(ref_sorted, q_sorted, "left") + rank
+    if len(ref_sorted) == 0 or pos.max() >= len(ref_sorted) or (ref_sorted[pos] != q_sorted).any():
+        return None
+    found = np.empty(len(query), np.int64)
+    found[q_order] = order[pos]
+    return found
+
+
+class _RowLocator:
+    """Find the rows of split files among the dataset's rows by content (matrix + Hodge numbers).
+
+    Hashes of the dataset's rows (8 bytes a row, computed on first use) and of the files' rows
+    pair them up; every pair is then compared exactly, chunk by chunk. Only if two different
+    rows share a hash (odds about 2 in 10**8 on the full list) does it fall back to
+    :class:`_RowIndex`, which holds the rows' bytes."""
+
+    def __init__(self, conf, hodge):
+        self.conf, self.hodge = conf, hodge
+        self._hashes = None
+
+    def hashes(self) -> np.ndarray:
+        if self._hashes is None:
+            self._hashes = _row_hashes(self.conf, self.hodge)
+        return self._hashes
+
+    def locate(self, pool, queries):
+        """Positions in ``pool`` (dataset rows) of the rows of each query ``(file, start, hodge)``
+        (the file's rows from ``start``, as many as ``hodge`` has), each pool row used once and
+        repeats paired in order; None if some row is not in the pool."""
+        if not queries:
+            return []
+        q_hash = np.concatenate([f.row_hashes(start, h) for f, start, h in queries])
+        found = _match_hashes(self.hashes()[pool], q_hash)
+        if found is None:
+            return None
+        parts = np.split(found, np.cumsum([len(h) for _, _, h in queries])[:-1])
+        if all(np.array_equal(self.hodge[pool[p]], h) and f.conf_matches(start, self.conf, pool[p])
+               for (f, start, h), p in zip(queries, parts)):
+            return parts
+        index = _RowIndex(self.conf[pool], self.hodge[pool])  # a hash collision: match exactly
+        out = []
+        for f, start, h in queries:
+            found = index.locate(f.conf(start, start + len(h)), h)
+            if found is None:
+                return None
+            out.append(found)
+        return out
