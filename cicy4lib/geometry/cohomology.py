@@ -177,6 +177,7 @@ class _Config:
         self._basis_cache = {}
         self._line_bundles = {}  # L -> _LineBundle: each line bundle is evaluated once per configuration
         self._derivatives = {}
+        self._terms = {}  # L -> Koszul terms (see koszul_terms)
         self.force_transfer = _FORCE_TRANSFER
 
     def _draw(self):
@@ -198,6 +199,19 @@ class _Config:
     @property
     def _hash(self):
         return self._draw()[1]
+
+    def koszul_terms(self, L):
+        """The Koszul terms (S, k, q, dim) of O(L) (see :func:`_koszul_subsets`), cached."""
+        terms = self._terms.get(L)
+        if terms is None:
+            terms = self._terms[L] = _koszul_subsets(self.P, self.n, L)
+        return terms
+
+    def prepare_terms(self, bundles):
+        """Compute the Koszul terms of several bundles L >= 0 (tuples of ints) in one batch."""
+        todo = [L for L in dict.fromkeys(bundles) if L not in self._terms]
+        if todo:
+            self._terms.update(zip(todo, _koszul_subsets_many(self.P, self.n, todo)))
 
     def line_bundle(self, L):
         """The (cached) Koszul evaluation of O_X(L)."""
@@ -648,85 +662,108 @@ def _accumulate(total, more):
 # Koszul spectral sequence for a line bundle restricted to X
 # --------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=256)
-def _column_structure(shape, data):
-    """Per-configuration tables for :func:`_koszul_subsets` (rows, row bitmasks, column supports)."""
-    m, K = shape
-    flat = np.frombuffer(data, dtype=np.int64).tolist()
-    rows = [flat[r * K:(r + 1) * K] for r in range(m)]
-    masks = [sum(1 << c for c in range(K) if rows[r][c]) for r in range(m)]
-    supports = [[(r, rows[r][c]) for r in range(m) if rows[r][c]] for c in range(K)]
-    return rows, masks, supports
-
-
 def _koszul_subsets(P, n, L):
     """Subsets S of columns with H^*(A, O(L - D_S)) != 0, as (S, k, q, dim) tuples.
 
-    Row r needs t_r = sum_{s in S} p_rs <= L_r or t_r >= L_r + n_r + 1, and t_r <= n_r + 1
-    (the row sum).  For L >= 0 this says: a row with L_r = 0 is hit by all of its columns
-    or by none (columns linked by such rows form blocks taken whole), and a row with
-    L_r >= 1 has t_r <= L_r.  Blocks are enumerated under those caps.  The order is the
-    one of the general search (indicator vectors in lexicographic order, 0 before 1).
+    In the order of the general search (indicator vectors in lexicographic order, 0 before
+    1); for ``L >= 0`` see :func:`_koszul_subsets_many`.
     """
     L = tuple(int(v) for v in L)
     if min(L) < 0:
         return _koszul_subsets_general(P, n, L)
+    return _koszul_subsets_many(P, n, [L])[0]
+
+
+def _koszul_subsets_many(P, n, Ls):
+    """:func:`_koszul_subsets` of several line bundles ``L >= 0`` at once (a list per L).
+
+    Row r needs t_r = sum_{s in S} p_rs <= L_r or t_r >= L_r + n_r + 1, and t_r <= n_r + 1
+    (the row sum).  For L >= 0 this says: a row with L_r = 0 is hit by all of its columns
+    or by none (columns linked by such rows form *blocks* taken whole), and a row with
+    L_r >= 1 has t_r <= L_r.  Every union of blocks within those caps has nonzero
+    cohomology: k_r = -(n_r + 1) (H^{n_r}, dimension 1) on the zero rows it hits,
+    k_r = L_r - t_r >= 0 (H^0, dimension binom(n_r + k_r, n_r)) on the capped rows.
+
+    The blocks of all bundles come from one batched computation (the transitive closure of
+    "shares a row with L_r = 0", by repeated squaring of 0/1 matrices); a block alone over
+    a cap is in no allowed union, so only the blocks allowed alone are combined, in Python.
+    """
     P = np.asarray(P, dtype=np.int64)
     m, K = P.shape
-    n = tuple(int(v) for v in n)
-    rows, masks, supports = _column_structure(P.shape, P.tobytes())
-    zero_masks = [masks[r] for r in range(m) if L[r] == 0 and masks[r]]
-    blocks = []
-    remaining = (1 << K) - 1
-    while remaining:
-        comp = remaining & -remaining
-        grown = True
-        while grown:
-            grown = False
-            for rm in zero_masks:
-                if rm & comp and rm & ~comp:
-                    comp |= rm
-                    grown = True
-        blocks.append([c for c in range(K) if comp >> c & 1])
-        remaining &= ~comp
-    capped = [r for r in range(m) if L[r] > 0]
-    caps = [L[r] for r in capped]
-    slot = {r: i for i, r in enumerate(capped)}
-    loads = []
-    for blk in blocks:
-        load = [0] * len(capped)
-        for c in blk:
-            for r, p in supports[c]:
-                i = slot.get(r)
-                if i is not None:
-                    load[i] += p
-        loads.append(load)
-    out = []
+    n = [int(v) for v in n]
+    Larr = np.asarray(Ls, dtype=np.int64).reshape(-1, m)
+    B = Larr.shape[0]
+    support = (P > 0).astype(np.float64)
+    zero = Larr == 0
+    reach = np.matmul(np.swapaxes(zero[:, :, None] * support[None], 1, 2), support) + np.eye(K)
+    reach = (reach > 0).astype(np.float64)  # (B, K, K): column c' in the block of column c
+    step = 1
+    while step < K - 1:  # paths of length <= 2 * step
+        reach = (np.matmul(reach, reach) > 0).astype(np.float64)
+        step *= 2
+    load = np.rint(reach @ P.T.astype(np.float64)).astype(np.int64)  # (B, K, m): t of the block
+    first = (reach * np.tri(K, K, -1)).sum(axis=2) == 0  # a block is named by its lowest column
+    alone = first & ((load <= Larr[:, None, :]) | zero[:, None, :]).all(axis=2)
+    bs, cs = np.nonzero(alone)  # the blocks allowed alone (bundle b, lowest column c)
+    member = reach[bs, cs] > 0
+    keys = (member @ (1 << np.arange(K - 1, -1, -1))).tolist()  # indicator vector as a number
+    qs = (((load[bs, cs] > 0) & zero[bs]) @ np.asarray(n, dtype=np.int64)).tolist()
+    ks = [tuple(k) for k in (Larr[bs] - load[bs, cs]).tolist()]
+    loads = load[bs, cs].tolist()
+    cols = [[] for _ in keys]
+    for t, c in zip(*(a.tolist() for a in np.nonzero(member))):
+        cols[t].append(c)
+    cols = [tuple(c) for c in cols]
+    capped = [[] for _ in range(B)]
+    for b, r in zip(*(a.tolist() for a in np.nonzero(Larr > 0))):
+        capped[b].append(r)
+    blocks = [[] for _ in range(B)]
+    for t, b in enumerate(bs.tolist()):
+        blocks[b].append(t)
+    result = []
+    for L, rows, items in zip(Larr.tolist(), capped, blocks):
+        caps = [L[r] for r in rows]
+        dim0 = 1
+        for r, cap in zip(rows, caps):
+            dim0 *= comb(n[r] + cap, n[r])
+        out = [(0, ((), tuple(L), 0, dim0))]
 
-    def emit(chosen):
-        S = sorted(c for b in chosen for c in blocks[b])
-        k = list(L)
-        for c in S:
-            for r, p in supports[c]:
-                k[r] -= p
-        q, dim = ambient_cohomology(n, k)
-        if dim:
-            out.append((sum(1 << (K - 1 - c) for c in S), (tuple(S), tuple(k), q, dim)))
+        def emit(chosen, used):
+            key = q = 0
+            for t in chosen:
+                key |= keys[t]
+                q += qs[t]
+            dim = 1
+            for r, cap, u in zip(rows, caps, used):
+                dim *= comb(n[r] + cap - u, n[r])
+            if len(chosen) == 1:
+                k, S = ks[chosen[0]], cols[chosen[0]]
+            else:
+                k = list(L)
+                for t in chosen:
+                    for r, v in enumerate(loads[t]):
+                        k[r] -= v
+                k, S = tuple(k), tuple(sorted(c for t in chosen for c in cols[t]))
+            out.append((key, (S, k, q, dim)))
 
-    def rec(b, chosen, used):
-        if b == len(blocks):
-            emit(chosen)
-            return
-        rec(b + 1, chosen, used)
-        new = [u + x for u, x in zip(used, loads[b])]
-        if all(u <= cap for u, cap in zip(new, caps)):
-            chosen.append(b)
-            rec(b + 1, chosen, new)
-            chosen.pop()
+        def rec(i, chosen, used):
+            if i == len(items):
+                if chosen:
+                    emit(chosen, used)
+                return
+            rec(i + 1, chosen, used)
+            t = items[i]
+            new = [u + loads[t][r] for u, r in zip(used, rows)]
+            if all(u <= cap for u, cap in zip(new, caps)):
+                chosen.append(t)
+                rec(i + 1, chosen, new)
+                chosen.pop()
 
-    rec(0, [], [0] * len(capped))
-    out.sort(key=lambda item: item[0])
-    return [item for _, item in out]
+        if items:
+            rec(0, [], [0] * len(rows))
+            out.sort(key=lambda item: item[0])
+        result.append([item for _, item in out])
+    return result
 
 
 def _koszul_subsets_general(P, n, L):
@@ -780,7 +817,7 @@ class _LineBundle:
     def __init__(self, cfg: _Config, L, allow_compute=True, force_transfer=False):
         self.cfg = cfg
         self.L = tuple(int(v) for v in L)
-        self.terms = _koszul_subsets(cfg.P, cfg.n, self.L)
+        self.terms = cfg.koszul_terms(self.L)
         self.computed = []  # ranks computed for random coefficients
         self.forced = []  # maps fixed by dimension arguments (do not make a result generic)
         # group terms by position (j, q)
@@ -818,8 +855,21 @@ class _LineBundle:
                     return True
         return False
 
+    @staticmethod
+    def _isolated(dims):
+        """True if no differential d_r (r >= 1) could connect two nonzero positions."""
+        nz = [p for p, d in dims.items() if d]
+        for (j, q) in nz:
+            for (j2, q2) in nz:
+                r = j - j2
+                if (r == 1 and q == q2) or (r >= 2 and q - q2 == r - 1):
+                    return False
+        return True
+
     def _evaluate(self, allow_compute):
         e1 = dict(self.e1)
+        if self._isolated(e1):  # E1 = E_inf (the common case), in the order _rows gives
+            return {p: e1[p] for p in sorted(e1, key=lambda p: (p[1], p[0])) if e1[p]}
         if not self._higher_links(e1):
             e2 = self._rows(e1, allow_compute, force_range=True)
             return e2
@@ -1363,14 +1413,17 @@ def _tangent_cohomology(P, seed=DEFAULT_SEED):
     """(h^1(TX), h^2(TX), h^3(TX), computed-rank notes, forced-map notes) or raise Undetermined."""
     cfg = _Config(P, seed)
     notes, forced = [], []
+    e_keys = [tuple(int(r == i) for r in range(cfg.m)) for i in range(cfg.m)]
+    n_keys = [tuple(col) for col in cfg.P.T.tolist()]
+    cfg.prepare_terms([(0,) * cfg.m] + e_keys + n_keys)  # all Koszul terms in one batch
     O = cfg.line_bundle((0,) * cfg.m)
     if O.h != [1, 0, 0, 0, 1]:
         raise Undetermined(f"h^q(O_X) = {O.h}, not (1,0,0,0,1): not a proper CY four-fold "
                            "(direct product?)")
     notes += O.computed
     forced += O.forced
-    E = [cfg.line_bundle([1 if r == i else 0 for r in range(cfg.m)]) for i in range(cfg.m)]
-    N = [cfg.line_bundle(cfg.P[:, k]) for k in range(cfg.K)]
+    E = [cfg.line_bundle(L) for L in e_keys]
+    N = [cfg.line_bundle(L) for L in n_keys]
     for lb in dict.fromkeys(E + N):  # a repeated column is one line bundle: note it once
         notes += lb.computed
         forced += lb.forced
