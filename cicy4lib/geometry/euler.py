@@ -248,29 +248,65 @@ def _euler_same_k(P: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Euler number: one configuration (the same programme without the batch bookkeeping)
 # --------------------------------------------------------------------------------------
+_SMALL_STATES = 32  # _euler_single: Python dicts up to this many states, numpy arrays beyond
+
+
 def _euler_single(P: np.ndarray) -> int:
-    """Euler number of one validated degree block ``P`` (m, K): :func:`_euler_same_k` for a
-    batch of one, with the per-column edges as small arrays and each column's successors
-    as an (states, support) grid, so a column costs a dozen numpy calls instead of fifty."""
+    """Euler number of one validated degree block ``P`` (m, K), exact.
+
+    The programme of :func:`_deficit_states` for one configuration: while the states are
+    few (the first columns; everything for small blocks) in Python integers, a dict from the
+    packed exponent vector to (value, deficit bound); then in numpy, each column's
+    successors as a (states, support) grid. Per-call numpy overhead, not arithmetic, is what
+    a single configuration costs, so small cases never touch numpy arrays.
+    """
     m, K = P.shape
-    n = P.sum(axis=1) - 1
-    colsum = P.sum(axis=0)
-    if float(np.prod(colsum.astype(np.float64))) > _INT64_SAFE:  # as in _euler_same_k
+    Pl = P.tolist()
+    n = [sum(row) - 1 for row in Pl]
+    supports = [[i for i in range(m) if Pl[i][j]] for j in range(K)]
+    bound = 1
+    for j in range(K):
+        bound *= sum(Pl[i][j] for i in supports[j])
+    if bound > _INT64_SAFE:  # the numpy stage could overflow (as in _euler_same_k)
         return _euler_number_reference(P)
-    support = P > 0
-    order = np.argsort(support.sum(axis=0), kind="stable")
-    offset, mask = _bit_layout(n[None])
-    offset, mask = offset[0], mask[0]
-    remaining = support.sum(axis=1)
-    key = np.zeros(1, dtype=np.int64)
-    val = np.ones(1, dtype=np.int64)
-    deficit = np.array([np.maximum(n - remaining, 0).sum()], dtype=np.int64)
-    for j in order:
-        rows = np.flatnonzero(support[:, j])
-        remaining[rows] -= 1
-        off, ne = offset[rows], n[rows]
-        e = (key[:, None] >> off) & mask[rows]
-        cost = (e + remaining[rows] < ne).astype(np.int64)
+    order = sorted(range(K), key=lambda j: len(supports[j]))  # stable: as _deficit_states
+    offset, mask = (x[0].tolist() for x in _bit_layout(np.asarray([n], dtype=np.int64)))
+    remaining = [sum(1 for v in row if v) for row in Pl]
+    states = {0: (1, sum(max(n[i] - remaining[i], 0) for i in range(m)))}
+    step = 0
+    while step < K and len(states) <= _SMALL_STATES:
+        j = order[step]
+        step += 1
+        rows = supports[j]
+        for i in rows:
+            remaining[i] -= 1
+        edges = [(offset[i], mask[i], n[i], remaining[i], Pl[i][j]) for i in rows]
+        new = {}
+        for key, (v, d) in states.items():
+            es = [(key >> off) & mk for off, mk, _, _, _ in edges]
+            costs = [int(e + rem < ne) for e, (_, _, ne, rem, _) in zip(es, edges)]
+            base = d + sum(costs)
+            for e, c, (off, _, ne, _, p) in zip(es, costs, edges):
+                if e < ne and base - c <= DIMENSION:  # J_i^(n_i+1) = 0; deficits total 4
+                    k2 = key + (1 << off)
+                    old = new.get(k2)
+                    new[k2] = (v * p, base - c) if old is None else (old[0] + v * p, old[1])
+        states = new
+        if not states:
+            return 0
+    if step == K and len(states) <= _SMALL_STATES:
+        return _euler_from_states_py(Pl, n, offset, mask, states)
+    key = np.fromiter(states.keys(), dtype=np.int64, count=len(states))
+    val = np.fromiter((v for v, _ in states.values()), dtype=np.int64, count=len(states))
+    deficit = np.fromiter((d for _, d in states.values()), dtype=np.int64, count=len(states))
+    n_a, off_a, mask_a = (np.asarray(x, dtype=np.int64) for x in (n, offset, mask))
+    rem_a = np.asarray(remaining, dtype=np.int64)
+    for j in order[step:]:
+        rows = np.asarray(supports[j])
+        rem_a[rows] -= 1
+        off, ne = off_a[rows], n_a[rows]
+        e = (key[:, None] >> off) & mask_a[rows]
+        cost = (e + rem_a[rows] < ne).astype(np.int64)
         d = (deficit + cost.sum(axis=1))[:, None] - cost
         ok = (e < ne) & (d <= DIMENSION)
         key = (key[:, None] + (np.int64(1) << off))[ok]
@@ -279,13 +315,41 @@ def _euler_single(P: np.ndarray) -> int:
         if key.size == 0:
             return 0
         key, val, deficit = _merge_states(key, val, deficit)
-    a = n - ((key[:, None] >> offset) & mask)
+    a = n_a - ((key[:, None] >> off_a) & mask_a)
     if np.any(a.sum(axis=1) != DIMENSION):
         raise RuntimeError("internal error: deficit vectors do not have degree 4")
-    coef = _c4_coefficients(P[None], n[None], np.zeros(key.size, dtype=np.int64), a)
+    coef = _c4_coefficients(P[None], n_a[None], np.zeros(key.size, dtype=np.int64), a)
     if float(np.abs(coef).astype(np.float64) @ val.astype(np.float64)) > _INT64_SAFE:
         return _euler_number_reference(P)
-    eight_chi = int(coef @ val)
+    return _eighth(int(coef @ val))
+
+
+def _euler_from_states_py(Pl, n, offset, mask, states) -> int:
+    """chi from the final states in Python integers (:func:`_c4_coefficients`, one by one)."""
+    m = len(Pl)
+    M = [[(n[i] + 1 if i == k else 0) - sum(x * y for x, y in zip(Pl[i], Pl[k])) for k in range(m)]
+         for i in range(m)]
+    total = 0
+    for key, (v, _) in states.items():
+        rows, fact = [], 1
+        for i in range(m):
+            ai = n[i] - ((key >> offset[i]) & mask[i])
+            if ai:
+                rows += [i] * ai
+                fact *= math.factorial(ai)
+        if len(rows) != DIMENSION:
+            raise RuntimeError("internal error: deficit vectors do not have degree 4")
+        r1, r2, r3, r4 = rows
+        pairs = M[r1][r2] * M[r3][r4] + M[r1][r3] * M[r2][r4] + M[r1][r4] * M[r2][r3]
+        quartic = sum(a * b * c * d for a, b, c, d in zip(Pl[r1], Pl[r2], Pl[r3], Pl[r4]))
+        numerator = 8 * pairs + 48 * quartic - (48 * (n[r1] + 1) if r1 == r4 else 0)
+        if numerator % fact:
+            raise RuntimeError("internal error: non-integral coefficient of 8 c4")
+        total += numerator // fact * v
+    return _eighth(total)
+
+
+def _eighth(eight_chi: int) -> int:
     if eight_chi % 8:
         raise RuntimeError("internal error: 8 * chi is not divisible by 8")
     return eight_chi // 8
