@@ -174,7 +174,8 @@ def _cmd_demo(args):
     from .demo import run_demo
 
     run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet,
-             data=args.data, recipes=args.recipes, jobs=args.jobs, max_samples=args.max_samples)
+             data=args.data, recipes=args.recipes, jobs=args.jobs, max_samples=args.max_samples,
+             fast_batch=args.fast_batch)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,9 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job on the embedded sample: train, ensemble, evaluate, figures")
     p.add_argument("--output-dir", default="demo_output")
     p.add_argument("--epochs", type=_positive(int), default=None)
-    p.add_argument("--models", nargs="*", default=None, help="default: LSTM-448 CNN-LSTM-400")
+    p.add_argument("--models", nargs="*", default=None,
+                   help="default runs: CNN-LSTM-400 paper + fast, LSTM-448 fast; with --models and/or "
+                        "--recipes every pair (models default LSTM-448 CNN-LSTM-400)")
     p.add_argument("--recipes", nargs="*", default=None, choices=["paper", "fast", "cicyminer"],
-                   help="default: paper fast (side by side, same models and epochs)")
+                   help="with --models: every pair (recipes default paper fast)")
+    p.add_argument("--fast-batch", type=_positive(int), default=128,
+                   help="the fast recipe's batch in the demo (default 128; lr by its square-root rule)")
     p.add_argument("--data", default="auto", help="auto (the generated set if installed, else the sample) "
                                                   "or any load_dataset source")
     p.add_argument("--max-samples", type=_positive(int), default=8_000)

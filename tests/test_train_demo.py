@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cicy4lib.demo import run_demo, run_name
+from cicy4lib.demo import DEMO_RUNS, demo_pairs, run_demo, run_name
 
 
 @pytest.mark.slow  # ~6 s idle; a minute on the shared machine under load
@@ -22,4 +22,17 @@ def test_demo_runs_both_recipes_and_writes_tables(tmp_path, capsys):
     names = {name for name, _ in table.index}
     assert {"ResNet-GRU-256_72", "ResNet-GRU-256_72_fast"} <= names
     assert "baseline" in set(table["group"])  # cicy4lib.baselines' rows
+    side = __import__("pandas").read_csv(tmp_path / "recipes.csv")
+    flagged = {f"{m} / {r}" for m, r, q in zip(side["model"], side["recipe"], side["÷ constant's"]) if not q <= 0.8}
+    assert set(info["not_learned"]) == flagged  # a run that stays near the constant is named, not hidden
+    assert ("Did not learn in this budget" in text) == bool(flagged)
+    assert info["fast_batch"] == 128
     assert (tmp_path / "models" / "ResNet-GRU-256_72_fast" / "model.pt").exists()
+
+
+def test_demo_pairs():
+    # by default the paper recipe is paired only where it learns in the demo's budget (CNN-LSTM-400)
+    assert demo_pairs() == [tuple(r) for r in DEMO_RUNS]
+    assert ("CNN-LSTM-400", "paper") in demo_pairs() and ("CNN-LSTM-400", "fast") in demo_pairs()
+    assert demo_pairs(models=["LSTM-448"]) == [("LSTM-448", "paper"), ("LSTM-448", "fast")]
+    assert demo_pairs(recipes=["fast"]) == [("LSTM-448", "fast"), ("CNN-LSTM-400", "fast")]

@@ -26,8 +26,9 @@ def test_recipes_by_name():
     assert TrainConfig.from_recipe("paper") == TrainConfig()
     f = TrainConfig.fast()
     assert f.recipe_name == "fast" and f.standardize_targets and f.schedule == "onecycle"
-    assert f.batch_size == 512 and f.lr == pytest.approx(2e-3) and f.patience < TrainConfig().patience
-    assert TrainConfig.fast(batch_size=2048).lr == pytest.approx(4e-3)  # square-root rule
+    assert f.batch_size == 512 and f.lr == pytest.approx(8e-3) and f.patience < TrainConfig().patience
+    assert TrainConfig.fast(batch_size=2048).lr == pytest.approx(16e-3)  # square-root rule
+    assert TrainConfig.fast(batch_size=128).lr == pytest.approx(4e-3)
     assert TrainConfig.fast(batch_size=2048, lr=0.1).lr == 0.1
     assert TrainConfig.from_recipe("cicyminer").recipe_name == "cicyminer"
     assert set(recipes.list_recipes()) >= {"paper", "fast", "cicyminer"}
