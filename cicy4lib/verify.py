@@ -67,7 +67,7 @@ def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
     for k, i in enumerate(hidx):
         P = conf[i]
         P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()].astype(np.int64)
-        h, method = _label_with_limit(P, timeout)
+        h, method = _label_with_limit(P, timeout, euler=int(euler[i]))  # the χ just recomputed
         if h is not None and not _consistent(h, int(euler[i])):
             h, method = None, "inconsistent"
         if h is not None:

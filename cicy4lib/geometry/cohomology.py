@@ -140,11 +140,26 @@ def _factor_basis(n: int, k: int):
 
 
 def _ambient_basis(n, k):
-    """Künneth basis (rows = exponent vectors over all variables) of H^q(A, O(k))."""
+    """Künneth basis (rows = exponent vectors over all variables) of H^q(A, O(k)).
+
+    Rows in C order of the factors' bases (the first factor varies slowest); a factor with
+    a single basis element (O on that factor) is one constant block.
+    """
     blocks = [_factor_basis(ni, int(ki)) for ni, ki in zip(n, k)]
-    sizes = [b.shape[0] for b in blocks]
-    idx = np.indices(sizes).reshape(len(sizes), -1)
-    return np.hstack([b[i] for b, i in zip(blocks, idx)])
+    total = 1
+    for b in blocks:
+        total *= b.shape[0]
+    out = np.zeros((total, sum(b.shape[1] for b in blocks)), dtype=np.int64)
+    inner, col = total, 0
+    for (ni, ki), b in zip(zip(n, k), blocks):
+        size, width = b.shape
+        if size > 1:
+            inner //= size
+            out[:, col:col + width] = np.tile(np.repeat(b, inner, axis=0), (total // (size * inner), 1))
+        elif ki and total:  # a single monomial: x^0 (k = 0, the zeros already there) or x^-1
+            out[:, col:col + width] = b[0]
+        col += width
+    return out
 
 
 def ambient_cohomology(n, k):
@@ -181,15 +196,20 @@ class _Config:
         self.force_transfer = _FORCE_TRANSFER
 
     def _draw(self):
-        """Random coefficients of the defining polynomials and the monomial hash (fixed seed)."""
+        """Random coefficients of the defining polynomials and the monomial hash (fixed seed).
+
+        Column j's coefficients are drawn in column order, one per monomial of degree
+        P[:, j] (binom(n_i + P_ij, n_i) on each factor); its monomials are built when the
+        column is first used (:class:`_Polys`)."""
         if self._random is None:
             rng = np.random.default_rng(self.seed)
-            polys = []  # (monomials (nb, nvar), coefficients (nb,)) for each column
-            for j in range(self.K):
-                mons = _ambient_basis(self.n, self.P[:, j])
-                coef = rng.integers(1, PRIME, size=mons.shape[0], dtype=np.int64)
-                polys.append((mons, coef))
-            self._random = (polys, rng.integers(1, 2**62, size=self.nvar, dtype=np.int64))
+            coefs = []
+            for col in self.P.T.tolist():
+                size = 1
+                for ni, ki in zip(self.n, col):
+                    size *= comb(ni + ki, ni)
+                coefs.append(rng.integers(1, PRIME, size=size, dtype=np.int64))
+            self._random = (_Polys(self, coefs), rng.integers(1, 2**62, size=self.nvar, dtype=np.int64))
         return self._random
 
     @property
@@ -215,7 +235,7 @@ class _Config:
 
     def line_bundle(self, L):
         """The (cached) Koszul evaluation of O_X(L)."""
-        key = tuple(int(v) for v in L)
+        key = tuple(map(int, L))
         lb = self._line_bundles.get(key)
         if lb is None:
             lb = self._line_bundles[key] = _LineBundle(self, key, force_transfer=self.force_transfer)
@@ -281,6 +301,30 @@ class _Config:
             d[:, var] -= 1
             self._derivatives[key] = (d, c)
         return self._derivatives[key]
+
+
+class _Polys:
+    """The defining polynomials: ``polys[j]`` is (monomials (nb, nvar), coefficients (nb,))
+    of column j, its monomials built on first use (most configurations need a few columns)."""
+
+    def __init__(self, cfg, coefs):
+        self._cfg, self._coefs = cfg, coefs
+        self._items = [None] * len(coefs)
+
+    def __len__(self):
+        return len(self._coefs)
+
+    def __getitem__(self, j):
+        item = self._items[j]
+        if item is None:
+            mons = _ambient_basis(self._cfg.n, self._cfg.P[:, j])
+            if mons.shape[0] != self._coefs[j].shape[0]:
+                raise RuntimeError("internal error: monomial count of a defining polynomial")
+            item = self._items[j] = (mons, self._coefs[j])
+        return item
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self)))
 
 
 # --------------------------------------------------------------------------------------
@@ -727,40 +771,29 @@ def _koszul_subsets_many(P, n, Ls):
         for r, cap in zip(rows, caps):
             dim0 *= comb(n[r] + cap, n[r])
         out = [(0, ((), tuple(L), 0, dim0))]
-
-        def emit(chosen, used):
-            key = q = 0
-            for t in chosen:
-                key |= keys[t]
-                q += qs[t]
-            dim = 1
-            for r, cap, u in zip(rows, caps, used):
-                dim *= comb(n[r] + cap - u, n[r])
-            if len(chosen) == 1:
-                k, S = ks[chosen[0]], cols[chosen[0]]
-            else:
+        if items:
+            # unions of the blocks allowed alone whose loads stay within the caps
+            unions = [((), [0] * len(rows))]
+            for t in items:
+                load_t = [loads[t][r] for r in rows]
+                for chosen, used in list(unions):
+                    new = [u + x for u, x in zip(used, load_t)]
+                    if all(u <= cap for u, cap in zip(new, caps)):
+                        unions.append((chosen + (t,), new))
+            for chosen, used in unions[1:]:
+                dim = 1
+                for r, cap, u in zip(rows, caps, used):
+                    dim *= comb(n[r] + cap - u, n[r])
+                if len(chosen) == 1:
+                    t = chosen[0]
+                    out.append((keys[t], (cols[t], ks[t], qs[t], dim)))
+                    continue
                 k = list(L)
                 for t in chosen:
                     for r, v in enumerate(loads[t]):
                         k[r] -= v
-                k, S = tuple(k), tuple(sorted(c for t in chosen for c in cols[t]))
-            out.append((key, (S, k, q, dim)))
-
-        def rec(i, chosen, used):
-            if i == len(items):
-                if chosen:
-                    emit(chosen, used)
-                return
-            rec(i + 1, chosen, used)
-            t = items[i]
-            new = [u + loads[t][r] for u, r in zip(used, rows)]
-            if all(u <= cap for u, cap in zip(new, caps)):
-                chosen.append(t)
-                rec(i + 1, chosen, new)
-                chosen.pop()
-
-        if items:
-            rec(0, [], [0] * len(rows))
+                S = tuple(sorted(c for t in chosen for c in cols[t]))
+                out.append((sum(keys[t] for t in chosen), (S, tuple(k), sum(qs[t] for t in chosen), dim)))
             out.sort(key=lambda item: item[0])
         result.append([item for _, item in out])
     return result
@@ -803,6 +836,11 @@ def _fmt(L):
     return ",".join(str(int(v)) for v in L)
 
 
+def _row_major(p):
+    """Sort key of a position (j, q): by row q, then j."""
+    return p[1], p[0]
+
+
 def _negative_pattern(k):
     return tuple(v < 0 for v in k)
 
@@ -816,30 +854,35 @@ class _LineBundle:
 
     def __init__(self, cfg: _Config, L, allow_compute=True, force_transfer=False):
         self.cfg = cfg
-        self.L = tuple(int(v) for v in L)
+        self.L = tuple(map(int, L))
         self.terms = cfg.koszul_terms(self.L)
         self.computed = []  # ranks computed for random coefficients
         self.forced = []  # maps fixed by dimension arguments (do not make a result generic)
-        # group terms by position (j, q)
-        self.pos = {}
+        # group terms by position (j, q); e1: their total dimension
+        self.pos, self.e1 = pos, e1 = {}, {}
         for S, k, q, dim in self.terms:
-            self.pos.setdefault((len(S), q), []).append((S, k, dim))
-        self.e1 = {p: sum(d for _, _, d in v) for p, v in self.pos.items()}
+            p = (len(S), q)
+            if p in pos:
+                pos[p].append((S, k, dim))
+                e1[p] += dim
+            else:
+                pos[p] = [(S, k, dim)]
+                e1[p] = dim
         self._d1_cache = {}
         self.touched = set()  # positions changed by higher differentials
         self.extra_levels = {}  # degree -> levels that may carry classes (touched groups)
         self.d2_cycles = {}  # position -> E1 vectors spanning the d2-cycles (E3 numerator)
         self.d2_images = {}  # position -> list of d2 image matrices (added to the E3 denominator)
         self.einf = self._transfer_all() if force_transfer else self._evaluate(allow_compute)
-        self.h = [0] * 5
-        self.levels = {t: [] for t in range(5)}
+        self.h = h = [0] * 5
+        self.levels = levels = {0: [], 1: [], 2: [], 3: [], 4: []}
         for (j, q), d in self.einf.items():
             if d:
                 t = q - j
                 if not 0 <= t <= 4:
                     raise Undetermined(f"Koszul sequence for O({_fmt(self.L)}) leaves a term in degree {t}")
-                self.h[t] += d
-                self.levels[t].append(j)
+                h[t] += d
+                levels[t].append(j)
         for t, js in self.extra_levels.items():
             self.levels[t] = sorted(set(self.levels[t]) | js)
 
@@ -868,8 +911,8 @@ class _LineBundle:
 
     def _evaluate(self, allow_compute):
         e1 = dict(self.e1)
-        if self._isolated(e1):  # E1 = E_inf (the common case), in the order _rows gives
-            return {p: e1[p] for p in sorted(e1, key=lambda p: (p[1], p[0])) if e1[p]}
+        if len(e1) == 1 or self._isolated(e1):  # E1 = E_inf (the common case), as _rows orders it
+            return {p: e1[p] for p in sorted(e1, key=_row_major) if e1[p]}
         if not self._higher_links(e1):
             e2 = self._rows(e1, allow_compute, force_range=True)
             return e2

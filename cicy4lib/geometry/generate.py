@@ -471,8 +471,11 @@ def _alarm(signum, frame):
 
 
 def label_one(args):
-    """Hodge numbers of one configuration: (hodge tuple or None, method, detail)."""
-    P, timeout = args
+    """Hodge numbers of one configuration: (hodge tuple or None, method, detail).
+
+    ``args`` is ``(P, timeout)`` or ``(P, timeout, euler)``: with the (exact, e.g. batched)
+    Euler number the labeller does not compute it again."""
+    P, timeout, euler = (tuple(args) + (None,))[:3]
     from .cohomology import hodge_from_degree_matrix
 
     use_alarm = timeout and hasattr(signal, "setitimer")
@@ -480,7 +483,7 @@ def label_one(args):
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        res = hodge_from_degree_matrix(np.asarray(P, dtype=np.int64))
+        res = hodge_from_degree_matrix(np.asarray(P, dtype=np.int64), euler=euler)
         return (None if res.hodge is None else tuple(int(h) for h in res.hodge)), res.method, ""
     except _Timeout:
         return None, "timeout", f"> {timeout:g} s"
@@ -492,9 +495,12 @@ def label_one(args):
             signal.signal(signal.SIGALRM, old)
 
 
-def label_all(matrices, workers=2, timeout=LABEL_TIMEOUT_S, log=None):
-    """Label every matrix (in order) with ``workers`` processes."""
-    tasks = [(P, timeout) for P in matrices]
+def label_all(matrices, workers=2, timeout=LABEL_TIMEOUT_S, log=None, eulers=None):
+    """Label every matrix (in order) with ``workers`` processes; ``eulers``: their exact Euler
+    numbers when known (the labeller then skips its own χ)."""
+    if eulers is None:
+        eulers = [None] * len(matrices)
+    tasks = [(P, timeout, chi) for P, chi in zip(matrices, eulers)]
     if workers <= 1:
         return [label_one(t) for t in tasks]
     import multiprocessing as mp
@@ -536,7 +542,8 @@ def build_sample(n=DEFAULT_N, seed=DEFAULT_SEED, workers=2, max_rows=14, timeout
     t_gen = time.perf_counter() - t0
     if log:
         log(f"generated {len(cands)} candidates in {t_gen:.0f} s; labelling with {workers} workers")
-    labels = label_all([P for P, _ in cands], workers=workers, timeout=timeout, log=log)
+    labels = label_all([P for P, _ in cands], workers=workers, timeout=timeout, log=log,
+                       eulers=[int(chi) for _, chi in cands])
     t_lab = time.perf_counter() - t0 - t_gen
     methods = Counter()
     keep = []
@@ -1124,13 +1131,16 @@ def chunk_candidates(settings, index):
     return out
 
 
-def _label_with_limit(P, timeout):
+def _label_with_limit(P, timeout, euler=None):
+    """(hodge tuple or None, method) of one configuration within ``timeout`` seconds.
+    ``euler``: its exact Euler number when the caller has it (batched: generation and
+    verification compute all of a chunk's at once), so the labeller does not redo it."""
     from ..chunked import TaskTimeout, time_limit
     from .cohomology import hodge_from_degree_matrix
 
     try:
         with time_limit(timeout):
-            res = hodge_from_degree_matrix(np.asarray(P, dtype=np.int64))
+            res = hodge_from_degree_matrix(np.asarray(P, dtype=np.int64), euler=euler)
         return (None if res.hodge is None else tuple(int(h) for h in res.hodge)), res.method
     except TaskTimeout:
         return None, "timeout"
@@ -1150,7 +1160,7 @@ def generate_chunk(settings, index):
     methods = []
     for k, (P, chi) in enumerate(cands):
         conf[k, :P.shape[0], :P.shape[1]] = P
-        h, method = _label_with_limit(P, settings["timeout"])
+        h, method = _label_with_limit(P, settings["timeout"], euler=chi)  # chi: batched, exact
         if h is not None and not _consistent(h, chi):
             h, method = None, "inconsistent"
         if h is not None:
