@@ -14,6 +14,8 @@ Data: ``--data generated`` (the genuine large set of this project, default when 
 ``sample``, or any ``load_dataset`` source; ``--max-samples`` takes a random subset (CPU).
 
     python benchmarks/bench_train_tta.py --max-samples 10000 --paper-epochs 12 --fast-epochs 12
+    python benchmarks/bench_train_tta.py --model CNN-LSTM-400 --max-samples 8000 --paper-epochs 16 \
+        --fast-epochs 16 --fast-batch 128
     python benchmarks/bench_train_tta.py --device cuda --data generated --paper-epochs 60 --fast-epochs 15
 """
 from __future__ import annotations
@@ -31,12 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _run(recipe, model, data, split, out_dir, epochs, device, amp, patience):
+def _run(recipe, model, data, split, out_dir, epochs, device, amp, patience, batch_size=None):
     from cicy4lib.train import TrainConfig, train
 
     over = {"max_epochs": epochs, "device": device, "amp": amp}
     if patience is not None:
         over["patience"] = patience
+    if batch_size:
+        over["batch_size"] = batch_size  # the fast recipe rescales its lr (square-root rule)
     config = TrainConfig(**over) if recipe == "paper" else TrainConfig.from_recipe(recipe, **over)
     t0 = time.perf_counter()
     res = train(model, data, split, config, output_dir=out_dir, run_name=f"{model}_{recipe}", resume=False,
@@ -63,6 +67,8 @@ def main(argv=None):
     p.add_argument("--paper-epochs", type=int, default=12)
     p.add_argument("--fast-epochs", type=int, default=12)
     p.add_argument("--paper-patience", type=int, default=None, help="default: the paper's 20")
+    p.add_argument("--fast-batch", type=int, default=None,
+                   help="the fast recipe's batch (default its 512; 128 on a small CPU subset, as the demo)")
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true")
     p.add_argument("--jobs", type=int, default=None, help="parallel processes (default: 2 if 2+ CPUs)")
@@ -90,7 +96,8 @@ def main(argv=None):
     out = args.out or Path(tempfile.mkdtemp(prefix="tta_"))
     runs = parallel_map(_run, [("paper", args.model, data, split, out, args.paper_epochs, args.device, args.amp,
                                 args.paper_patience),
-                               ("fast", args.model, data, split, out, args.fast_epochs, args.device, args.amp, None)],
+                               ("fast", args.model, data, split, out, args.fast_epochs, args.device, args.amp, None,
+                                args.fast_batch)],
                         workers=jobs)
     paper, fast = runs
     pm = paper["metrics"]
