@@ -737,16 +737,19 @@ def _koszul_subsets_many(P, n, Ls):
     n = [int(v) for v in n]
     Larr = np.asarray(Ls, dtype=np.int64).reshape(-1, m)
     B = Larr.shape[0]
-    support = (P > 0).astype(np.float64)
+    support = (P > 0).astype(np.float32)  # 0/1 matrices: float32 products are exact here
     zero = Larr == 0
-    reach = np.matmul(np.swapaxes(zero[:, :, None] * support[None], 1, 2), support) + np.eye(K)
-    reach = (reach > 0).astype(np.float64)  # (B, K, K): column c' in the block of column c
+    reach = np.matmul(np.swapaxes(zero[:, :, None] * support[None], 1, 2), support) + np.eye(K, dtype=np.float32)
+    reach = (reach > 0).astype(np.float32)  # (B, K, K): column c' in the block of column c
     step = 1
     while step < K - 1:  # paths of length <= 2 * step
-        reach = (np.matmul(reach, reach) > 0).astype(np.float64)
+        longer = (np.matmul(reach, reach) > 0).astype(np.float32)
+        if np.array_equal(longer, reach):
+            break
+        reach = longer
         step *= 2
-    load = np.rint(reach @ P.T.astype(np.float64)).astype(np.int64)  # (B, K, m): t of the block
-    first = (reach * np.tri(K, K, -1)).sum(axis=2) == 0  # a block is named by its lowest column
+    load = np.rint(reach @ P.T.astype(np.float32)).astype(np.int64)  # (B, K, m): t of the block
+    first = reach.argmax(axis=2) == np.arange(K)  # a block is named by its lowest column
     alone = first & ((load <= Larr[:, None, :]) | zero[:, None, :]).all(axis=2)
     bs, cs = np.nonzero(alone)  # the blocks allowed alone (bundle b, lowest column c)
     member = reach[bs, cs] > 0
@@ -773,14 +776,15 @@ def _koszul_subsets_many(P, n, Ls):
         out = [(0, ((), tuple(L), 0, dim0))]
         if items:
             # unions of the blocks allowed alone whose loads stay within the caps
-            unions = [((), [0] * len(rows))]
+            unions = []
             for t in items:
                 load_t = [loads[t][r] for r in rows]
-                for chosen, used in list(unions):
+                for chosen, used in unions[:]:
                     new = [u + x for u, x in zip(used, load_t)]
                     if all(u <= cap for u, cap in zip(new, caps)):
                         unions.append((chosen + (t,), new))
-            for chosen, used in unions[1:]:
+                unions.append(((t,), load_t))
+            for chosen, used in unions:
                 dim = 1
                 for r, cap, u in zip(rows, caps, used):
                     dim *= comb(n[r] + cap - u, n[r])
@@ -899,21 +903,25 @@ class _LineBundle:
         return False
 
     @staticmethod
-    def _isolated(dims):
-        """True if no differential d_r (r >= 1) could connect two nonzero positions."""
+    def _links(dims):
+        """(some d1, some d_r with r >= 2) that could connect two nonzero positions."""
         nz = [p for p, d in dims.items() if d]
+        d1 = higher = False
         for (j, q) in nz:
             for (j2, q2) in nz:
                 r = j - j2
-                if (r == 1 and q == q2) or (r >= 2 and q - q2 == r - 1):
-                    return False
-        return True
+                if r == 1 and q == q2:
+                    d1 = True
+                elif r >= 2 and q - q2 == r - 1:
+                    return d1, True
+        return d1, higher
 
     def _evaluate(self, allow_compute):
         e1 = dict(self.e1)
-        if len(e1) == 1 or self._isolated(e1):  # E1 = E_inf (the common case), as _rows orders it
+        d1, higher = self._links(e1) if len(e1) > 1 else (False, False)
+        if not d1 and not higher:  # E1 = E_inf (the common case), in the order _rows gives
             return {p: e1[p] for p in sorted(e1, key=_row_major) if e1[p]}
-        if not self._higher_links(e1):
+        if not higher:
             e2 = self._rows(e1, allow_compute, force_range=True)
             return e2
         e2 = self._rows(e1, allow_compute, force_range=False)
@@ -1052,9 +1060,12 @@ class _LineBundle:
         which fixes a segment with at most one in-range position by its Euler characteristic.
         """
         e2 = {}
-        qs = sorted({q for (_, q) in e1})
-        for q in qs:
-            js = sorted(j for (j, qq) in e1 if qq == q and e1[(j, qq)])
+        rows = {}
+        for (j, q), d in e1.items():
+            if d:
+                rows.setdefault(q, []).append(j)
+        for q in sorted(rows):
+            js = sorted(rows[q])
             segments, cur = [], []
             for j in js:
                 if cur and j != cur[-1] + 1:
