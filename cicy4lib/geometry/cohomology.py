@@ -184,7 +184,7 @@ class _Config:
     def __init__(self, P, seed=DEFAULT_SEED):
         self.P = np.asarray(P, dtype=np.int64)
         self.m, self.K = self.P.shape
-        self.n = tuple(int(v) for v in self.P.sum(axis=1) - 1)
+        self.n = tuple((self.P.sum(axis=1) - 1).tolist())
         self.nvar = sum(ni + 1 for ni in self.n)
         self.offsets = np.cumsum((0,) + tuple(ni + 1 for ni in self.n))
         self.seed = seed
@@ -1467,7 +1467,7 @@ def _tangent_cohomology(P, seed=DEFAULT_SEED):
     """(h^1(TX), h^2(TX), h^3(TX), computed-rank notes, forced-map notes) or raise Undetermined."""
     cfg = _Config(P, seed)
     notes, forced = [], []
-    e_keys = [tuple(int(r == i) for r in range(cfg.m)) for i in range(cfg.m)]
+    e_keys = [(0,) * i + (1,) + (0,) * (cfg.m - 1 - i) for i in range(cfg.m)]
     n_keys = [tuple(col) for col in cfg.P.T.tolist()]
     cfg.prepare_terms([(0,) * cfg.m] + e_keys + n_keys)  # all Koszul terms in one batch
     O = cfg.line_bundle((0,) * cfg.m)
@@ -1518,10 +1518,10 @@ def reduce_linear_columns(P):
     """
     P = np.asarray(P, dtype=np.int64)
     while True:
-        linear = [j for j in range(P.shape[1]) if P[:, j].sum() == 1]
-        if not linear:
+        linear = np.flatnonzero(P.sum(axis=0) == 1)
+        if not linear.size:
             return P
-        j = linear[0]
+        j = int(linear[0])
         i = int(np.nonzero(P[:, j])[0][0])
         P = np.delete(P, j, axis=1)
         if P[i].sum() == 1:  # P^1 cut to a point: the row's last degree-1 entry is a nonzero factor
