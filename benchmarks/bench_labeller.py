@@ -2,7 +2,7 @@
 
 Usage:
     OMP_NUM_THREADS=1 python benchmarks/bench_labeller.py [--n 10] [--rows 8-16]
-        [--source random|split|both] [--timeout 20] [--paths old,numpy,flint] [--json FILE]
+        [--source random|split|both] [--timeout 20] [--paths old,numpy,flint,flint+chi] [--json FILE]
 
 Paths (each configuration is labelled by every path, one after the other, in one process):
   old    the labeller before this rework (``cicy4lib/cohomology.py`` at git revision
@@ -12,7 +12,9 @@ Paths (each configuration is labelled by every path, one after the other, in one
   flint  today's labeller with ``rank_backend="flint"`` (python-flint ``nmod_mat``)
   flint+chi  the same with the Euler numbers of all configurations computed first in one
          batched ``geometry.euler_numbers`` call (passed as ``euler=``); each configuration
-         is charged its share of that call (how the generator and verifier can call it)
+         is charged its share of that call. This is the production path: the chunked
+         generator (``generate_chunk``, ``build_sample``) passes the χ it computed while
+         generating, the verifier (``verify_chunk``) the χ it recomputes for the whole chunk
 
 Configurations (seeded): ``random`` = ``geometry.random_configuration`` with the row count
 fixed, every column of degree >= 2, products skipped; ``split`` = effective splittings
@@ -134,7 +136,9 @@ MAX_REPEATS = 25  # ... or this many runs
 
 
 def _clear_caches():
-    """Forget per-configuration memo tables so a repeat costs what a first run costs."""
+    """Forget per-configuration memo tables so a repeat costs what a first run costs (the
+    labeller keeps its tables on a per-call object now; names listed here are cleared if a
+    module-level cache comes back)."""
     from cicy4lib.geometry import cohomology
     for name in ("_column_structure",):
         fn = getattr(cohomology, name, None)
@@ -206,7 +210,8 @@ def main(argv=None):
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="time per configuration as process CPU time (default; fair on a shared "
                          "machine) or wall-clock time")
-    ap.add_argument("--paths", default="old,numpy,flint", help="any of old,numpy,flint,flint+chi")
+    ap.add_argument("--paths", default="old,numpy,flint,flint+chi",
+                    help="any of old,numpy,flint,flint+chi (flint+chi: the production path)")
     ap.add_argument("--baseline", default=BASELINE_REV, help="git revision of the old labeller")
     ap.add_argument("--json", help="write all figures and per-configuration results here")
     args = ap.parse_args(argv)
