@@ -71,15 +71,17 @@ def main(argv=None):
 
     # (2) Hodge numbers, one configuration at a time (what each worker does)
     hidx = np.sort(rng.choice(n, min(args.hodge, n), replace=False))
+    # verify recomputes a chunk's χ in one batch (step 1's rate) and hands it to the labeller
+    hidx_euler = euler_numbers(data.conf[hidx].astype(np.int64), n_jobs=1)
     times, methods = [], []
     c = time.process_time()
     from cicy4lib.geometry.generate import _label_with_limit
 
-    for i in hidx:
+    for i, chi in zip(hidx, hidx_euler):
         P = data.conf[i]
         P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()].astype(np.int64)
         t = time.perf_counter()
-        _, m = _label_with_limit(P, args.timeout)
+        _, m = _label_with_limit(P, args.timeout, euler=int(chi))
         times.append(time.perf_counter() - t)
         methods.append(m)
     c_hodge = time.process_time() - c
