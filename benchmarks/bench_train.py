@@ -13,7 +13,15 @@ batch 128, AdamW and HuberLoss; only the loop differs:
 - ours_fast: the fast recipe's batch (``--fast-batch``, 512), with autocast on CUDA;
 - published_default_threads (CPU): the published loop at torch's default thread count (one per
   CPU), which is what the notebooks get; every other variant runs at the count
-  :func:`cicy4lib.threads.configure_threads` picks (or ``--threads``).
+  :func:`cicy4lib.threads.configure_threads` picks (or ``--threads``);
+- ours_ddp (CPU, ``--ddp N``, default 2 where there are at least 2 CPUs): the second core used by
+  data parallelism instead of intra-op threads: N spawned processes of one thread each, gloo,
+  the trainer's DDP path (:func:`cicy4lib.distributed.wrap`, :func:`cicy4lib.distributed.shard`,
+  ``train_epoch(loss_module=...)``), each rank ``batch_size // N`` samples of every global batch
+  of ``--batch-size``; its rate is global samples/s. The ranks start once (outside the timing) and
+  wait for each round's command, so their rounds alternate with the other variants' too.
+  Measured on the 2-vCPU machine when otherwise idle (LSTM-448, CNN-LSTM-400): 1.3-1.8x ``ours``
+  at one thread, but 0.7-1.0x the published loop at two intra-op threads; under load, below ``ours``.
 
 Short rounds alternate between the two loops, so a busy (shared) machine slows both alike;
 the best round of each counts (the least disturbed estimate). Usage::
@@ -31,6 +39,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,6 +101,116 @@ def our_loop(model, x, y, optimizer, generator, batch_size, steps, amp, scaler):
     return loss, (len(perm) + batch_size - 1) // batch_size
 
 
+def _ddp_rank(rank, world, init_file, name, init, x_int8, y, batch_size, plain_optimizer, commands, results):
+    """One rank of ``ours_ddp``: the trainer's DDP loop, one thread; times the rounds it is told to run."""
+    import torch.distributed as dist
+
+    from cicy4lib import distributed as ddp
+
+    try:
+        torch.set_num_threads(1)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:
+            pass
+        dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+        model = build_model(name)
+        model.load_state_dict(init)
+        opt = torch.optim.AdamW(model.parameters(), lr=0.01) if plain_optimizer else \
+            make_optimizer(model, TrainConfig(lr=0.01))
+        loss_module = ddp.wrap(model, 1.0, torch.device("cpu"))  # DDP(LossModule): what train() wraps
+        generator = torch.Generator().manual_seed(0)  # the same permutations on every rank
+        rank_batch = batch_size // world
+        results.put((rank, "ready", torch.get_num_threads()))
+        while True:
+            steps = commands.get()
+            if steps is None:
+                break
+            dist.barrier()
+            t0 = time.perf_counter()
+            perm = ddp.shard(torch.randperm(len(x_int8), generator=generator))
+            if steps:
+                perm = perm[: steps * rank_batch]
+            train_epoch(model, x_int8, y, perm, batch_size=rank_batch, optimizer=opt, scale=6.0,
+                        loss_module=loss_module)
+            results.put((rank, time.perf_counter() - t0, len(perm)))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, which stops the group
+        results.put((rank, "error", repr(e)))
+        raise
+    finally:
+        ddp.shutdown()
+
+
+class DDPGroup:
+    """``world`` spawned ranks of one thread each (gloo, a FileStore in a temp dir), kept for all rounds."""
+
+    def __init__(self, world, name, init, x_int8, y, batch_size, plain_optimizer=False, timeout_s=600):
+        import torch.multiprocessing as mp
+
+        from cicy4lib.threads import thread_env
+
+        if batch_size % world:
+            raise ValueError(f"--batch-size {batch_size} is not divisible by --ddp {world}")
+        self.world, self.timeout_s = world, timeout_s
+        self._tmp = tempfile.TemporaryDirectory(prefix="bench_ddp_")
+        ctx = mp.get_context("spawn")
+        self.commands = [ctx.Queue() for _ in range(world)]
+        self.results = ctx.Queue()
+        saved = {k: os.environ.get(k) for k in thread_env(1)}
+        os.environ.update(thread_env(1))  # the children's thread count, fixed before they import torch
+        try:
+            self.procs = [ctx.Process(target=_ddp_rank, daemon=True,
+                                      args=(r, world, os.path.join(self._tmp.name, "store"), name, init, x_int8, y,
+                                            batch_size, plain_optimizer, self.commands[r], self.results))
+                          for r in range(world)]
+            for proc in self.procs:
+                proc.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        self.threads = [t for _, t in self._collect("ready")]
+
+    def _collect(self, what):
+        import queue
+
+        got = {}
+        deadline = time.monotonic() + self.timeout_s
+        while len(got) < self.world:
+            try:
+                rank, a, b = self.results.get(timeout=5)
+            except queue.Empty:
+                dead = [p.exitcode for p in self.procs if not p.is_alive()]
+                if dead or time.monotonic() > deadline:
+                    self.close()
+                    raise RuntimeError(f"ours_ddp: ranks stopped (exit codes {dead}) waiting for {what}")
+                continue
+            if a == "error":
+                self.close()
+                raise RuntimeError(f"ours_ddp rank {rank} failed: {b}")
+            got[rank] = (a, b)
+        return [got[r] for r in range(self.world)]
+
+    def run(self, steps):
+        """Global samples/s of one round: ``steps`` global batches (0: one epoch), the slowest rank's time."""
+        for q in self.commands:
+            q.put(steps)
+        out = self._collect("a round")
+        return sum(n for _, n in out) / max(s for s, _ in out)
+
+    def close(self):
+        for q, proc in zip(self.commands, self.procs):
+            if proc.is_alive():
+                q.put(None)
+        for proc in self.procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.terminate()
+        self._tmp.cleanup()
+
+
 def bench_model(name, x_cpu, y_cpu, device, args):
     """Samples/s of each variant, best of alternating rounds.
 
@@ -99,7 +218,8 @@ def bench_model(name, x_cpu, y_cpu, device, args):
     default AdamW, threads as set for the run), ``published_default_threads`` (CPU only, the same at
     torch's default thread count: what a user of the notebooks gets), ``ours`` (batch
     ``--batch-size``, float32), ``ours_amp`` (CUDA: bfloat16/float16 autocast), ``ours_fast``
-    (the fast recipe's batch ``--fast-batch``, with autocast on CUDA).
+    (the fast recipe's batch ``--fast-batch``, with autocast on CUDA), ``ours_ddp`` (CPU, ``--ddp N``
+    ranks of one thread, global batch ``--batch-size``).
     """
     seed_everything(0, deterministic=not args.no_deterministic)
     init = build_model(name).state_dict()
@@ -114,8 +234,12 @@ def bench_model(name, x_cpu, y_cpu, device, args):
         variants["ours_amp"] = (args.batch_size, amp, None)
     if args.fast_batch:
         variants["ours_fast"] = (args.fast_batch, amp, None)
+    if not cuda and args.ddp > 1:
+        variants["ours_ddp"] = (args.batch_size, False, 1)
     models = {}
     for kind in variants:
+        if kind == "ours_ddp":
+            continue
         model = build_model(name)
         model.load_state_dict(init)
         model.to(device)
@@ -130,8 +254,14 @@ def bench_model(name, x_cpu, y_cpu, device, args):
     generator = torch.Generator().manual_seed(0)
     scalers = {k: (torch.amp.GradScaler("cuda") if v[1] == torch.float16 else None) for k, v in variants.items()}
     base_threads = torch.get_num_threads()
+    group = None
+    if "ours_ddp" in variants:
+        group = DDPGroup(args.ddp, name, init, torch.round(x_cpu * 6).to(torch.int8), y_cpu, args.batch_size,
+                         plain_optimizer=args.plain_optimizer)
 
     def run(kind, steps):
+        if kind == "ours_ddp":
+            return group.run(steps)
         model, opt = models[kind]
         batch, amp_k, threads = variants[kind]
         if threads:
@@ -152,19 +282,26 @@ def bench_model(name, x_cpu, y_cpu, device, args):
         samples = min(n_batches * batch, len(x_cpu))
         return samples / seconds
 
-    for kind in variants:  # warm-up: allocator, kernels, autotuning
-        run(kind, args.warmup)
-    rates = {k: [] for k in variants}
-    order = list(variants)
-    for r in range(args.rounds):
-        for kind in (order if r % 2 == 0 else order[::-1]):
-            rates[kind].append(run(kind, args.steps))
+    try:
+        for kind in variants:  # warm-up: allocator, kernels, autotuning
+            run(kind, args.warmup)
+        rates = {k: [] for k in variants}
+        order = list(variants)
+        for r in range(args.rounds):
+            for kind in (order if r % 2 == 0 else order[::-1]):
+                rates[kind].append(run(kind, args.steps))
+    finally:
+        if group is not None:
+            group.close()
     best = {k: max(v) for k, v in rates.items()}
     median = {k: float(np.median(v)) for k, v in rates.items()}
     res = {"model": name, "samples_per_s": best, "rounds": rates,
            "published_samples_per_s": best["published"], "ours_samples_per_s": best["ours"],
            "ratio": best["ours"] / best["published"], "ratio_median": median["ours"] / median["published"]}
     res["ratios"] = {k: best[k] / best["published"] for k in best}
+    if group is not None:
+        res["ddp"] = {"ranks": group.world, "threads_per_rank": group.threads,
+                      "batch_per_rank": args.batch_size // group.world, "backend": "gloo"}
     if "published_default_threads" in best:
         res["ratios_vs_default_threads"] = {k: best[k] / best["published_default_threads"] for k in best}
     return res
@@ -198,6 +335,9 @@ def main(argv=None):
                    help="torch CPU threads (default: cicy4lib.threads.configure_threads)")
     p.add_argument("--default-threads", type=int, default=None,
                    help="CPU: also time the published loop at this thread count (default: torch's default)")
+    p.add_argument("--ddp", type=int, default=None,
+                   help="CPU: also time ours_ddp, N gloo ranks x 1 thread at the same global batch "
+                        "(default 2 where there are at least 2 CPUs; 0 skips)")
     p.add_argument("--plain-optimizer", action="store_true", help="ours: torch's default AdamW, not fused")
     p.add_argument("--no-deterministic", action="store_true", help="cudnn.benchmark instead of deterministic")
     p.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -212,6 +352,8 @@ def main(argv=None):
 
     if args.default_threads is None:
         args.default_threads = available_cpus()  # torch's own default: one thread per CPU
+    if args.ddp is None:
+        args.ddp = 2 if not cuda and available_cpus() >= 2 else 0
     configure_threads(args.threads)
     info = machine_info(device)
     print("machine:", json.dumps(info))
@@ -228,6 +370,9 @@ def main(argv=None):
         print(f"{name:14s} " + "   ".join(f"{k} {v:8.0f}/s ({res['ratios'][k]:.2f}x)"
                                           for k, v in res["samples_per_s"].items())
               + f"   [ours/published median of rounds {res['ratio_median']:.2f}x]", flush=True)
+        if "ratios_vs_default_threads" in res:
+            print(f"{'':14s} vs published_default_threads: "
+                  + "   ".join(f"{k} {v:.2f}x" for k, v in res["ratios_vs_default_threads"].items()), flush=True)
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "args": {k: str(v) for k, v in vars(args).items()},
                                          "results": results}, indent=2))
