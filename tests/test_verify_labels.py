@@ -76,9 +76,14 @@ def test_check_labels_false_keeps_the_other_checks(small, tmp_path):
         load_dataset(path, compute_euler=False, check_labels=False)
 
 
-def test_labels_unchecked_is_scoped():
-    bad = np.array([[1, 0, 0, 0]])
-    with checks.labels_unchecked():
-        checks.check_hodge(bad, "x", np.array([0]))
-    with pytest.raises(DataError):
-        checks.check_hodge(bad, "x", np.array([0]))
+def test_raw_list_check_labels_false_loads_labels_as_stored(tmp_path):
+    # the raw list's reader takes check_labels itself (SPEC's first entries, one h21 made wrong)
+    path = tmp_path / "cicy4list.txt"
+    path.write_text("""{{1, 1, 1, {{6}}, 2610, False, 1, 0, 426, 1752, True},
+ {2, 1, 2, {{2, 5}}, 2190, False, 1, 1, 356, 1472, True}}""")
+    with pytest.raises(DataError, match="has Hodge numbers"):
+        load_dataset(path)
+    loaded = load_dataset(path, check_labels=False)
+    np.testing.assert_array_equal(loaded.hodge[1], [1, 1, 356, 1472])
+    with pytest.raises(DataError, match="has Hodge numbers"):  # the checks stay on for the next plain load
+        load_dataset(path)

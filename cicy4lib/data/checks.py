@@ -7,8 +7,6 @@ and :func:`check_euler` as their file provides the arrays.
 """
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import json
 import mmap
 import zipfile
@@ -25,20 +23,6 @@ _TOL = 1e-6
 # I/O and decoding failures that become a DataError naming the file
 READ_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, json.JSONDecodeError,
                UnicodeDecodeError, ValueError, IndexError, KeyError, TypeError)
-_LABELS_CHECKED = contextvars.ContextVar("cicy4_labels_checked", default=True)
-
-
-@contextlib.contextmanager
-def labels_unchecked():
-    """Within this block (this thread/context only) :func:`check_hodge` and :func:`check_euler`
-    check nothing. ``load_dataset(..., check_labels=False)`` uses it for readers that take no
-    ``check_labels`` option themselves (the raw list's :func:`~cicy4lib.data.rawlist.read_cicy4_list`);
-    the other readers skip those calls explicitly. No function is replaced."""
-    token = _LABELS_CHECKED.set(False)
-    try:
-        yield
-    finally:
-        _LABELS_CHECKED.reset(token)
 
 
 def _entry(i, ids=None, base: int = 0) -> str:
@@ -344,9 +328,8 @@ def check_hodge(hodge: np.ndarray, path, euler: np.ndarray | None = None, ids=No
     A row of -1 means "unknown" (products in the list); otherwise h11 >= 1, the others >= 0,
     all <= 100,000; 44 = -4 h11 + 2 h21 - 4 h31 + h22 always, and
     chi = 4 + 2 h11 - 4 h21 + 2 h31 + h22 where ``euler`` is known (not -1).
-    Nothing is checked inside :func:`labels_unchecked`.
     """
-    if len(hodge) == 0 or not _LABELS_CHECKED.get():
+    if len(hodge) == 0:
         return
     unknown = (hodge == -1).all(axis=1)
     known = ~unknown
@@ -397,11 +380,7 @@ def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None, base: int = 0)
 
 
 def check_euler(conf, euler, path, ids=None, *, sample: int | None = None, seed: int = 0) -> None:
-    """The Euler field must equal the exact chi of the configuration (all, or ``sample`` rows).
-
-    Nothing is checked inside :func:`labels_unchecked`."""
-    if not _LABELS_CHECKED.get():
-        return
+    """The Euler field must equal the exact chi of the configuration (all, or ``sample`` rows)."""
     known = np.flatnonzero(euler != -1)
     if sample is not None and len(known) > sample:
         known = np.sort(np.random.default_rng(seed).choice(known, sample, replace=False))

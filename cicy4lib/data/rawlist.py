@@ -42,14 +42,16 @@ _PACKED_WORDS = {_pack(w): code for w, code in _WORDS.items()}
 
 def read_cicy4_list(path, *, drop_products: bool = True, scale: float | None = None,
                     chunk_bytes: int = _CHUNK_BYTES, check_euler: bool = True,
-                    n_jobs: int | None = None) -> CICYData:
+                    check_labels: bool = True, n_jobs: int | None = None) -> CICYData:
     """Load ``cicy4list.txt`` (or the ``.zip`` holding it), streamed, and check every entry.
 
     Product entries have no Hodge numbers in the list (``Null`` or omitted): -1 when kept.
     ``meta`` records the number of entries read, the products and the last field ("flag").
     Every kept entry must be a valid configuration (Calabi-Yau condition, dimension 4), its
-    Hodge numbers in range and consistent with its Euler field, and (``check_euler``) its
-    Euler field equal to the exact chi of its matrix (the whole list takes about a minute).
+    Hodge numbers in range and consistent with its Euler field (``check_labels``), and
+    (``check_euler``) its Euler field equal to the exact chi of its matrix (the whole list takes
+    about a minute). ``check_labels=False`` loads the labels as stored (the verifier lists the
+    wrong ones instead of stopping at the first).
     """
     path = Path(path)
     with ExitStack() as stack:
@@ -87,7 +89,8 @@ def read_cicy4_list(path, *, drop_products: bool = True, scale: float | None = N
     # entries are numbered from 1, as the parser's messages do (with products dropped, the
     # number counts kept entries; the ID is the list's own)
     checks.check_configurations(conf, name, ids, base=1)
-    checks.check_hodge(parsed["hodge"], name, parsed["euler"], ids, base=1)
+    if check_labels:
+        checks.check_hodge(parsed["hodge"], name, parsed["euler"], ids, base=1)
     if check_euler:
         known = np.flatnonzero(parsed["euler"] != -1)
         chi = checks.computed_euler(conf, name, ids, n_jobs=n_jobs, base=1)

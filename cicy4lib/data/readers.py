@@ -164,11 +164,7 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
     reader, path = find_reader(source)
     options = LoadOptions(scale, drop_products, compute_euler, bool(check_labels))
     try:
-        if options.check_labels:
-            data = reader.read(path, options)
-        else:  # for readers (the raw list's) that take no such option: checks.check_hodge/check_euler
-            with checks.labels_unchecked():  # are no-ops in this block (a context variable, this call only)
-                data = reader.read(path, options)
+        data = reader.read(path, options)  # every reader honours options.check_labels itself
     except Cicy4Error:
         raise
     except checks.READ_ERRORS as err:  # any I/O or decoding failure the reader did not name
@@ -345,7 +341,7 @@ def _read_raw(path: Path, options: LoadOptions) -> CICYData:
     if path.is_dir():
         path = next(path / name for name in ("cicy4list.txt", "cicy4list.zip") if (path / name).exists())
     return read_cicy4_list(path, drop_products=options.drop_products, scale=options.scale,
-                           check_euler=options.check_labels)
+                           check_euler=options.check_labels, check_labels=options.check_labels)
 
 
 def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
