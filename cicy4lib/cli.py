@@ -18,7 +18,6 @@ from pathlib import Path
 from .errors import Cicy4Error, UsageError
 
 EXIT_USER_ERROR = 2
-_RECIPES = ("paper", "fast", "cicyminer")  # the training recipes `train --recipe` offers (cicy4lib.recipes)
 # OS errors on a path the user gave (missing file, a folder for a file, no permission): one line
 _PATH_ERRNOS = {errno.ENOENT, errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.EEXIST,
                 errno.ENOSPC, errno.EROFS, errno.ENAMETOOLONG}
@@ -180,6 +179,9 @@ def _cmd_demo(args):
 
 def build_parser() -> argparse.ArgumentParser:
     from .defaults import recipe_epochs  # light: no torch for the help
+    from .recipes import list_recipes
+
+    recipes = list_recipes()
 
     parser = _Parser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="72", type=_split_name, help="72, 80, cv0..cv4, strat")
     p.add_argument("--epochs", type=_positive(int), default=None,
                    help="maximum epochs (default: the recipe's own, "
-                        + ", ".join(f"{r} {recipe_epochs(r)}" for r in _RECIPES) + ")")
+                        + ", ".join(f"{r} {recipe_epochs(r)}" for r in recipes) + ")")
     p.add_argument("--batch-size", type=_positive(int), default=None)
     p.add_argument("--lr", type=_positive(float), default=None)
     p.add_argument("--seed", type=int, default=42)
@@ -217,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None)
     p.add_argument("--amp", action="store_true",
                    help="automatic mixed precision (CUDA): bfloat16 on Ampere+, float16 + GradScaler before")
-    p.add_argument("--recipe", default="paper", choices=list(_RECIPES),
+    p.add_argument("--recipe", default="paper", choices=recipes,
                    help="paper (default) | fast (NOT the paper's: standardised targets, batch 512, one-cycle)"
                         " | cicyminer; see cicy4lib.recipes")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
@@ -257,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", nargs="*", default=None,
                    help="default runs: CNN-LSTM-400 paper + fast, LSTM-448 fast; with --models and/or "
                         "--recipes every pair (models default LSTM-448 CNN-LSTM-400)")
-    p.add_argument("--recipes", nargs="*", default=None, choices=["paper", "fast", "cicyminer"],
+    p.add_argument("--recipes", nargs="*", default=None, choices=recipes,
                    help="with --models: every pair (recipes default paper fast)")
     p.add_argument("--fast-batch", type=_positive(int), default=128,
                    help="the fast recipe's batch in the demo (default 128; lr by its square-root rule)")

@@ -26,7 +26,12 @@ def test_recipe_epochs_agree_with_train_config():
     assert TrainConfig().max_epochs == PAPER_EPOCHS
     for recipe in list_recipes():
         assert TrainConfig.from_recipe(recipe).max_epochs == recipe_epochs(recipe)
-    assert set(cli._RECIPES) == set(list_recipes())
+    parser = cli.build_parser()  # the CLI offers exactly the registered recipes, for train and demo
+    for argv in (["train", "LSTM-448", "--recipe"], ["demo", "--recipes"]):
+        for recipe in list_recipes():
+            parser.parse_args(argv + [recipe])
+        with pytest.raises(cli.UsageError, match="invalid choice: 'turbo'"):
+            parser.parse_args(argv + ["turbo"])
 
 
 def test_help_shows_each_recipes_epochs(capsys):
