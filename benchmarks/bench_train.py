@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import torch
@@ -156,21 +157,14 @@ class DDPGroup:
         ctx = mp.get_context("spawn")
         self.commands = [ctx.Queue() for _ in range(world)]
         self.results = ctx.Queue()
-        saved = {k: os.environ.get(k) for k in thread_env(1)}
-        os.environ.update(thread_env(1))  # the children's thread count, fixed before they import torch
-        try:
+        # the children's thread count, fixed before they import torch (this process's is restored)
+        with mock.patch.dict(os.environ, thread_env(1)):
             self.procs = [ctx.Process(target=_ddp_rank, daemon=True,
                                       args=(r, world, os.path.join(self._tmp.name, "store"), name, init, x_int8, y,
                                             batch_size, plain_optimizer, self.commands[r], self.results))
                           for r in range(world)]
             for proc in self.procs:
                 proc.start()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
         self.threads = [t for _, t in self._collect("ready")]
 
     def _collect(self, what):

@@ -1,7 +1,8 @@
 """The main job (``make demo`` / ``python -m cicy4lib demo``): the paper's recipe and the fast
 recipe side by side on the same models and budget, then ensembles, baselines, tables and figures.
 
-What it does, in about 6-10 minutes on a 2-core machine (the README has the measured times):
+What it does (on this project's 2-core CI-class machine it took 16 minutes idle and 23 with the
+second core busy; the README has the measured times):
 
 1. data: the genuine generated set (``load_dataset("generated")``, a subset of ``max_samples``)
    when it is installed, else the embedded 10,000-configuration sample; 72% split;
@@ -13,7 +14,7 @@ What it does, in about 6-10 minutes on a 2-core machine (the README has the meas
    ``fast_batch`` (128: with 5,760 training rows its default 512 leaves 11 steps an epoch).
    The paper's recipe is not paired with the pure LSTMs by default because it does not leave the
    constant predictor in this budget (LSTM-448, 8,000 generated configurations: best validation
-   Huber ~0.9x the constant's after 6-16 epochs, measured; the issue behind the fast recipe):
+   Huber 0.88-0.92x the constant's through 6 epochs, measured; the issue behind the fast recipe):
    ``python -m cicy4lib demo --models LSTM-448 --recipes paper fast`` shows it;
 3. the side-by-side table (``recipes.md``): per run the wall time, epochs, best validation Huber
    loss in raw Hodge units next to the constant predictor's, and validation accuracies;
