@@ -184,13 +184,21 @@ def parallel_map(fn, jobs, *, workers: int | None = None, threads: int = 1):
     """``[fn(*job) for job in jobs]``, in ``workers`` spawned processes of ``threads`` threads each.
 
     ``fn`` must be importable (a module-level function). With one worker (or one job) it runs here,
-    in order, with the thread count set as the workers would have it. Results keep the jobs' order.
+    in order, at ``threads`` threads (restored afterwards), as the workers would have it. Results keep the jobs' order.
     """
     jobs = [tuple(j) for j in jobs]
     workers = default_workers(len(jobs)) if workers is None else max(1, int(workers))
     if workers == 1 or len(jobs) <= 1:
-        configure_threads()
-        return [fn(*job) for job in jobs]
+        global _configured
+        import torch
+
+        saved = torch.get_num_threads(), _configured
+        configure_threads(threads)
+        try:
+            return [fn(*job) for job in jobs]
+        finally:  # this process's own choice comes back
+            torch.set_num_threads(saved[0])
+            _configured = saved[1]
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                              initializer=_init_worker, initargs=(threads,)) as pool:
         futures = [pool.submit(fn, *job) for job in jobs]

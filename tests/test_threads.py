@@ -65,3 +65,10 @@ def test_parallel_map_in_process_keeps_order():
 def test_parallel_map_spawns_one_thread_workers():
     out = threads.parallel_map(_square, [(2, 0), (3, 0), (4, 0)], workers=2)
     assert [r[0] for r in out] == [4, 9, 16] and all(r[1] == 1 and r[2] == "1" for r in out)
+
+
+def test_parallel_map_in_process_uses_the_given_threads_then_restores(fresh):
+    threads.configure_threads(1)
+    out = threads.parallel_map(_square, [(2, 0)], workers=1, threads=3)
+    assert out[0][:2] == (4, 3)  # the job ran at the round's thread count
+    assert torch.get_num_threads() == 1 and threads.configure_threads() == 1  # our own choice is back

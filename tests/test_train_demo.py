@@ -36,3 +36,29 @@ def test_demo_pairs():
     assert ("CNN-LSTM-400", "paper") in demo_pairs() and ("CNN-LSTM-400", "fast") in demo_pairs()
     assert demo_pairs(models=["LSTM-448"]) == [("LSTM-448", "paper"), ("LSTM-448", "fast")]
     assert demo_pairs(recipes=["fast"]) == [("LSTM-448", "fast"), ("CNN-LSTM-400", "fast")]
+
+
+def test_demo_gives_a_last_smaller_round_the_free_cores(tmp_path, monkeypatch):
+    """Three runs on two cores: round 1 two processes x 1 thread; round 2 one run at the probe's count."""
+    from cicy4lib import threads
+
+    calls = []
+
+    def fake_map(fn, jobs, *, workers=None, threads=1):
+        calls.append((len(jobs), workers, threads))
+        return [{"model": j[0], "recipe": j[1], "run": run_name(j[0], j[1]), "stopped": "max_epochs", "epochs": 1,
+                 "best_epoch": 1, "best_val_loss": 1.0, "wall_s": 0.0, "history": {}, "metrics": {}} for j in jobs]
+
+    probed = []
+    monkeypatch.setattr(threads, "available_cpus", lambda: 2)
+    monkeypatch.setattr(threads, "parallel_map", fake_map)
+    monkeypatch.setattr(threads, "probe_threads", lambda c: probed.append(c) or {"threads": 2})
+    from cicy4lib import figures
+
+    def stop(*a, **k):  # training is done; the rest of the demo is tested above
+        raise StopIteration("trained")
+
+    monkeypatch.setattr(figures, "plot_training_curves", stop)
+    with pytest.raises(StopIteration, match="trained"):
+        run_demo(output_dir=tmp_path, epochs=1, quiet=True, data="sample", max_samples=200)
+    assert calls == [(2, 2, 1), (1, 1, 2)] and probed == [[1, 2]]
