@@ -9,8 +9,10 @@ batch 128, AdamW and HuberLoss; only the loop differs:
   batches sliced by index, the loss summed on the device and read once, AdamW built as
   :func:`cicy4lib.train.train` builds it (fused kernel; ``--plain-optimizer``: torch's default
   AdamW, to isolate the loop itself); inputs held as int8 and divided per batch, as the trainer does;
-- ours_amp (CUDA): the same with bfloat16 autocast (Ampere+) or float16 + GradScaler (older);
-- ours_fast: the fast recipe's batch (``--fast-batch``, 512), with autocast on CUDA;
+- ours_amp: the same with bfloat16 autocast (Ampere+ GPUs; CPUs with native bfloat16,
+  AVX512-BF16/AMX, output layer in float32 as the trainer runs it) or float16 + GradScaler (older
+  GPUs); absent on a CPU without native bfloat16;
+- ours_fast: the fast recipe's batch (``--fast-batch``, 512), with autocast where ours_amp runs;
 - published_default_threads (CPU): the published loop at torch's default thread count (one per
   CPU), which is what the notebooks get; every other variant runs at the count
   :func:`cicy4lib.threads.configure_threads` picks (or ``--threads``);
@@ -51,7 +53,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cicy4lib.models import build_model  # noqa: E402
-from cicy4lib.train import TrainConfig, make_optimizer, resolve_device, seed_everything, train_epoch  # noqa: E402
+from cicy4lib.train import (TrainConfig, float32_output, make_optimizer, resolve_device, seed_everything,  # noqa: E402
+                            train_epoch)
 
 
 def random_cy_data(n: int, seed: int = 0):
@@ -211,8 +214,9 @@ def bench_model(name, x_cpu, y_cpu, device, args):
     Variants: ``published`` (DataLoader + ``loss.item()`` per step, batch ``--batch-size``, torch's
     default AdamW, threads as set for the run), ``published_default_threads`` (CPU only, the same at
     torch's default thread count: what a user of the notebooks gets), ``ours`` (batch
-    ``--batch-size``, float32), ``ours_amp`` (CUDA: bfloat16/float16 autocast), ``ours_fast``
-    (the fast recipe's batch ``--fast-batch``, with autocast on CUDA), ``ours_ddp`` (CPU, ``--ddp N``
+    ``--batch-size``, float32), ``ours_amp`` (bfloat16/float16 autocast on CUDA, bfloat16 on a CPU
+    that runs it natively), ``ours_fast`` (the fast recipe's batch ``--fast-batch``, with autocast
+    where ours_amp runs), ``ours_ddp`` (CPU, ``--ddp N``
     ranks of one thread, global batch ``--batch-size``).
     """
     seed_everything(0, deterministic=not args.no_deterministic)
@@ -220,11 +224,11 @@ def bench_model(name, x_cpu, y_cpu, device, args):
     cuda = device.type == "cuda"
     from cicy4lib.train import amp_dtype
 
-    amp = amp_dtype(device) if cuda else False
+    amp = amp_dtype(device) or False  # None: a CPU without native bfloat16
     variants = {"published": (args.batch_size, False, None), "ours": (args.batch_size, False, None)}
     if not cuda and args.default_threads and args.default_threads != torch.get_num_threads():
         variants["published_default_threads"] = (args.batch_size, False, args.default_threads)
-    if cuda:
+    if amp:
         variants["ours_amp"] = (args.batch_size, amp, None)
     if args.fast_batch:
         variants["ours_fast"] = (args.fast_batch, amp, None)
@@ -237,6 +241,8 @@ def bench_model(name, x_cpu, y_cpu, device, args):
         model = build_model(name)
         model.load_state_dict(init)
         model.to(device)
+        if variants[kind][1]:
+            float32_output(model)  # as the trainer runs autocast: exact-integer outputs
         plain = kind.startswith("published") or args.plain_optimizer
         opt = torch.optim.AdamW(model.parameters(), lr=0.01) if plain else \
             make_optimizer(model, TrainConfig(lr=0.01))

@@ -1,16 +1,18 @@
 """The main job (``make demo`` / ``python -m cicy4lib demo``): the paper's recipe and the fast
 recipe side by side on the same models and budget, then ensembles, baselines, tables and figures.
 
-What it does (on this project's 2-core CI-class machine it took 16 minutes idle and 23 with the
-second core busy; the README has the measured times):
+What it does (from a clean clone on this project's 2-core CI-class machine: 5 min 8 s idle, 7 min
+37 s with the second core busy, set-up included; the VM ran 2.7x slower in an earlier session;
+the README has the measured times):
 
 1. data: the genuine generated set (``load_dataset("generated")``, a subset of ``max_samples``)
    when it is installed, else the embedded 10,000-configuration sample; 72% split;
 2. trains the runs of :data:`DEMO_RUNS` -- CNN-LSTM-400 with the paper's recipe and with the
    fast recipe (opt-in, **not the paper's**, :mod:`cicy4lib.recipes`) side by side, and LSTM-448
    with the fast recipe -- or every (model, recipe) pair of ``models`` x ``recipes`` when either
-   is given, all for the same number of epochs, in parallel processes (one per core, one
-   thread each: :func:`cicy4lib.threads.parallel_map`). The fast recipe runs at batch
+   is given, all for the same number of epochs, in rounds of parallel processes (one per core,
+   one thread each: :func:`cicy4lib.threads.parallel_map`); a last, smaller round gets the
+   free cores' threads when :func:`cicy4lib.threads.probe_threads` finds them faster now. The fast recipe runs at batch
    ``fast_batch`` (128: with 5,760 training rows its default 512 leaves 11 steps an epoch).
    The paper's recipe is not paired with the pure LSTMs by default because it does not leave the
    constant predictor in this budget (LSTM-448, 8,000 generated configurations: best validation
