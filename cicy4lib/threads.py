@@ -16,13 +16,16 @@ process used the second core. Kaggle's and Colab's CPU sessions are the same kin
 3. otherwise the **rule**: ``cpus // workers`` CPUs per process (``workers``: processes training
    at the same time), and one thread while that is at most 4, else half of them, at most 8.
    :func:`probe_threads` times a short training step at each candidate count; on the 2-vCPU
-   machine it picks 1 (see ``benchmarks/bench_train_threads.py``), which the rule reproduces.
-   ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer is cached
-   per process).
+   machine it picks 1 while another process uses the second core and 2 when the machine is idle
+   (LSTM-448: 2 threads 1.7-1.8x one thread idle, 0.55-0.7x with the other core busy). The rule
+   stays at 1 for long runs: a busy core later costs two threads far more than an idle one costs
+   one thread. ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer
+   is cached per process).
 
 The trainer (:func:`cicy4lib.train.train`), the command line and the notebook runner's kernels
 call it; independent models are trained in parallel processes, one thread each, with
-:func:`parallel_map` (the demo; ``python -m cicy4lib.notebooks run --jobs N``).
+:func:`parallel_map` (the demo; ``python -m cicy4lib.notebooks run --jobs N``). The demo's last,
+smaller round (fewer runs than cores) runs at the probe's count.
 """
 from __future__ import annotations
 
