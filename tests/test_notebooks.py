@@ -3,6 +3,7 @@ papermill batch runner's parameters, progress, failures and summary."""
 import ast
 import json
 import math
+import os
 from pathlib import Path
 
 import nbformat
@@ -358,3 +359,18 @@ def test_runner_out_relative_or_absolute_fills_the_summary(dummies, tmp_path, mo
     assert (caller / "outputs" / "executed" / "good.ipynb").exists()
     assert (caller / "outputs" / "executed" / "good.summary.json").exists()
     assert not (dummies[1].parent / "outputs").exists()  # nothing beside the notebook
+
+
+def test_kernel_environment_is_set_inside_and_restored(tmp_path, monkeypatch):
+    from cicy4lib.notebooks import runner
+
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv(runner.SUMMARY_ENV, raising=False)
+    before = dict(os.environ)
+    with runner._kernel_environment(tmp_path / "s.json"):
+        assert os.environ[runner.SUMMARY_ENV] == str(tmp_path / "s.json")
+        parts = os.environ["PYTHONPATH"].split(os.pathsep)
+        assert parts[1:] == ["/elsewhere"] and (Path(parts[0]) / "cicy4lib").is_dir()
+        assert int(os.environ["OMP_NUM_THREADS"]) >= 1
+    assert dict(os.environ) == before

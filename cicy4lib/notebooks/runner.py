@@ -127,24 +127,18 @@ def expand_notebooks(items: Iterable, *, all_models=False, root=None) -> list[Pa
 @contextlib.contextmanager
 def _kernel_environment(summary_path: Path):
     """Environment the kernel inherits: where to write the summary, and this cicy4lib on the path
-    (so the notebooks import the same library even without ``pip install``)."""
-    saved = {k: os.environ.get(k) for k in (SUMMARY_ENV, "PYTHONPATH", "MPLBACKEND", "OMP_NUM_THREADS")}
+    (so the notebooks import the same library even without ``pip install``); restored afterwards."""
+    from unittest import mock
+
+    package_root = str(Path(__file__).resolve().parents[2])
+    path_parts = [p for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep) if p and p != package_root]
+    extra = {SUMMARY_ENV: str(summary_path), "PYTHONPATH": os.pathsep.join([package_root, *path_parts])}
     if not os.environ.get("OMP_NUM_THREADS"):  # the kernel's torch threads: cicy4lib.threads' rule, not one per core
         from ..threads import rule_threads
 
-        os.environ["OMP_NUM_THREADS"] = str(rule_threads())
-    package_root = str(Path(__file__).resolve().parents[2])
-    path_parts = [p for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep) if p]
-    os.environ[SUMMARY_ENV] = str(summary_path)
-    os.environ["PYTHONPATH"] = os.pathsep.join([package_root, *[p for p in path_parts if p != package_root]])
-    try:
+        extra["OMP_NUM_THREADS"] = str(rule_threads())
+    with mock.patch.dict(os.environ, extra):
         yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _error_line(err: BaseException) -> str:
