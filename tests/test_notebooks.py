@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 MODEL_PARAMETERS = {
     "data": "sample", "split": "72", "epochs": None, "batch_size": 128, "seed": 42,
-    "output_dir": "../Results_p2_Trained_models", "resume": True, "init_from": None, "time_budget_h": None,
+    "output_dir": "../Results_p2_Trained_models", "resume": True, "init_from": None, "time_budget_h": None, "amp": False,
     "max_samples": None, "progress": True, "figures_dir": "../Results_p1_Figures",
 }
 PROCESSING_PARAMETERS = {"data": "sample", "models_dir": "../Results_p2_Trained_models",
@@ -317,6 +317,7 @@ def test_training_config_recipes(capsys):
     assert nbk.training_config("72", epochs=3, batch_size=64).max_epochs == 3
     assert nbk.training_config("80").min_lr == 1e-8  # from scratch: the 72% recipe
     assert nbk.training_config("80", init_from="runs/LSTM-448_72").min_lr == 1e-7  # fine-tune
+    assert nbk.training_config("72", epochs=1, amp=True).amp and not nbk.training_config("72", epochs=1).amp
 
 
 def test_inference_summary_picks_the_best_row(tmp_path, monkeypatch):
