@@ -1,8 +1,8 @@
 """The main job (``make demo`` / ``python -m cicy4lib demo``): the paper's recipe and the fast
 recipe side by side on the same models and budget, then ensembles, baselines, tables and figures.
 
-What it does (from a clean clone on this project's 2-core CI-class machine: 5 min 8 s idle, 7 min
-37 s with the second core busy, set-up included; the VM ran 2.7x slower in an earlier session;
+What it does (from a clean clone on this project's 2-core CI-class machine: 5 min 28 s idle, 7 min
+25 s with the second core busy, set-up included; the VM ran 2.7x slower in an earlier session;
 the README has the measured times):
 
 1. data: the genuine generated set (``load_dataset("generated")``, a subset of ``max_samples``)
