@@ -101,7 +101,7 @@ def train_config(args, device=None):
 def _cmd_train(args):
     from .data import load_dataset, subsample
     from . import distributed
-    from .train import train
+    from .train import train, train_restarting
 
     if args.device is not None:
         from .train import resolve_device
@@ -116,19 +116,18 @@ def _cmd_train(args):
     if args.epochs is None and not args.quiet and distributed.is_main():
         print(f"{args.model}: up to {config.max_epochs} epochs, the {args.recipe} recipe's maximum "
               "(early stopping may end sooner; --epochs N to change)", flush=True)
-    result = train(
-        args.model,
-        data,
-        split=args.split,
-        config=config,
-        output_dir=args.output_dir,
-        run_name=args.run_name,
-        resume=not args.no_resume,
-        init_from=args.init_from,
-        progress=not args.quiet,
-        overwrite=args.overwrite,
-    )
+    kwargs = dict(split=args.split, config=config, output_dir=args.output_dir, run_name=args.run_name,
+                  resume=not args.no_resume, init_from=args.init_from, progress=not args.quiet,
+                  overwrite=args.overwrite)
+    if args.restarts:
+        result, attempts = train_restarting(args.model, data, restarts=args.restarts,
+                                            say=print if distributed.is_main() else None, **kwargs)
+    else:
+        result, attempts = train(args.model, data, **kwargs), []
     if distributed.is_main():
+        if len(attempts) > 1:
+            print(f"{args.model}: attempts (seed: how it ended): "
+                  + ", ".join(f"{a['seed']}: {a['stopped']}" for a in attempts))
         print(f"{args.model}: stopped ({result.stopped}), best val loss {result.best_val_loss:.4f}")
         print(f"run directory: {result.run_dir}")
     distributed.shutdown()
@@ -206,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive(int), default=None)
     p.add_argument("--lr", type=_positive(float), default=None)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--restarts", type=int, default=0, choices=range(0, 10), metavar="N",
+                   help="start over with the next seed, up to N times, when the network collapses to a "
+                        "constant predictor (validation predictions the same for every row); default 0")
     p.add_argument("--output-dir", default="Results_p2_Trained_models")
     p.add_argument("--run-name", default=None)
     p.add_argument("--no-resume", action="store_true",

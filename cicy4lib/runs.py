@@ -441,5 +441,5 @@ def _describe(run_dir: Path) -> str:
         state = load_state(run_dir / STATE_FILE)
     except Exception:  # noqa: BLE001 - only for the message
         return "model.pt" if (run_dir / "model.pt").exists() else "files"
-    status = "finished" if state["stopped"] in ("early_stopping", "max_epochs") else "stopped"
+    status = "finished" if state["stopped"] in ("early_stopping", "max_epochs", "collapsed") else "stopped"
     return f"{status} after {state['epoch']} epochs, {state['stopped']}"
