@@ -772,8 +772,8 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
                                      lr_at=lr_at, first_step=step)
             train_loss = ddp.mean_float(train_loss, device)
             step += math.ceil(len(perm) / rank_batch)
-            val_loss, val_metrics, spread = _validate(compiled, model, x_valid, y_val_fit, y_valid, stats, scale,
-                                                      config, amp)
+            val_loss, val_metrics = _validate(compiled, model, x_valid, y_val_fit, y_valid, stats, scale, config, amp)
+            spread = val_metrics["val_pred_spread"]
             val_loss = ddp.broadcast_float(val_loss, device)
             epoch += 1
             collapsed = len(x_valid) > 1 and ddp.broadcast_float(spread, device) < COLLAPSE_SPREAD
@@ -843,7 +843,10 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
 
 # --------------------------------------------------------------------------- targets and validation
 
-METRIC_COLUMNS = ["elapsed", "val_huber_raw", "val_acc_h11", "val_acc_h21", "val_acc_h31", "val_acc_h22"]
+# val_pred_spread: the largest standard deviation over validation rows of any raw output (Hodge units);
+# below COLLAPSE_SPREAD the network is a constant predictor
+METRIC_COLUMNS = ["elapsed", "val_huber_raw", "val_acc_h11", "val_acc_h21", "val_acc_h31", "val_acc_h22",
+                  "val_pred_spread"]
 
 
 def target_stats(y: torch.Tensor):
@@ -924,8 +927,9 @@ def _check_foldable(model, xb, stats) -> None:
 
 @torch.inference_mode()
 def _validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
-    """Validation loss in training units (mean of per-batch means), raw-unit metrics of one pass, and
-    the largest standard deviation over rows of any raw output (0: a constant predictor)."""
+    """Validation loss in training units (mean of per-batch means) and raw-unit metrics of one pass,
+    among them ``val_pred_spread``: the largest standard deviation over rows of any raw output (0: a
+    constant predictor)."""
     if hasattr(model, "validation_loss_per_sample") or hasattr(model, "training_loss"):
         loss = validation_loss(model, x, y_fit, batch_size=config.batch_size,
                                eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp,
@@ -948,7 +952,7 @@ def _validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
     acc = (torch.round(raw) == y_raw).double().mean(dim=0) * 100
     spread = raw.double().std(dim=0, unbiased=False).max() if len(raw) > 1 else torch.zeros((), device=raw.device)
     values = torch.cat([huber.double().reshape(1), acc, spread.double().reshape(1)]).tolist()  # one synchronisation
-    return loss, dict(zip(METRIC_COLUMNS[1:], values[:-1])), values[-1]
+    return loss, dict(zip(METRIC_COLUMNS[1:], values))
 
 
 def _mean_of_batch_means(per_sample: torch.Tensor, batch_size: int) -> float:

@@ -53,6 +53,7 @@ def test_stop_if_collapsed_ends_the_run_for_good(tmp_path, dead_seeds):
     with pytest.warns(UserWarning, match="stopping"):
         result = train(MODEL, data, split, config(stop_if_collapsed=True), output_dir=tmp_path, progress=False)
     assert result.stopped == "collapsed" and result.epochs == 1
+    assert result.metrics["val_pred_spread"].tolist() == [0.0]
     state_file = tmp_path / f"{MODEL}_tiny" / "state.pt"
     before = state_file.stat().st_mtime_ns
     again = train(MODEL, data, split, config(stop_if_collapsed=True), output_dir=tmp_path, progress=False)
@@ -67,8 +68,9 @@ def test_a_healthy_network_is_not_called_collapsed(tmp_path, dead_seeds):
     assert result.stopped == "max_epochs" and result.epochs == 2
     x = torch.as_tensor(data.features(split.valid))
     y = torch.as_tensor(data.hodge[split.valid]).float()
-    _, _, spread = train_mod._validate(result.model, result.model, x, y, y, None, 1.0, config(), False)
-    assert spread > 100 * COLLAPSE_SPREAD
+    _, metrics = train_mod._validate(result.model, result.model, x, y, y, None, 1.0, config(), False)
+    assert metrics["val_pred_spread"] > 100 * COLLAPSE_SPREAD
+    assert (result.metrics["val_pred_spread"] > 100 * COLLAPSE_SPREAD).all()
 
 
 def test_restart_starts_over_with_the_next_seed_and_reports_every_attempt(tmp_path, dead_seeds):
@@ -112,3 +114,21 @@ def test_cli_restarts_bounds(capsys):
 
     assert main(["train", MODEL, "--restarts", "10"]) == 2
     assert "--restarts: invalid choice: 10" in capsys.readouterr().err
+
+
+def test_collapse_benchmark_reports_each_pair(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_collapse.py"
+    spec = importlib.util.spec_from_file_location("bench_collapse", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "collapse.json"
+    assert bench.main(["--model", MODEL, "--data", "sample", "--max-samples", "200", "--epochs", "1",
+                       "--pairs", "0:42", "1:7", "--jobs", "1", "--out", str(out)]) == 0
+    runs = json.loads(out.read_text())["runs"]
+    assert [(r["data_seed"], r["seed"]) for r in runs] == [(0, 42), (1, 7)]
+    assert all(r["best_ratio"] > 0 and len(r["ratio_per_epoch"]) == 1 for r in runs)
+    text = capsys.readouterr().out
+    assert "of 2 runs below 0.8x the constant predictor's loss" in text and "draw 1 seed   7" in text
