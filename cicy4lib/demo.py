@@ -1,8 +1,8 @@
 """The main job (``make demo`` / ``python -m cicy4lib demo``): the paper's recipe and the fast
 recipe side by side on the same models and budget, then ensembles, baselines, tables and figures.
 
-What it does (from a clean clone on this project's 2-core CI-class machine: 5 min 28 s idle, 7 min
-25 s with the second core busy, set-up included; the VM ran 2.7x slower in an earlier session;
+What it does (from a clean clone on this project's 2-core CI-class machine: 6 min 4 s idle, 8 min
+29 s with the second core busy, set-up included; the VM ran 2.7x slower in an earlier session;
 the README has the measured times):
 
 1. data: the genuine generated set (``load_dataset("generated")``, a subset of ``max_samples``)
@@ -12,7 +12,10 @@ the README has the measured times):
    with the fast recipe -- or every (model, recipe) pair of ``models`` x ``recipes`` when either
    is given, all for the same number of epochs, in rounds of parallel processes (one per core,
    one thread each: :func:`cicy4lib.threads.parallel_map`); a last, smaller round gets the
-   free cores' threads when :func:`cicy4lib.threads.probe_threads` finds them faster now. The fast recipe runs at batch
+   free cores' threads when :func:`cicy4lib.threads.probe_threads` finds them faster now. A run
+   that collapses to a constant predictor starts over with the next seed (at most
+   :data:`DEMO_RESTARTS` times; the tables and figure titles name the collapsed seeds: the paper
+   recipe's CNN-LSTM-400 collapses with seed 42 on the default draw). The fast recipe runs at batch
    ``fast_batch`` (128: with 5,760 training rows its default 512 leaves 11 steps an epoch).
    The paper's recipe is not paired with the pure LSTMs by default because it does not leave the
    constant predictor in this budget (LSTM-448, 8,000 generated configurations: best validation
@@ -126,6 +129,14 @@ def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose, fast_
             "seed": attempts[-1]["seed"], "attempts": attempts,
             "wall_s": time.perf_counter() - t0, "history": result.history.to_dict(orient="list"),
             "metrics": result.metrics.to_dict(orient="list")}
+
+
+def _restart_note(run) -> str:
+    """", seed 43 (seed 42 collapsed)" for a restarted run, else ""."""
+    collapsed = [str(a["seed"]) for a in run.get("attempts", [])[:-1]]
+    if not collapsed:
+        return ""
+    return f", seed {run['seed']} (seed{'s' if len(collapsed) > 1 else ''} {', '.join(collapsed)} collapsed)"
 
 
 def recipes_table(runs, dataset, split):
@@ -245,7 +256,8 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
         history = pd.DataFrame(r["history"])
         standardized = bool(getattr(TrainConfig.from_recipe(r["recipe"]), "standardize_targets", False))  # log.csv units
         figures.plot_training_curves(history, fig_dir / f"fig_curves_{r['run']}.png",
-                                     title=f"{r['model']}, {r['recipe']} recipe, 72% split", data=dataset,
+                                     title=f"{r['model']}, {r['recipe']} recipe, 72% split{_restart_note(r)}",
+                                     data=dataset,
                                      reference=constant_loss(dataset, split, standardized=standardized),
                                      ylabel="Huber loss (standardised targets)" if standardized else "Huber loss")
     side = recipes_table(runs, dataset, split)

@@ -107,6 +107,9 @@ def test_demo_table_names_the_collapsed_seeds():
              "metrics": metrics, "attempts": [{"seed": 42, "stopped": "max_epochs", "epochs": 1, "seconds": 5.0}]}]
     table = recipes_table(runs, data, split)
     assert list(table["collapsed seeds"]) == ["42", "–"] and list(table["seed"]) == [43, 42]
+    from cicy4lib.demo import _restart_note
+
+    assert [_restart_note(r) for r in runs] == [", seed 43 (seed 42 collapsed)", ""]
 
 
 def test_cli_restarts_bounds(capsys):

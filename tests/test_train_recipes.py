@@ -139,3 +139,23 @@ def test_standardisation_refuses_models_it_cannot_fold():
     with torch.no_grad():
         assert torch.allclose(folded(x), linear(x) * stats[1] + stats[0], atol=1e-4)
     assert not math.isnan(float(train_mod.target_stats(torch.ones(5, 4))[1].sum()))
+
+
+def test_time_to_accuracy_benchmark_runs(tmp_path, capsys):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_train_tta.py"
+    spec = importlib.util.spec_from_file_location("bench_train_tta", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "tta.json"
+    report = bench.main(["--data", "sample", "--max-samples", "300", "--model", "ResNet-GRU-256",
+                         "--paper-epochs", "2", "--fast-epochs", "2", "--fast-batch", "64", "--jobs", "1",
+                         "--json", str(out)])
+    saved = json.loads(out.read_text())
+    assert [r["recipe"] for r in saved["runs"]] == ["paper", "fast"]
+    assert all(r["attempts"][-1]["seed"] == r["seed"] and r["epochs"] == 2 for r in saved["runs"])
+    assert report["reach"]["paper_both"] is not None  # the paper run reaches its own final accuracy
+    assert "time-to-accuracy ratio" in capsys.readouterr().out
