@@ -109,11 +109,12 @@ STATE_FORMAT = 1
 LOG_COLUMNS = ["train_loss", "val_loss", "epoch", "lr", "seconds"]
 FINISHED = ("early_stopping", "max_epochs", "collapsed")
 # A network whose validation predictions do not vary (in raw Hodge units) over the validation rows
-# is a constant predictor it cannot leave by gradient descent: the paper's recipe (raw targets,
-# AdamW lr 0.01) can kill every ReLU of the CNN block and saturate the LSTM's last state in its
-# first epoch (CNN-LSTM-400, seed 42, on one 8,000-row draw of the generated set: 0 of 384 CNN
-# features alive, predictions identical for all 1,120 validation rows, 0.89x the constant
-# predictor's loss through 12 epochs; seeds 1, 2, 43 on the same rows learn).
+# has collapsed to a constant predictor: the paper's recipe (raw targets, AdamW lr 0.01) can kill
+# every ReLU of the CNN block and saturate the LSTM's last state in its first epoch (CNN-LSTM-400,
+# seed 42, on the demo's 8,000-row draw of the generated set: 0 of 384 CNN features alive, the
+# same prediction for all 640 validation rows, 0.89x the constant predictor's loss through 12
+# epochs; seeds 1, 2, 43 on the same rows learn; LSTM-448 collapsed with all 4 seeds/draws tried).
+# No collapsed run we measured recovered within 12 epochs.
 COLLAPSE_SPREAD = 1e-3
 
 
@@ -781,8 +782,9 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
                 warned_collapse = True
                 warnings.warn(f"{name}: after epoch {epoch} the validation predictions are the same for every "
                               f"row (spread {spread:.2g} Hodge units): the network has collapsed to a constant "
-                              f"predictor (dead ReLUs, saturated RNN) and training will not recover it; "
-                              f"start over with another seed (seed {config.seed} now)"
+                              f"predictor (dead ReLUs, a saturated RNN), which in our measurements did not "
+                              f"recover within 12 epochs; consider starting over with another seed "
+                              f"(seed {config.seed} now; train --restarts N does it)"
                               + ("; stopping (stop_if_collapsed)" if config.stop_if_collapsed else ""),
                               stacklevel=3)
             stopper, improved, stop = early_stopping_step(stopper, val_loss, config.patience)
