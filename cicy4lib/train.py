@@ -605,7 +605,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     name = canonical_name(model_name)
     split = _resolve_split(data, split)
     split_name = split.name or "custom"
-    run_dir = Path(output_dir) / (run_name or f"{name}_{split_name}")
+    run_dir = run_directory(name, data, split, output_dir, run_name)
     device = resolve_device(config.device)
     if ddp.is_initialized() and device.type == "cuda":
         device = torch.device("cuda", torch.cuda.current_device())  # torchrun: this rank's GPU
@@ -640,6 +640,22 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
         run.close()
 
 
+def run_directory(model_name, data, split="72", output_dir="Results_p2_Trained_models", run_name=None) -> Path:
+    """Where :func:`train` keeps the run: ``output_dir/run_name``, by default ``<model>_<split>``."""
+    split_name = _resolve_split(data, split).name or "custom"
+    return Path(output_dir) / (run_name or f"{canonical_name(model_name)}_{split_name}")
+
+
+def _saved_seed(run_dir: Path):
+    """The seed of the run saved in ``run_dir`` (None when there is none or it cannot be read)."""
+    try:
+        from .runs import STATE_FILE, load_state
+
+        return int(load_state(run_dir / STATE_FILE)["config"]["seed"])
+    except Exception:  # noqa: BLE001 - train() itself reports a damaged state
+        return None
+
+
 def train_restarting(model_name, data, split="72", config: TrainConfig | None = None, *, restarts: int = 2,
                      say=None, **kwargs) -> tuple[TrainResult, list[dict]]:
     """:func:`train`, started over with the next seed when the network collapses to a constant predictor.
@@ -648,6 +664,9 @@ def train_restarting(model_name, data, split="72", config: TrainConfig | None = 
     (``stop_if_collapsed``; see :data:`COLLAPSE_SPREAD`); it is then trained afresh, in the same run
     directory, with ``seed + 1``, ... up to ``restarts`` times. Every attempt is returned, so the
     caller reports them (a restart is a choice made after seeing a failure: say so).
+    ``restarts=0`` is :func:`train` itself (a collapse is warned, not stopped). Resuming
+    (``resume=True``, the default) continues the run saved in the run directory even when an
+    earlier call restarted it: its seed is taken if it is one of ``seed + 1`` .. ``seed + restarts``.
 
     Returns
     -------
@@ -656,14 +675,23 @@ def train_restarting(model_name, data, split="72", config: TrainConfig | None = 
     """
     if int(restarts) != restarts or restarts < 0:
         raise ValueError(f"restarts must be a non-negative integer, got {restarts!r}")
-    config = dataclasses.replace(config or TrainConfig(), stop_if_collapsed=True)
+    config = dataclasses.replace(config or TrainConfig(), stop_if_collapsed=restarts > 0)
+    first = 0
+    if restarts and kwargs.get("resume", True):
+        run_dir = run_directory(model_name, data, split, kwargs.get("output_dir", "Results_p2_Trained_models"),
+                                kwargs.get("run_name"))
+        saved = _saved_seed(run_dir) if (run_dir / "state.pt").exists() else None
+        if saved is not None and config.seed < saved <= config.seed + restarts:  # an earlier call restarted it
+            first = saved - config.seed
+            config = dataclasses.replace(config, seed=saved)
     attempts = []
-    for attempt in range(int(restarts) + 1):
-        if attempt:
+    for attempt in range(first, int(restarts) + 1):
+        if attempt > first:
             config = dataclasses.replace(config, seed=config.seed + 1)
             kwargs.update(resume=False, overwrite=True)  # the collapsed attempt's files are replaced
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*collapsed to a constant predictor")  # reported below
+            if restarts:  # the restart is reported below instead
+                warnings.filterwarnings("ignore", message=".*collapsed to a constant predictor")
             result = train(model_name, data, split, config, **kwargs)
         attempts.append({"seed": config.seed, "stopped": result.stopped, "epochs": result.epochs,
                          "seconds": round(result.seconds, 1)})

@@ -16,7 +16,7 @@ from cicy4lib.models import list_models
 ROOT = Path(__file__).resolve().parent.parent
 
 MODEL_PARAMETERS = {
-    "data": "sample", "split": "72", "epochs": None, "batch_size": 128, "seed": 42,
+    "data": "sample", "split": "72", "epochs": None, "batch_size": 128, "seed": 42, "restarts": 0,
     "output_dir": "../Results_p2_Trained_models", "resume": True, "init_from": None, "time_budget_h": None, "amp": False,
     "max_samples": None, "progress": True, "figures_dir": "../Results_p1_Figures",
 }

@@ -135,3 +135,27 @@ def test_collapse_benchmark_reports_each_pair(tmp_path, capsys):
     assert all(r["best_ratio"] > 0 and len(r["ratio_per_epoch"]) == 1 for r in runs)
     text = capsys.readouterr().out
     assert "of 2 runs below 0.8x the constant predictor's loss" in text and "draw 1 seed   7" in text
+
+
+def test_zero_restarts_is_plain_train(tmp_path, dead_seeds):
+    data, split = make_data()
+    dead_seeds.add(7)
+    with pytest.warns(UserWarning, match="collapsed to a constant predictor"):
+        result, attempts = train_restarting(MODEL, data, split, config(), restarts=0, output_dir=tmp_path,
+                                            progress=False)
+    assert result.stopped == "max_epochs" and [a["seed"] for a in attempts] == [7]
+
+
+def test_resume_continues_the_restarted_seed(tmp_path, dead_seeds):
+    """A notebook run again (Kaggle's time limit) resumes the seed an earlier call restarted with."""
+    data, split = make_data()
+    dead_seeds.add(7)
+    train_restarting(MODEL, data, split, config(max_epochs=2), restarts=2, output_dir=tmp_path, progress=False)
+    log = tmp_path / f"{MODEL}_tiny" / "log.csv"
+    first_two = log.read_text().splitlines()[1:3]
+    result, attempts = train_restarting(MODEL, data, split, config(max_epochs=3), restarts=2, output_dir=tmp_path,
+                                        progress=False)
+    assert [(a["seed"], a["epochs"]) for a in attempts] == [(8, 3)] and result.stopped == "max_epochs"
+    assert log.read_text().splitlines()[1:3] == first_two  # epochs 1-2 kept, epoch 3 added
+    with pytest.raises(Exception, match="seed"):  # without restarts the seed-8 run is not seed 7's
+        train(MODEL, data, split, config(max_epochs=4), output_dir=tmp_path, progress=False)
