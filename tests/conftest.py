@@ -24,3 +24,19 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def load_benchmark():
+    """``load_benchmark("bench_train")``: a script of ``benchmarks/`` imported as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    def load(name):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

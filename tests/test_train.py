@@ -278,14 +278,8 @@ def test_progress_bar_respects_quiet_env(tmp_path, monkeypatch, capsys):
     assert MODEL not in capsys.readouterr().err
 
 
-def test_benchmark_script_runs(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_train.py"
-    spec = importlib.util.spec_from_file_location("bench_train", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_benchmark_script_runs(tmp_path, capsys, load_benchmark):
+    bench = load_benchmark("bench_train")
     out = tmp_path / "bench.json"
     results = bench.main(["--models", MODEL, "--n", "300", "--batch-size", "32", "--steps", "1",
                           "--warmup", "1", "--rounds", "1", "--json", str(out), "--fast-batch", "64",

@@ -119,14 +119,8 @@ def test_cli_restarts_bounds(capsys):
     assert "--restarts: invalid choice: 10" in capsys.readouterr().err
 
 
-def test_collapse_benchmark_reports_each_pair(tmp_path, capsys):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_collapse.py"
-    spec = importlib.util.spec_from_file_location("bench_collapse", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_collapse_benchmark_reports_each_pair(tmp_path, capsys, load_benchmark):
+    bench = load_benchmark("bench_collapse")
     out = tmp_path / "collapse.json"
     assert bench.main(["--model", MODEL, "--data", "sample", "--max-samples", "200", "--epochs", "1",
                        "--pairs", "0:42", "1:7", "--jobs", "1", "--out", str(out)]) == 0

@@ -141,15 +141,8 @@ def test_standardisation_refuses_models_it_cannot_fold():
     assert not math.isnan(float(train_mod.target_stats(torch.ones(5, 4))[1].sum()))
 
 
-def test_time_to_accuracy_benchmark_runs(tmp_path, capsys):
-    import importlib.util
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_train_tta.py"
-    spec = importlib.util.spec_from_file_location("bench_train_tta", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+def test_time_to_accuracy_benchmark_runs(tmp_path, capsys, load_benchmark):
+    bench = load_benchmark("bench_train_tta")
     out = tmp_path / "tta.json"
     report = bench.main(["--data", "sample", "--max-samples", "300", "--model", "ResNet-GRU-256",
                          "--paper-epochs", "2", "--fast-epochs", "2", "--fast-batch", "64", "--jobs", "1",
