@@ -132,11 +132,32 @@ def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose, fast_
 
 
 def _restart_note(run) -> str:
-    """", seed 43 (seed 42 collapsed)" for a restarted run, else ""."""
-    collapsed = [str(a["seed"]) for a in run.get("attempts", [])[:-1]]
-    if not collapsed:
+    """Figure-title words for a restarted run: ", seed 43 (seed 42 collapsed)"; "" when not restarted."""
+    attempts = run.get("attempts", [])
+    if len(attempts) < 2:
         return ""
+    if attempts[-1]["stopped"] == "collapsed":
+        return f", seeds {', '.join(str(a['seed']) for a in attempts)} all collapsed"
+    collapsed = [str(a["seed"]) for a in attempts[:-1]]
     return f", seed {run['seed']} (seed{'s' if len(collapsed) > 1 else ''} {', '.join(collapsed)} collapsed)"
+
+
+def restart_sentence(runs) -> str:
+    """What ``results.md`` says of the runs that started over after collapsing ("" when none did)."""
+    parts = []
+    for r in runs:
+        attempts = r.get("attempts", [])
+        if len(attempts) < 2:
+            continue
+        collapsed = attempts[:-1]
+        parts.append(
+            f"{r['model']} / {r['recipe']}: seed{'s' if len(collapsed) > 1 else ''} "
+            f"{', '.join(str(a['seed']) for a in collapsed)} collapsed to a constant predictor (validation "
+            f"predictions the same for every row) after {', '.join(str(a['epochs']) for a in collapsed)} epoch(s) "
+            f"and the run started over with seed {r['seed']}"
+            + (", which collapsed too (no restarts left)" if attempts[-1]["stopped"] == "collapsed" else "")
+            + " (the wall time includes the collapsed attempts)")
+    return " Restarts: " + "; ".join(parts) + "." if parts else ""
 
 
 def recipes_table(runs, dataset, split):
@@ -281,14 +302,7 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     learned = (f"**Did not learn in this budget** (best validation loss above {NOT_LEARNED_RATIO}x the constant "
                f"predictor's): {', '.join(stuck)}." if stuck else
                f"Every run's best validation loss is below {NOT_LEARNED_RATIO}x the constant predictor's.")
-    restarted = [f"{r['model']} / {r['recipe']}: seed{'s' if len(r['attempts']) > 2 else ''} "
-                 f"{', '.join(str(a['seed']) for a in r['attempts'][:-1])} collapsed to a constant predictor "
-                 f"(validation predictions the same for every row) after "
-                 f"{', '.join(str(a['epochs']) for a in r['attempts'][:-1])} epoch(s) and the run started over "
-                 f"with seed {r['seed']} (the wall time includes the collapsed attempt)"
-                 for r in runs if len(r.get("attempts", [])) > 1]
-    if restarted:
-        learned += " Restarts: " + "; ".join(restarted) + "."
+    learned += restart_sentence(runs)
     fast_note = f"batch {fast_batch} here" if fast_batch else "batch 512"
     text = (f"# Demo on the {note}\n\n"
             f"## Paper recipe vs fast recipe ({epochs} epochs each)\n\n"

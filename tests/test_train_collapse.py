@@ -110,6 +110,15 @@ def test_demo_table_names_the_collapsed_seeds():
     from cicy4lib.demo import _restart_note
 
     assert [_restart_note(r) for r in runs] == [", seed 43 (seed 42 collapsed)", ""]
+    from cicy4lib.demo import restart_sentence
+
+    assert restart_sentence(runs[1:]) == ""
+    text = restart_sentence(runs)
+    assert text.startswith(" Restarts: CNN-LSTM-400 / paper: seed 42 collapsed") and "seed 43 (the wall" in text
+    dead = {**runs[0], "seed": 44, "attempts": [{"seed": s, "stopped": "collapsed", "epochs": 1, "seconds": 1.0}
+                                                for s in (42, 43, 44)]}
+    assert _restart_note(dead) == ", seeds 42, 43, 44 all collapsed"
+    assert "seeds 42, 43 collapsed" in restart_sentence([dead]) and "collapsed too (no restarts left)" in restart_sentence([dead])
 
 
 def test_cli_restarts_bounds(capsys):
