@@ -25,9 +25,13 @@ Data: ``--data generated`` (the genuine large set of this project, default when 
 The paper recipe's own end is its early stopping (20 epochs without improvement): give it room
 (``--paper-epochs`` well above its best epoch), or the target and its wall time are a cut-off's.
 Measured on the 2-vCPU machine (README, *Measured here*) with ``--model CNN-LSTM-400 --data
-generated --max-samples 8000 --paper-epochs 80 --fast-epochs 16 --fast-batch 128``: the paper
-recipe early-stops at epoch 57 (937 s); the fast recipe reaches its final h11 and h21 accuracy at
-epoch 9, 161 s: ratio 0.172.
+generated --max-samples 8000 --paper-epochs 80 --fast-epochs 16 --fast-batch 128``: on release 1
+the paper recipe early-stops at epoch 57 (937 s); the fast recipe reaches its final h11 and h21
+accuracy at epoch 9, 161 s: ratio 0.172, and ends with the lower loss. On release 2 (seed 42
+collapsed, seed 43 trained) the ratio is 0.058, but the paper recipe itself reaches that accuracy
+at epoch 2 and ends with the lower loss (7.23 vs 7.65): hence the stricter readings printed last
+(the paper run's best loss, its best accuracy over all epochs). ``--report FILE`` re-prints a
+saved ``--json`` report.
 """
 from __future__ import annotations
 
@@ -89,7 +93,13 @@ def main(argv=None):
                    help="start a run that collapses to a constant predictor over with the next seed (default 2)")
     p.add_argument("--out", type=Path, default=None, help="run directories (default: a temporary folder)")
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--report", type=Path, default=None,
+                   help="print the report of a --json file written earlier, without training")
     args = p.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        print("machine:", json.dumps(saved.get("machine")), "(report of", args.report, ")")
+        return summarise(saved["runs"], {k: saved[k] for k in ("machine", "data", "jobs") if k in saved})
 
     import torch
 
@@ -114,18 +124,33 @@ def main(argv=None):
                                ("fast", args.model, data, split, out, args.fast_epochs, args.device, args.amp, None,
                                 args.fast_batch, args.restarts)],
                         workers=jobs)
+    report = summarise(runs, {"machine": machine, "data": {"source": data.source, "n": len(data)}, "jobs": jobs})
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2, default=str))
+    return report
+
+
+def first_below(metrics: dict, key: str, target: float):
+    """(epoch, elapsed seconds) of the first epoch with ``metrics[key] <= target``; None if never."""
+    for i, value in enumerate(metrics[key]):
+        if value <= target + 1e-9:
+            return i + 1, metrics["elapsed"][i]
+    return None
+
+
+def summarise(runs, report):
+    """Print and return the time-to-accuracy report of a (paper, fast) pair of runs."""
+    for run in runs:
+        if len(run.get("attempts", [])) > 1:
+            print(f"{run['recipe']} recipe: seed(s) {', '.join(str(a['seed']) for a in run['attempts'][:-1])} collapsed "
+                  f"to a constant predictor (their {sum(a['seconds'] for a in run['attempts'][:-1]):.0f} s are not "
+                  f"counted below); seed {run['seed']} trained")
     paper, fast = runs
     pm = paper["metrics"]
     best = paper["best_epoch"] - 1
     targets = {h: pm[f"val_acc_{h}"][best] for h in ("h11", "h21")}
     paper_total = pm["elapsed"][-1]
-    report = {"machine": machine, "data": {"source": data.source, "n": len(data)}, "jobs": jobs,
-              "targets": targets, "paper_total_s": paper_total, "runs": runs, "reach": {}}
-    for run in runs:
-        if len(run["attempts"]) > 1:
-            print(f"{run['recipe']} recipe: seed(s) {', '.join(str(a['seed']) for a in run['attempts'][:-1])} collapsed "
-                  f"to a constant predictor (their {sum(a['seconds'] for a in run['attempts'][:-1]):.0f} s are not "
-                  f"counted below); seed {run['seed']} trained")
+    report = {**report, "targets": targets, "paper_total_s": paper_total, "runs": runs, "reach": {}}
     print(f"paper recipe: {paper['epochs']} epochs ({paper['stopped']}), {paper_total:.0f} s; final (best epoch "
           f"{paper['best_epoch']}) validation accuracy h11 {targets['h11']:.2f}%, h21 {targets['h21']:.2f}%")
     for name, run in (("paper", paper), ("fast", fast)):
@@ -145,8 +170,22 @@ def main(argv=None):
     hit = report["reach"]["fast_both"]
     report["ratio"] = None if hit is None else hit[1] / paper_total
     print("time-to-accuracy ratio (fast / paper):", "not reached" if hit is None else f"{report['ratio']:.3f}")
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=str))
+    # stricter readings, since the accuracy at the paper run's best-loss epoch can be a weak target
+    # (validation accuracy swings from epoch to epoch under raw targets): its best raw-unit loss and
+    # its best accuracy over all epochs
+    paper_loss = min(pm["val_huber_raw"])
+    loss_hit = first_below(fm, "val_huber_raw", paper_loss)
+    report["reach"]["fast_paper_loss"] = loss_hit
+    print(f"  fast reaches the paper recipe's best raw-unit val Huber {paper_loss:.3f}: "
+          + (f"at epoch {loss_hit[0]}, {loss_hit[1]:.1f} s ({loss_hit[1] / paper_total:.3f})" if loss_hit
+             else f"never in {fast['epochs']} epochs (best {min(fm['val_huber_raw']):.3f})"))
+    own = {h: first_reaching(pm, {h: max(pm[f"val_acc_{h}"])}) for h in ("h11", "h21")}
+    for h in ("h11", "h21"):
+        top = max(pm[f"val_acc_{h}"])
+        hit = first_reaching(fm, {h: top})
+        report["reach"][f"fast_paper_max_{h}"] = hit
+        print(f"  paper's best {h} over all epochs {top:.2f}% (epoch {own[h][0]}); fast "
+              + (f"reaches it at epoch {hit[0]}, {hit[1]:.1f} s" if hit else f"does not (best {max(fm[f'val_acc_{h}']):.2f}%)"))
     return report
 
 

@@ -151,4 +151,9 @@ def test_time_to_accuracy_benchmark_runs(tmp_path, capsys, load_benchmark):
     assert [r["recipe"] for r in saved["runs"]] == ["paper", "fast"]
     assert all(r["attempts"][-1]["seed"] == r["seed"] and r["epochs"] == 2 for r in saved["runs"])
     assert report["reach"]["paper_both"] is not None  # the paper run reaches its own final accuracy
+    assert {"fast_paper_loss", "fast_paper_max_h11", "fast_paper_max_h21"} <= set(report["reach"])
     assert "time-to-accuracy ratio" in capsys.readouterr().out
+    again = bench.main(["--report", str(out)])  # the report of a saved run, without training
+    assert again["ratio"] == report["ratio"]
+    assert json.loads(json.dumps(again["reach"])) == json.loads(json.dumps(report["reach"]))
+    assert "report of" in capsys.readouterr().out
