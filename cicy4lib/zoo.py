@@ -39,7 +39,7 @@ from .constants import HODGE
 __all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
 
 TARGETS = (*HODGE, "mean")
-COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped",
+COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped", "collapsed",
            *(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS), "run_dir", "error"]
 
 
@@ -177,7 +177,19 @@ def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, pro
     table = evaluate(model, data, split, subsets=("test",), device=device)
     return {"name": name, "group": _group(name), "recipe": recipe, "params": _params(model),
             "train_s": float(result.seconds or wall), "epochs": int(result.epochs), "stopped": str(result.stopped),
-            **_accuracy_row(table), "run_dir": str(result.run_dir), "error": ""}
+            "collapsed": collapsed(result), **_accuracy_row(table), "run_dir": str(result.run_dir), "error": ""}
+
+
+def collapsed(result) -> bool:
+    """Whether the saved (best-epoch) network of ``result`` is a constant predictor: its validation
+    predictions the same for every row (``val_pred_spread`` below :data:`cicy4lib.train.COLLAPSE_SPREAD`)."""
+    from .train import COLLAPSE_SPREAD
+
+    metrics = getattr(result, "metrics", None)
+    if metrics is None or "val_pred_spread" not in metrics or not result.best_epoch:
+        return False  # tree models; runs saved before the metric existed
+    spread = float(metrics["val_pred_spread"].iloc[result.best_epoch - 1])
+    return spread == spread and spread < COLLAPSE_SPREAD
 
 
 class _TooSlow(Exception):
@@ -226,7 +238,7 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
     base = baseline_table(dataset, split_obj, "test").reset_index()
     for name, part in base.groupby("name", sort=False):
         row = {"name": name, "group": BASELINE_GROUP, "recipe": "", "params": 0, "train_s": 0.0, "epochs": 0, "stopped": "",
-               "run_dir": "", "error": ""}
+               "collapsed": False, "run_dir": "", "error": ""}
         for kind, prefix in (("raw", "raw"), ("constrained", "chi")):
             values = part[part["kind"] == kind].iloc[0]
             for t in TARGETS:
@@ -270,7 +282,9 @@ def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
     if a.get("note"):
         lines.append(f"- note: used {a['note']}")
     lines += ["", "raw = rounded outputs; χ = h11, h21 as predicted, h31 and h22 from them and the exact Euler "
-              "number. params: trainable parameters (tree models: tree nodes). time: training wall time.", ""]
+              "number. params: trainable parameters (tree models: tree nodes). time: training wall time. "
+              "\"collapsed\" after the epochs: the network's validation predictions are the same for every row "
+              "(a constant predictor; `train --restarts N` starts such a run over with another seed).", ""]
     head = ["model", "group", "recipe", "params", "time (s)", "epochs",
             *(f"raw {t}" for t in TARGETS), *(f"χ {t}" for t in TARGETS)]
     lines.append("| " + " | ".join(head) + " |")
@@ -284,7 +298,8 @@ def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
             params = "" if pd.isna(r["params"]) else f"{int(r['params']):,}"
             cells = [r["name"], r["group"], r["recipe"] if isinstance(r["recipe"], str) else "", params,
                      _fmt(r["train_s"], 0),
-                     "" if pd.isna(r["epochs"]) else str(int(r["epochs"])),
+                     "" if pd.isna(r["epochs"]) else str(int(r["epochs"])) + (" collapsed" if r.get("collapsed") is True
+                                                                              else ""),
                      *(_fmt(r[f"raw_{t}"]) for t in TARGETS), *(_fmt(r[f"chi_{t}"]) for t in TARGETS)]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"

@@ -43,3 +43,23 @@ def test_a_model_over_the_time_limit_is_not_trained(tmp_path):
     row = table[table["name"] == "HeLukas-FC"].iloc[0]
     assert row["error"].startswith("not trained") and pd.isna(row["chi_mean"])
     assert not (tmp_path / "runs_embedded-sample-200_paper_e1" / "HeLukas-FC_72" / "model.pt").exists()
+
+
+def test_a_collapsed_network_is_marked():
+    from types import SimpleNamespace
+
+    from cicy4lib.train import COLLAPSE_SPREAD
+
+    metrics = pd.DataFrame({"val_pred_spread": [0.0, 2.5]})
+    assert zoo.collapsed(SimpleNamespace(metrics=metrics, best_epoch=1))
+    assert not zoo.collapsed(SimpleNamespace(metrics=metrics, best_epoch=2))
+    assert not zoo.collapsed(SimpleNamespace(metrics=pd.DataFrame({"val_huber_raw": [1.0]}), best_epoch=1))
+    assert not zoo.collapsed(SimpleNamespace(metrics=None, best_epoch=0))  # tree models
+    assert zoo.collapsed(SimpleNamespace(metrics=pd.DataFrame({"val_pred_spread": [COLLAPSE_SPREAD / 2]}), best_epoch=1))
+    row = {c: None for c in zoo.COLUMNS}
+    row.update(name="LSTM-448", group="LSTM", recipe="paper", params=1, train_s=1.0, epochs=3, collapsed=True, error="",
+               **{f"{k}_{t}": 1.0 for k in ("raw", "chi") for t in zoo.TARGETS})
+    table = pd.DataFrame([row, {**row, "name": "CNN-LSTM-400", "collapsed": False}])
+    table.attrs.update(n_test=10, data_label="a test table", split="72", recipe="paper", epochs=3)
+    md = zoo.zoo_markdown(table)
+    assert "| LSTM-448 | LSTM | paper | 1 | 1 | 3 collapsed |" in md and "| CNN-LSTM-400 | LSTM | paper | 1 | 1 | 3 |" in md
