@@ -84,10 +84,11 @@ def resolve_amp(amp=False) -> bool:
     """``"auto"``: bfloat16 autocast when this CPU runs bfloat16 natively (1.6-1.9x float32 at equal
     threads on this project's 2-vCPU machine), else float32; ``True``/``False`` force it.
 
-    Off by default: measured on the demo's data (8 epochs, fast recipe, batch 128), bfloat16 leaves
-    LSTM-448 at the constant predictor (best val loss 0.27 standardised, float32 0.11) and the
-    paper recipe's CNN-LSTM-400 at 0.52x the constant's loss (float32 0.46x); the fast recipe's
-    CNN-LSTM-400 learns as in float32 (0.44x).
+    Off by default, because the evidence is mixed: on generated release 1 (8 epochs, the demo's
+    runs) bfloat16 left LSTM-448 with the fast recipe at the constant predictor (best val loss 0.27
+    standardised, float32 0.11); on release 2 (the demo's data now) every run learns in bfloat16
+    (CNN-LSTM-400 paper 0.62x the constant's loss, fast 0.46x, LSTM-448 fast 0.55x; float32 0.52x,
+    0.47x, 0.60x) and training takes 182 s instead of 261 s.
     """
     if amp == "auto":
         from .train import cpu_bf16_supported
