@@ -273,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="parallel training processes (default: one per CPU)")
     p.add_argument("--amp", choices=("auto", "on", "off"), default="off",
                    help="bfloat16 autocast (auto: when the CPU runs bfloat16 natively, AVX512-BF16/AMX); "
-                        "off by default: faster, but LSTM-448 did not learn under it in the demo's budget")
+                        "off by default: ~1.4x faster, but on one data release LSTM-448 did not learn under it")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
 

@@ -112,9 +112,9 @@ FINISHED = ("early_stopping", "max_epochs", "collapsed")
 # has collapsed to a constant predictor: the paper's recipe (raw targets, AdamW lr 0.01) can kill
 # every ReLU of the CNN block and saturate the LSTM's last state in its first epoch (CNN-LSTM-400,
 # seed 42, on the demo's 8,000-row draw of the generated set: 0 of 384 CNN features alive, the
-# same prediction for all 640 validation rows, 0.89x the constant predictor's loss through 12
+# same prediction for all 640 validation rows, 0.89x the constant predictor's loss through 8
 # epochs; seeds 1, 2, 43 on the same rows learn; LSTM-448 collapsed with all 4 seeds/draws tried).
-# No collapsed run we measured recovered within 12 epochs.
+# No collapsed run we measured recovered within its budget (8 epochs, benchmarks/bench_collapse.py).
 COLLAPSE_SPREAD = 1e-3
 
 
@@ -811,7 +811,7 @@ def _fit(model, name, data, split, split_name, config, device, amp, run_dir, sta
                 warnings.warn(f"{name}: after epoch {epoch} the validation predictions are the same for every "
                               f"row (spread {spread:.2g} Hodge units): the network has collapsed to a constant "
                               f"predictor (dead ReLUs, a saturated RNN), which in our measurements did not "
-                              f"recover within 12 epochs; consider starting over with another seed "
+                              f"recover within 8 epochs; consider starting over with another seed "
                               f"(seed {config.seed} now; train --restarts N does it)"
                               + ("; stopping (stop_if_collapsed)" if config.stop_if_collapsed else ""),
                               stacklevel=3)
