@@ -680,7 +680,7 @@ def train_restarting(model_name, data, split="72", config: TrainConfig | None = 
     if restarts and kwargs.get("resume", True):
         run_dir = run_directory(model_name, data, split, kwargs.get("output_dir", "Results_p2_Trained_models"),
                                 kwargs.get("run_name"))
-        saved = _saved_seed(run_dir) if (run_dir / "state.pt").exists() else None
+        saved = _saved_seed(run_dir)  # None when no run is saved there
         if saved is not None and config.seed < saved <= config.seed + restarts:  # an earlier call restarted it
             first = saved - config.seed
             config = dataclasses.replace(config, seed=saved)
