@@ -132,14 +132,18 @@ def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose, fast_
             "metrics": result.metrics.to_dict(orient="list")}
 
 
+def _collapsed_seeds(run) -> list[str]:
+    """The seeds of a run's attempts before its last (each collapsed, or it would be the last)."""
+    return [str(a["seed"]) for a in run.get("attempts", [])[:-1]]
+
+
 def _restart_note(run) -> str:
     """Figure-title words for a restarted run: ", seed 43 (seed 42 collapsed)"; "" when not restarted."""
-    attempts = run.get("attempts", [])
-    if len(attempts) < 2:
+    collapsed = _collapsed_seeds(run)
+    if not collapsed:
         return ""
-    if attempts[-1]["stopped"] == "collapsed":
-        return f", seeds {', '.join(str(a['seed']) for a in attempts)} all collapsed"
-    collapsed = [str(a["seed"]) for a in attempts[:-1]]
+    if run["attempts"][-1]["stopped"] == "collapsed":
+        return f", seeds {', '.join(collapsed + [str(run['attempts'][-1]['seed'])])} all collapsed"
     return f", seed {run['seed']} (seed{'s' if len(collapsed) > 1 else ''} {', '.join(collapsed)} collapsed)"
 
 
@@ -147,16 +151,15 @@ def restart_sentence(runs) -> str:
     """What ``results.md`` says of the runs that started over after collapsing ("" when none did)."""
     parts = []
     for r in runs:
-        attempts = r.get("attempts", [])
-        if len(attempts) < 2:
+        collapsed = _collapsed_seeds(r)
+        if not collapsed:
             continue
-        collapsed = attempts[:-1]
         parts.append(
             f"{r['model']} / {r['recipe']}: seed{'s' if len(collapsed) > 1 else ''} "
-            f"{', '.join(str(a['seed']) for a in collapsed)} collapsed to a constant predictor (validation "
-            f"predictions the same for every row) after {', '.join(str(a['epochs']) for a in collapsed)} epoch(s) "
+            f"{', '.join(collapsed)} collapsed to a constant predictor (validation predictions the same for "
+            f"every row) after {', '.join(str(a['epochs']) for a in r['attempts'][:-1])} epoch(s) "
             f"and the run started over with seed {r['seed']}"
-            + (", which collapsed too (no restarts left)" if attempts[-1]["stopped"] == "collapsed" else "")
+            + (", which collapsed too (no restarts left)" if r["attempts"][-1]["stopped"] == "collapsed" else "")
             + " (the wall time includes the collapsed attempts)")
     return " Restarts: " + "; ".join(parts) + "." if parts else ""
 
@@ -172,9 +175,8 @@ def recipes_table(runs, dataset, split):
     for r in runs:
         m = pd.DataFrame(r["metrics"])
         best = m.iloc[r["best_epoch"] - 1] if len(m) and r["best_epoch"] else None
-        collapsed = [str(a["seed"]) for a in r.get("attempts", [])[:-1]]
         row = {"model": r["model"], "recipe": r["recipe"], "seed": r.get("seed"),
-               "collapsed seeds": ", ".join(collapsed) or "–", "epochs": r["epochs"], "best epoch": r["best_epoch"],
+               "collapsed seeds": ", ".join(_collapsed_seeds(r)) or "–", "epochs": r["epochs"], "best epoch": r["best_epoch"],
                "wall s": round(r["wall_s"], 1),
                "val Huber (raw)": None if best is None else round(float(best["val_huber_raw"]), 3),
                "constant's val Huber": round(const, 3)}
