@@ -75,3 +75,23 @@ class UsageError(Cicy4Error, ValueError):
 
 class CanonicalFormError(Cicy4Error, RuntimeError):
     """A configuration whose canonical form needs more search than allowed."""
+
+
+class PointSetError(Cicy4Error, ValueError):
+    """Points on a variety that cannot be used as given: wrong shape or dtype, non-finite or zero
+    coordinates, two point sets that do not match (the message names which)."""
+
+
+class KernelMemoryError(Cicy4Error, MemoryError):
+    """A kernel (or distance) matrix larger than this machine's memory; the message says how much
+    it would need and how to chunk it."""
+
+
+class FlowStoppedError(Cicy4Error, RuntimeError):
+    """A metric flow that had to stop (non-finite update, metric no longer Hermitian
+    positive-definite); the message says at which step and point, ``.state`` holds the last good
+    state."""
+
+    def __init__(self, message, state=None):
+        super().__init__(message)
+        self.state = state
