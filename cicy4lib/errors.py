@@ -95,3 +95,8 @@ class FlowStoppedError(Cicy4Error, RuntimeError):
     def __init__(self, message, state=None):
         super().__init__(message)
         self.state = state
+
+
+class MetricFlowError(Cicy4Error, ValueError):
+    """Bad input to :mod:`cicy4lib.metricflow` (points off the variety, non-finite coordinates,
+    wrong shapes, an unsupported configuration matrix); the message names the problem."""

@@ -1,0 +1,48 @@
+"""Numerical Calabi–Yau metrics with neural networks (seed 004: Halverson–Ruehle, arXiv:2310.19870).
+
+Public entry points::
+
+    from cicy4lib import metricflow as mf
+    z = mf.quintic_points(n, seed=0)     # complex128 (n, 5), Q(z) = 0, largest |z_i| = 1
+    g = mf.metric(z, model=None)         # complex128 (n, 3, 3) in each point's chart; None = Fubini–Study
+    s = mf.sigma_measure(z, model=None)  # σ-measure (SPEC §8) with the sampler's weights
+    model = mf.load_metric_model(path)   # a trained metric network from its run directory
+
+Modules (imports flow one way): ``variety`` (polynomials, configuration matrices) -> ``points``
+(line sampler, chart rule) -> ``geometry`` (Ω, pull-back, Fubini–Study, weights, κ) -> ``measures``
+(σ, Monge–Ampère loss, Kähler defect) -> ``models`` (multiplicative and φ networks; ``metric_torch``
+gives a model's metric as a differentiable torch tensor) -> ``training`` (resumable run directories).
+Nothing in the Hodge-number code imports this subpackage.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .variety import Hypersurface, as_variety, fermat_quintic, from_configuration
+from .points import charts, check_points, n_charts, normalise, quintic_points, sample_points
+from .geometry import PointData, fs_metric, kappa, prepare, weights
+from .measures import kahler_defect, ma_loss, sigma_measure, sigma_of
+
+
+def metric(z, model=None, *, variety=None) -> np.ndarray:
+    """The metric at points ``z`` in each point's chart (paper §3.1), complex128 (n, 3, 3).
+
+    ``model=None``: Fubini–Study restricted to X; otherwise a metric network (``models``).
+    ``variety`` defaults to the model's, else the Fermat quintic.
+    """
+    if model is None:
+        return fs_metric(z, variety)
+    from .models import metric_numpy
+    variety = getattr(model, "variety", None) if variety is None else variety
+    return metric_numpy(model, prepare(z, variety))
+
+
+def load_metric_model(path, **kwargs):
+    """A trained metric network from its run directory (``model.json`` + ``model.pt``)."""
+    from .training import load_metric_model as _load
+    return _load(path, **kwargs)
+
+
+__all__ = ["Hypersurface", "PointData", "as_variety", "charts", "check_points", "fermat_quintic", "fs_metric",
+           "from_configuration", "kahler_defect", "kappa", "load_metric_model", "ma_loss", "metric", "n_charts",
+           "normalise", "prepare", "quintic_points", "sample_points", "sigma_measure", "sigma_of", "weights"]
