@@ -34,7 +34,7 @@ def test_sigma_matches_part1(pts):
 
 @pytest.mark.parametrize("kernel", ["delta", K.GaussianKernel(30.0, form="rate")])
 def test_flows_reduce_sigma_on_training_points(pts, kernel):
-    r = F.flow_points(pts, kernel, steps=300)
+    r = F.flow_points(pts, kernel, steps=300, patience=20)
     assert r.stopped is None
     assert r.gain_train > 20
     assert F.is_positive_definite(r.v_train).all()
@@ -81,7 +81,7 @@ def test_clustered_flow(pts):
     from cicy4lib.metricflow.clustering import cluster_points
 
     labels = cluster_points(pts, 3, n_batches=2).labels
-    out = F.clustered_kernel_flow(pts, labels, "delta", steps=200)
+    out = F.clustered_kernel_flow(pts, labels, "delta", steps=200, patience=20)
     assert out["sigma"] < 0.1 * out["sigma0"] and not out["stopped"]
 
 
