@@ -24,6 +24,17 @@ from .geometry import PointData, fs_metric, kappa, prepare, weights
 from .measures import kahler_defect, ma_loss, sigma_measure, sigma_of
 
 
+def __getattr__(name):  # torch-based parts load on first use (the geometry imports without torch)
+    if name in ("build_metric_model", "metric_torch", "metric_numpy", "point_tensors", "PhiMetric",
+                "MultiplicativeMetric"):
+        from . import models
+        return getattr(models, name)
+    if name in ("train_metric", "MetricTrainConfig"):
+        from . import training
+        return getattr(training, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def metric(z, model=None, *, variety=None) -> np.ndarray:
     """The metric at points ``z`` in each point's chart (paper §3.1), complex128 (n, 3, 3).
 
@@ -43,6 +54,7 @@ def load_metric_model(path, **kwargs):
     return _load(path, **kwargs)
 
 
-__all__ = ["Hypersurface", "PointData", "as_variety", "charts", "check_points", "fermat_quintic", "fs_metric",
+__all__ = ["MetricTrainConfig", "MultiplicativeMetric", "PhiMetric", "build_metric_model", "metric_numpy",
+           "metric_torch", "point_tensors", "train_metric", "Hypersurface", "PointData", "as_variety", "charts", "check_points", "fermat_quintic", "fs_metric",
            "from_configuration", "kahler_defect", "kappa", "load_metric_model", "ma_loss", "metric", "n_charts",
            "normalise", "prepare", "quintic_points", "sample_points", "sigma_measure", "sigma_of", "weights"]
