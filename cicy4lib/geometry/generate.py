@@ -49,6 +49,7 @@ import numpy as np
 from ..constants import MAX_COLS, MAX_ROWS
 from ..errors import CanonicalFormError
 from ..fileio import atomic_write
+from .splitting import contractions, redundant_mask, split  # noqa: F401  (public here too)
 
 GENERATOR_VERSION = "1.0"
 DEFAULT_SEED = 2024
@@ -185,46 +186,6 @@ def is_valid_cy4(P):
     n = P.sum(1) - 1
     # a column of total degree 1 is a hyperplane: the configuration is a smaller one in disguise
     return bool((n >= 1).all() and (P.sum(0) >= 2).all() and n.sum() - K == 4)
-
-
-def split(P, col, parts):
-    """Split column ``col`` of ``P`` into ``parts`` and add the new ``P^n`` row on top.
-
-    Parameters
-    ----------
-    P : array (m, K)
-    col : int
-    parts : sequence of n+1 nonzero integer vectors of length m summing to ``P[:, col]``.
-
-    Returns
-    -------
-    numpy.ndarray (m+1, K+n): new row ``[1]*(n+1) + [0]*(K-1)`` then the old rows with the
-    parts in place of column ``col`` (first), followed by the other columns.
-    """
-    P = np.asarray(P, dtype=np.int64)
-    parts = np.asarray(parts, dtype=np.int64).reshape(len(parts), P.shape[0])
-    if (parts.sum(0) != P[:, col]).any() or (parts.sum(1) == 0).any() or len(parts) < 2:
-        raise ValueError("parts must be at least two nonzero vectors summing to the column")
-    rest = np.delete(P, col, axis=1)
-    old = np.concatenate([parts.T, rest], axis=1)
-    new_row = np.zeros((1, old.shape[1]), dtype=np.int64)
-    new_row[0, :len(parts)] = 1
-    return np.concatenate([new_row, old], axis=0)
-
-
-def contractions(P):
-    """Configurations ``P`` is a splitting of: remove a row whose entries are all 0/1 and
-    merge the columns it meets into one. Yields (row index, contracted matrix)."""
-    P = np.asarray(P, dtype=np.int64)
-    if P.shape[0] < 2:
-        return
-    for i in range(P.shape[0]):
-        if P[i].max() > 1:
-            continue
-        hit = np.flatnonzero(P[i])
-        rest = np.delete(P, i, axis=0)
-        merged = rest[:, hit].sum(1, keepdims=True)
-        yield i, np.concatenate([merged, np.delete(rest, hit, axis=1)], axis=1)
 
 
 def random_splitting(P, rng, dims=SPLIT_DIMS):
@@ -764,9 +725,11 @@ def load_sample(path=SAMPLE_PATH):
 # matrices (``conf``), which are the keys.
 CHUNK_FORMAT = "cicy4-generated-chunk/1"
 CHUNKED_GENERATOR_VERSION = "2.0"
-GENERATED_DIR = DATA_DIR / "generated"
+GENERATED_DIR = DATA_DIR / "generated-r3"  # release 3 (minimal descriptions): load_dataset("generated")
 GENERATED_CARD = GENERATED_DIR / "CARD.md"
+GENERATED_R2_DIR = DATA_DIR / "generated"  # release 2, kept for reproducibility: load_dataset("generated-r2")
 DEFAULT_CHUNK_SEED = 20261202
+RELEASE3_CHUNK_SEED = 20261205
 # target row counts of the random walks (relative weights; rows <= seed_rows come from the
 # complete enumeration). Peaks at 9-10 rows, tail to 16: the list's mean h11 is 10.1
 CHUNK_ROW_WEIGHTS = {5: 3, 6: 5, 7: 7, 8: 9, 9: 10, 10: 10, 11: 9, 12: 7, 13: 5, 14: 3, 15: 2, 16: 1}
@@ -774,8 +737,11 @@ CHUNK_ROW_WEIGHTS = {5: 3, 6: 5, 7: 7, 8: 9, 9: 10, 10: 10, 11: 9, 12: 7, 13: 5,
 CHUNK_SPLIT_DIMS = {1: 0.6, 2: 0.28, 3: 0.09, 4: 0.03}
 
 
-def default_chunk_settings(**overrides):
-    """Settings of a chunked run (a plain JSON-able dict; every key enters the chunk files)."""
+def default_chunk_settings(release=3, **overrides):
+    """Settings of a chunked run (a plain JSON-able dict; every key enters the chunk files).
+
+    ``release=2`` gives the settings that made release 2 (kept so it can be resumed and
+    reproduced); ``release=3`` (the default) keeps minimal descriptions only."""
     s = {
         "seed": DEFAULT_CHUNK_SEED,
         "chunk_size": 1000,
@@ -789,6 +755,10 @@ def default_chunk_settings(**overrides):
         "drop_ineffective": False,
         "timeout": LABEL_TIMEOUT_S,
     }
+    if release >= 3:
+        # release 3: minimal descriptions only, in the walk itself (every layer, the parents of
+        # the next one included, holds no ineffective splitting of a smaller configuration)
+        s.update(seed=RELEASE3_CHUNK_SEED, chunk_size=500, minimal_only=True)
     unknown = set(overrides) - set(s)
     if unknown:
         raise ValueError(f"unknown chunk settings {sorted(unknown)}")
@@ -807,24 +777,30 @@ def _settings_key(s):
 _SEED_CACHE = {}
 
 
-def seed_layers(seed_rows):
+def seed_layers(seed_rows, minimal=False):
     """Clean seeds per row count (dict m -> list of (canonical P, chi)), cached per process:
-    the complete enumeration without configurations that only ineffective splittings reach."""
-    if seed_rows not in _SEED_CACHE:
+    the complete enumeration without configurations that only ineffective splittings reach
+    (``minimal=True``: without any ineffective splitting of a smaller configuration, i.e. every
+    minimal configuration with at most ``seed_rows`` rows)."""
+    if (seed_rows, minimal) not in _SEED_CACHE:
         from .euler import euler_numbers
 
         layers = enumerate_configurations(seed_rows)
         clean = {}
         for m, Ps in layers.items():
             chis = euler_numbers(list(Ps)).tolist()
-            red = _redundant_mask(list(Ps), chis, rule="all")
+            red = _redundant_mask(list(Ps), chis, rule="any" if minimal else "all")
             clean[m] = [(P, c) for P, c, r in zip(Ps, chis, red) if not r]
-        _SEED_CACHE[seed_rows] = clean
-    return _SEED_CACHE[seed_rows]
+        _SEED_CACHE[seed_rows, minimal] = clean
+    return _SEED_CACHE[seed_rows, minimal]
+
+
+def _seeds(settings):
+    return seed_layers(settings["seed_rows"], bool(settings.get("minimal_only")))
 
 
 def n_seed_chunks(settings):
-    n = sum(len(v) for v in seed_layers(settings["seed_rows"]).values())
+    n = sum(len(v) for v in _seeds(settings).values())
     return -(-n // settings["chunk_size"])
 
 
@@ -987,6 +963,17 @@ def _tries_at(rows, settings):
     return int(min(96, settings["split_tries"] * max(1.0, 2.0 ** ((rows - 8) / 1.5))))
 
 
+def _redundant_cached(batch, keys, chis, ask, cache):
+    """Redundancy of ``batch[j]`` where ``ask[j]`` (False elsewhere), computed once per key."""
+    new = [j for j in np.flatnonzero(ask) if keys[j] not in cache]
+    new = list({keys[j]: j for j in new}.values())
+    if new:
+        red = redundant_mask([batch[j] for j in new], chis[new])
+        for j, r in zip(new, red.tolist()):
+            cache[keys[j]] = r
+    return np.array([bool(a) and cache[k] for a, k in zip(ask, keys)], dtype=bool)
+
+
 def _grow_layer(parents, quota, rng, settings):
     """Up to ``quota`` distinct configurations one row larger than ``parents`` (list of
     (P, chi)), each the first effective, non-product splitting of a random parent.
@@ -1000,7 +987,7 @@ def _grow_layer(parents, quota, rng, settings):
     from .products import is_product
 
     kept, seen = [], set()
-    chi_cache = {}
+    chi_cache, min_cache = {}, {}
     stalls = 0
     rows = parents[0][0].shape[0] if parents else 0
     n_try = _tries_at(rows, settings)
@@ -1049,11 +1036,16 @@ def _grow_layer(parents, quota, rng, settings):
                     chi_cache[key] = chi
             chis = np.array([chi_cache[key] for key in keys], dtype=np.int64)
             owner = np.asarray(owner)
+            parent_chis = np.array([parents[picks[k]][1] for k in owner.tolist()], dtype=np.int64)
+            ok = chis != parent_chis
+            if settings.get("minimal_only"):
+                # effective for its parent is not enough: no contraction along *any* row may
+                # keep the Euler number (batched over the wave, cached per distinct matrix)
+                ok &= ~_redundant_cached([batch[j] for j in range(len(batch))], keys, chis, ok, min_cache)
             still = []
             for k in need:
-                parent_chi = parents[picks[k]][1]
                 for j in np.flatnonzero(owner == k):
-                    if chis[j] != parent_chi and not is_product(batch[j]):
+                    if ok[j] and not is_product(batch[j]):
                         first[k] = (batch[j], int(chis[j]))
                         break
                 else:
@@ -1088,7 +1080,7 @@ def _layered(settings, rng):
     grown wider than its quota so the next one has parents enough; row counts that fall short
     are made up from the spare configurations of the others, in proportion to their weights.
     Returns a list of (canonical P, chi) in a random order."""
-    top = seed_layers(settings["seed_rows"])[settings["seed_rows"]]
+    top = _seeds(settings)[settings["seed_rows"]]
     rows = sorted(settings["row_weights"])
     w = np.array([settings["row_weights"][r] for r in rows], dtype=float)
     quotas = dict(zip(rows, np.round(settings["chunk_size"] * w / w.sum()).astype(int).tolist()))
@@ -1115,7 +1107,7 @@ def _layered(settings, rng):
 
 def chunk_candidates(settings, index):
     """The candidates of chunk ``index``: list of (canonical P, chi), distinct, no products."""
-    seeds = seed_layers(settings["seed_rows"])
+    seeds = _seeds(settings)
     n_seed = n_seed_chunks(settings)
     if index < n_seed:
         flat = [item for m in sorted(seeds) for item in seeds[m]]
@@ -1245,7 +1237,7 @@ def run_generation(out_dir=GENERATED_DIR, n_chunks=1, settings=None, workers=Non
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temp_files(out_dir)
     _check_manifest(out_dir, settings, force)
-    seed_layers(settings["seed_rows"])  # once here: forked local workers inherit it
+    _seeds(settings)  # once here: forked local workers inherit it
     labeller_version()  # and the labeller, imported once, with its version
     have = set(completed_chunks(out_dir))
     todo = [i for i in range(n_chunks) if i not in have]
@@ -1583,10 +1575,12 @@ def main(argv=None):
     g.add_argument("--chunks", type=int, default=None,
                    help="make chunks 0..CHUNKS-1 (those already in --out-dir are skipped); enables chunked mode")
     g.add_argument("--out-dir", default=str(GENERATED_DIR), help="chunk folder (default: cicy4lib/_data/generated)")
-    g.add_argument("--chunk-size", type=int, default=1000, help="candidates per chunk")
-    g.add_argument("--chunk-seed", type=int, default=DEFAULT_CHUNK_SEED)
-    g.add_argument("--block-share", type=float, default=0.9,
-                   help="share of rows whose degree a splitting keeps in one piece")
+    g.add_argument("--settings-release", type=int, choices=(2, 3), default=3,
+                   help="settings of release 2 (kept to reproduce it) or 3 (minimal descriptions only; default)")
+    g.add_argument("--chunk-size", type=int, default=None, help="candidates per chunk (release 3: 500, 2: 1000)")
+    g.add_argument("--chunk-seed", type=int, default=None, help="walk seed (default: the release's)")
+    g.add_argument("--block-share", type=float, default=None,
+                   help="share of rows whose degree a splitting keeps in one piece (default 0.9)")
     g.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     g.add_argument("--card", action="store_true", help="only (re)write CARD.md (for the release if there is one)")
     g.add_argument("--release", nargs="?", const=-1, type=int, default=None, metavar="K",
@@ -1620,9 +1614,10 @@ def main(argv=None):
 
 
 def _main_chunked(args, log):
-    settings = default_chunk_settings(seed=args.chunk_seed, chunk_size=args.chunk_size,
-                                      max_rows=args.max_rows or MAX_ROWS, block_share=args.block_share,
-                                      timeout=args.timeout)
+    given = {k: v for k, v in (("seed", args.chunk_seed), ("chunk_size", args.chunk_size),
+                                ("block_share", args.block_share)) if v is not None}
+    settings = default_chunk_settings(release=args.settings_release, max_rows=args.max_rows or MAX_ROWS,
+                                      timeout=args.timeout, **given)
     if args.release is not None:
         record = release_chunks(args.out_dir, None if args.release < 0 else args.release)
         log(f"released chunks 0..{record['chunks'] - 1}: {record['n']} entries")

@@ -1,0 +1,218 @@
+"""Splittings and contractions of configuration matrices; redundant (non-minimal) descriptions.
+
+A configuration with a row ``P^n`` whose entries are ``n + 1`` ones (zeros elsewhere) is a
+*splitting* of the configuration obtained by deleting that row and adding up the ``n + 1``
+columns it meets into one (the *contraction*). The splitting is *ineffective* when both have
+the same Euler number: they are then the same manifold (Candelas et al., Nucl. Phys. B298
+(1988) 493, §3; for four-folds Gray–Haupt–Lukas, arXiv:1303.1832 §2), and a list built the
+way the CICY4 list was built keeps only the smaller description.
+
+A configuration is *minimal* here when none of its contractions has its Euler number.
+Contracting ineffectively until no such contraction is left gives a minimal description of the
+same manifold with the same Hodge numbers (:func:`minimal_description`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..constants import MAX_COLS, MAX_ROWS
+
+
+def split(P, col, parts):
+    """Split column ``col`` of ``P`` into ``parts`` and add the new ``P^n`` row on top.
+
+    Parameters
+    ----------
+    P : array_like of int, shape (m, K)
+    col : int
+        The column that is split.
+    parts : sequence of n + 1 nonzero integer vectors of length m summing to ``P[:, col]``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (m + 1, K + n)
+        New row ``[1]*(n+1) + [0]*(K-1)`` then the old rows with the parts in place of column
+        ``col`` (first), followed by the other columns.
+
+    Raises
+    ------
+    ValueError
+        If the parts do not sum to the column, one is zero, or there are fewer than two.
+    """
+    P = np.asarray(P, dtype=np.int64)
+    parts = np.asarray(parts, dtype=np.int64).reshape(len(parts), P.shape[0])
+    if (parts.sum(0) != P[:, col]).any() or (parts.sum(1) == 0).any() or len(parts) < 2:
+        raise ValueError("parts must be at least two nonzero vectors summing to the column")
+    rest = np.delete(P, col, axis=1)
+    old = np.concatenate([parts.T, rest], axis=1)
+    new_row = np.zeros((1, old.shape[1]), dtype=np.int64)
+    new_row[0, :len(parts)] = 1
+    return np.concatenate([new_row, old], axis=0)
+
+
+def contractions(P):
+    """The configurations ``P`` is a splitting of.
+
+    Parameters
+    ----------
+    P : array_like of int, shape (m, K)
+
+    Yields
+    ------
+    (int, numpy.ndarray)
+        The removed row's index and the contracted matrix (its merged column first).
+    """
+    P = np.asarray(P, dtype=np.int64)
+    if P.shape[0] < 2:
+        return
+    for i in range(P.shape[0]):
+        if P[i].max() > 1:
+            continue
+        hit = np.flatnonzero(P[i])
+        rest = np.delete(P, i, axis=0)
+        merged = rest[:, hit].sum(1, keepdims=True)
+        yield i, np.concatenate([merged, np.delete(rest, hit, axis=1)], axis=1)
+
+
+def _padded(mats):
+    out = np.zeros((len(mats), MAX_ROWS, MAX_COLS), np.int64)
+    for r, Q in enumerate(mats):
+        out[r, :Q.shape[0], :Q.shape[1]] = Q
+    return out
+
+
+def _trim(P):
+    """Degree block of a zero-padded matrix."""
+    P = np.asarray(P, dtype=np.int64)
+    rows = np.flatnonzero(P.any(1))
+    cols = np.flatnonzero(P.any(0))
+    return P[:rows.max() + 1, :cols.max() + 1] if len(rows) else P[:0, :0]
+
+
+def ineffective_rows(mats, eulers=None):
+    """For each configuration, the rows along which it contracts to the same Euler number.
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays (degree blocks, or zero-padded 16 x 20 matrices)
+    eulers : sequence of int, optional
+        Their exact Euler numbers (computed when not given).
+
+    Returns
+    -------
+    list of list of int
+        ``out[k]`` lists the rows of ``mats[k]`` whose contraction keeps the Euler number
+        (empty for a minimal configuration).
+    """
+    from .euler import euler_numbers
+
+    mats = [_trim(P) for P in mats]
+    if eulers is None:
+        eulers = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
+    eulers = np.asarray(eulers, dtype=np.int64)
+    owners, rows, smaller = [], [], []
+    for k, P in enumerate(mats):
+        for i, Q in contractions(P):
+            owners.append(k)
+            rows.append(i)
+            smaller.append(Q)
+    out = [[] for _ in mats]
+    if not smaller:
+        return out
+    chis = euler_numbers(_padded(smaller))
+    for k, i, c in zip(owners, rows, chis.tolist()):
+        if c == eulers[k]:
+            out[k].append(i)
+    return out
+
+
+def redundant_mask(mats, eulers=None):
+    """Which configurations are ineffective splittings of a smaller one (not minimal).
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays (degree blocks or zero-padded matrices)
+    eulers : sequence of int, optional
+        Their exact Euler numbers (computed when not given).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (len(mats),)
+    """
+    return np.array([bool(r) for r in ineffective_rows(mats, eulers)], dtype=bool)
+
+
+def minimal_description(P):
+    """Contract ``P`` along ineffective contractions until none is left.
+
+    Parameters
+    ----------
+    P : array_like of int (degree block or zero-padded matrix)
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        A minimal configuration of the same manifold (the same Euler and Hodge numbers);
+        ``P`` itself (trimmed) when it is minimal already.
+    """
+    from .euler import euler_numbers
+
+    P = _trim(P)
+    chi = int(euler_numbers(_padded([P]))[0])
+    while True:
+        rows = ineffective_rows([P], [chi])[0]
+        if not rows:
+            return P
+        P = dict(contractions(P))[rows[0]]
+
+
+def ineffective_splittings(P, rng, n, tries=64, dims=(1, 2)):
+    """Up to ``n`` distinct redundant descriptions of ``P``: random splittings of ``P`` whose
+    Euler number is ``P``'s (the same manifold under another matrix, for training-time
+    augmentation only).
+
+    Parameters
+    ----------
+    P : array_like of int (degree block or zero-padded matrix)
+    rng : numpy.random.Generator
+    n : int
+        How many descriptions are wanted.
+    tries : int
+        Random splittings tried.
+    dims : tuple of int
+        Dimensions n of the new ``P^n`` row.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Degree blocks within the 16 x 20 limits (possibly fewer than ``n``).
+    """
+    from .euler import euler_numbers
+
+    P = _trim(P)
+    m, K = P.shape
+    if m >= MAX_ROWS:
+        return []
+    chi = int(euler_numbers(_padded([P]))[0])
+    cands, seen = [], set()
+    for _ in range(tries):
+        d = int(rng.choice(dims))
+        if K + d > MAX_COLS:
+            continue
+        col = int(rng.integers(K))
+        if P[:, col].sum() < d + 1:
+            continue
+        units = np.repeat(np.arange(m), P[:, col])
+        rng.shuffle(units)
+        owner = np.concatenate([np.arange(d + 1), rng.integers(0, d + 1, size=len(units) - d - 1)])
+        parts = np.zeros((d + 1, m), dtype=np.int64)
+        np.add.at(parts, (owner, units), 1)
+        Q = split(P, col, parts)
+        key = Q.tobytes() + bytes(Q.shape)
+        if key not in seen:
+            seen.add(key)
+            cands.append(Q)
+    if not cands:
+        return []
+    same = euler_numbers(_padded(cands)) == chi
+    return [Q for Q, s in zip(cands, same) if s][:n]
