@@ -26,7 +26,7 @@ from .measures import kahler_defect, ma_loss, sigma_measure, sigma_of
 from .distances import fs_distance, mean_nearest_distance, nearest_distances
 from .kernels import delta_kernel, gaussian_kernel, make_kernel, real_features, relu_ntk
 from .clustering import cluster_points, within_cluster_distance
-from .kernel_flow import flow_points, kernel_flow, noised_points
+from .kernel_flow import flow_points, noised_points  # (not kernel_flow: the submodule keeps that name)
 
 
 def __getattr__(name):  # torch-based parts load on first use (the geometry imports without torch)
@@ -61,7 +61,7 @@ def load_metric_model(path, **kwargs):
 
 __all__ = ["fs_distance", "mean_nearest_distance", "nearest_distances", "delta_kernel", "gaussian_kernel",
            "make_kernel", "real_features", "relu_ntk", "cluster_points", "within_cluster_distance", "flow_points",
-           "kernel_flow", "noised_points", "MetricTrainConfig", "MultiplicativeMetric", "PhiMetric", "build_metric_model", "metric_numpy",
+           "noised_points", "MetricTrainConfig", "MultiplicativeMetric", "PhiMetric", "build_metric_model", "metric_numpy",
            "metric_torch", "point_tensors", "train_metric", "Hypersurface", "PointData", "as_variety", "charts", "check_points", "fermat_quintic", "fs_metric",
            "from_configuration", "kahler_defect", "kappa", "load_metric_model", "ma_loss", "metric", "n_charts",
            "normalise", "prepare", "quintic_points", "sample_points", "sigma_measure", "sigma_of", "weights"]

@@ -19,8 +19,10 @@ around the minimum at an amplitude ~ lr. The default schedule halves the step wh
 loss has not improved for ``patience`` steps (``lr`` is the initial step, Table 1's value by
 default), which is what turns the oscillation into steady convergence.
 
-Guards: a step that would leave some point's metric not positive-definite is retried with half the
-step (up to ``max_backtracks`` times); a non-finite loss, gradient or update, or a step that cannot
+Guards: a step that would leave some training point's metric not positive-definite is retried with
+half the step (up to ``max_backtracks`` times); a test point whose update would leave it not
+positive-definite keeps its metric for that step (counted per point in ``FlowResult.held_test``),
+so test points never slow down the training flow; a non-finite loss, gradient or update, or a step that cannot
 be made positive-definite, stops the flow with :class:`~cicy4lib.errors.FlowStoppedError` naming
 the step and the points; its ``.state`` is the :class:`FlowResult` of the last good step
 (``on_stop="return"`` returns it instead, with ``stopped`` set).
@@ -120,6 +122,7 @@ class FlowResult:
     history: dict = field(default_factory=lambda: {"step": [], "sigma_train": [], "sigma_test": [], "lr": []})
     steps: int = 0
     stopped: str | None = None
+    held_test: np.ndarray | None = None  # per test point: steps at which its update was refused (not PD)
 
     @property
     def sigma_train(self) -> float:
@@ -143,7 +146,7 @@ class FlowResult:
     def copy(self) -> "FlowResult":
         return FlowResult(self.v_train.copy(), None if self.v_test is None else self.v_test.copy(),
                           self.sigma_train0, self.sigma_test0, {k: list(v) for k, v in self.history.items()},
-                          self.steps, self.stopped)
+                          self.steps, self.stopped, None if self.held_test is None else self.held_test.copy())
 
 
 def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test=None, w_test=None,
@@ -188,7 +191,8 @@ def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test
                             f"(first: training point {int(np.argmax(bad))})")
     s0 = _sigma(v, om, w, eta_ref)
     st0 = _sigma(vt, omt, wt) if has_test else None
-    state = FlowResult(v.copy(), None if vt is None else vt.copy(), s0, st0)
+    state = FlowResult(v.copy(), None if vt is None else vt.copy(), s0, st0,
+                       held_test=np.zeros(len(vt), dtype=np.int64) if has_test else None)
     best, since_best = s0, 0
 
     def stop(msg):
@@ -210,19 +214,20 @@ def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test
         for _ in range(max_backtracks + 1):
             new_v = state.v_train - step_lr * upd
             ok = is_positive_definite(new_v)
-            new_vt = None
-            if has_test:
-                new_vt = state.v_test - step_lr * upd_t
-                ok_t = is_positive_definite(new_vt)
-            if ok.all() and (not has_test or ok_t.all()):
+            if ok.all():
                 break
             step_lr *= 0.5
         else:
-            where = f"training points {np.flatnonzero(~ok)[:10].tolist()}"
-            if has_test and not ok_t.all():
-                where += f", test points {np.flatnonzero(~ok_t)[:10].tolist()}"
-            return stop(f"step {step}: the update leaves the metric not positive-definite at {where} "
-                        f"even at step size {step_lr:.3g}")
+            return stop(f"step {step}: the update leaves the metric not positive-definite at training points "
+                        f"{np.flatnonzero(~ok)[:10].tolist()} even at step size {step_lr:.3g}")
+        new_vt = None
+        if has_test:  # test points follow; one whose update would leave PD keeps its metric this step
+            new_vt = state.v_test - step_lr * upd_t
+            ok_t = is_positive_definite(new_vt)
+            if not ok_t.all():
+                new_vt[~ok_t] = state.v_test[~ok_t]
+                held = np.flatnonzero(~ok_t)
+                state.held_test[held] += 1
         s_new = _sigma(new_v, om, w, eta_ref)
         if not math.isfinite(s_new):
             return stop(f"non-finite σ after step {step}")

@@ -36,14 +36,15 @@ def _torch():
 
 
 def MetricMLP(n_in: int = 10, hidden=(64, 64, 64), activation: str = "gelu", parameterization: str = "standard",
-              seed: int = 0, dtype=None):
+              seed: int = 0, dtype=None, readout_scale: float = 0.1):
     """The multiplicative metric network ``v = v_FS (1 + NN(x))`` (a torch ``nn.Module``).
 
     ``forward(x, v_fs)``: x (n, n_in) real features, v_fs (n, 9) Fubini–Study components -> (n, 9).
     ``parameterization="ntk"``: weights N(0, 1) and each layer's output divided by sqrt(fan_in)
     (the NTK parameterisation, in which a wide network trains lazily); ``"standard"``: PyTorch's
-    default initialisation. The last layer starts at a tenth of its usual scale so that the network
-    starts near Fubini–Study.
+    default initialisation. The last layer starts at ``readout_scale`` times its usual scale (0.1: the
+    network starts near Fubini–Study; the NTK then grows during training, so use 1.0 to compare
+    kernel changes between networks).
     """
     torch = _torch()
     nn = torch.nn
@@ -76,12 +77,12 @@ def MetricMLP(n_in: int = 10, hidden=(64, 64, 64), activation: str = "gelu", par
                     a = h
                 last = lin(a, 9)
                 with torch.no_grad():
-                    last.weight.mul_(0.1)
-                    last.bias.mul_(0.1)
+                    last.weight.mul_(readout_scale)
+                    last.bias.mul_(readout_scale)
                 layers.append(last)
                 self.net = nn.Sequential(*layers)
             self.config = {"n_in": n_in, "hidden": list(hidden), "activation": activation,
-                           "parameterization": parameterization, "seed": seed}
+                           "parameterization": parameterization, "seed": seed, "readout_scale": readout_scale}
 
         def forward(self, x, v_fs):
             return v_fs * (1 + self.net(x))
