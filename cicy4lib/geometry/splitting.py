@@ -166,34 +166,26 @@ def minimal_description(P):
         P = dict(contractions(P))[rows[0]]
 
 
-def ineffective_splittings(P, rng, n, tries=64, dims=(1, 2)):
-    """Up to ``n`` distinct redundant descriptions of ``P``: random splittings of ``P`` whose
-    Euler number is ``P``'s (the same manifold under another matrix, for training-time
-    augmentation only).
+def random_splittings(P, rng, tries=64, dims=(1, 2)):
+    """Distinct random splittings of ``P`` (effective or not) within the 16 x 20 limits.
 
     Parameters
     ----------
     P : array_like of int (degree block or zero-padded matrix)
     rng : numpy.random.Generator
-    n : int
-        How many descriptions are wanted.
     tries : int
-        Random splittings tried.
+        Random splittings drawn (duplicates dropped).
     dims : tuple of int
         Dimensions n of the new ``P^n`` row.
 
     Returns
     -------
-    list of numpy.ndarray
-        Degree blocks within the 16 x 20 limits (possibly fewer than ``n``).
+    list of numpy.ndarray (degree blocks)
     """
-    from .euler import euler_numbers
-
     P = _trim(P)
     m, K = P.shape
     if m >= MAX_ROWS:
         return []
-    chi = int(euler_numbers(_padded([P]))[0])
     cands, seen = [], set()
     for _ in range(tries):
         d = int(rng.choice(dims))
@@ -212,7 +204,44 @@ def ineffective_splittings(P, rng, n, tries=64, dims=(1, 2)):
         if key not in seen:
             seen.add(key)
             cands.append(Q)
+    return cands
+
+
+def ineffective_splittings(mats, rng, n, tries=64, dims=(1, 2)):
+    """Up to ``n`` distinct redundant descriptions of each configuration: random splittings
+    whose Euler number is the configuration's (the same manifold under another matrix, for
+    training-time augmentation only). Euler numbers are computed in one batch.
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays (degree blocks or zero-padded matrices)
+    rng : numpy.random.Generator
+    n : int
+        Descriptions wanted per configuration.
+    tries : int
+        Random splittings tried per configuration.
+    dims : tuple of int
+        Dimensions n of the new ``P^n`` row.
+
+    Returns
+    -------
+    list of list of numpy.ndarray
+        ``out[k]``: degree blocks describing ``mats[k]`` (possibly fewer than ``n``).
+    """
+    from .euler import euler_numbers
+
+    mats = [_trim(P) for P in mats]
+    chis = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
+    cands, owner = [], []
+    for k, P in enumerate(mats):
+        got = random_splittings(P, rng, tries, dims)
+        cands += got
+        owner += [k] * len(got)
+    out = [[] for _ in mats]
     if not cands:
-        return []
-    same = euler_numbers(_padded(cands)) == chi
-    return [Q for Q, s in zip(cands, same) if s][:n]
+        return out
+    same = euler_numbers(_padded(cands)) == chis[np.asarray(owner)]
+    for Q, k, s in zip(cands, owner, same.tolist()):
+        if s and len(out[k]) < n:
+            out[k].append(Q)
+    return out

@@ -45,7 +45,7 @@ def test_split_rejects_parts_that_do_not_sum_to_the_column():
 
 def test_ineffective_splittings_keep_the_euler_number_and_are_redundant():
     rng = np.random.default_rng(0)
-    found = ineffective_splittings(MINIMAL, rng, n=5, tries=200)
+    found = ineffective_splittings([MINIMAL], rng, n=5, tries=200)[0]
     assert found, "the quintic-like configuration has ineffective splittings"
     chis = [euler_number(Q) for Q in found]
     assert set(chis) == {864}
