@@ -125,7 +125,9 @@ def test_notebooks_stay_thin():
 def test_generation_is_deterministic_and_check_finds_drift(tmp_path):
     assert nbk.generate(tmp_path) != []  # fresh folder: everything written
     first = {p: p.read_bytes() for p in tmp_path.rglob("*.ipynb")}
-    assert len(first) == len(list_models()) + len(nbk.PROCESSING_NOTEBOOKS) + len(nbk.STUDY_NOTEBOOKS)
+    from cicy4lib.notebooks.metricflow_notebooks import METRICFLOW_NOTEBOOKS
+    assert len(first) == (len(list_models()) + len(nbk.PROCESSING_NOTEBOOKS) + len(nbk.STUDY_NOTEBOOKS)
+                          + len(METRICFLOW_NOTEBOOKS))
     assert nbk.generate(tmp_path) == []  # nothing to rewrite
     assert nbk.generate(tmp_path, check=True) == []
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.ipynb")} == first

@@ -240,6 +240,8 @@ def _rendered_notebooks(stamp) -> tuple:
         out.append((path.relative_to("/"), _notebook_text(render_processing_notebook(kind))))
     for kind in STUDY_NOTEBOOKS:
         out.append((Path(PROCESSING_DIR) / f"{kind}.ipynb", _notebook_text(render_processing_notebook(kind))))
+    from .metricflow_notebooks import rendered_metricflow_notebooks  # Models_Metric-flows/ (issue 22)
+    out += rendered_metricflow_notebooks()
     return tuple(out)
 
 
