@@ -5,7 +5,7 @@ Trains ``--model`` with ``--recipe`` for ``--epochs`` on ``--max-samples``-row d
 for every (draw seed, training seed) pair given, two processes side by side (one thread each),
 and prints per pair: the best validation Huber loss (raw units) over the epochs divided by the
 constant predictor's (the train means), the first epoch at which the network was collapsed
-(``val_pred_spread`` below :data:`cicy4lib.train.COLLAPSE_SPREAD`), and the wall time.
+(``val_pred_spread`` below :data:`cicy4lib.training.config.COLLAPSE_SPREAD`), and the wall time.
 
     python benchmarks/bench_collapse.py --pairs 0:42 0:43 0:44 0:1 0:2 1:42 2:42 3:42
 
@@ -28,10 +28,11 @@ sys.path.insert(0, str(ROOT))
 
 def run_pair(data_seed, train_seed, model, recipe, epochs, max_samples, data_name, batch_size):
     """One training run on one draw; module level so worker processes can run it."""
-    from cicy4lib.baselines import constant_loss
+    from cicy4lib.results.baselines import constant_loss
     from cicy4lib.data import load_dataset, subsample
     from cicy4lib.data.splits import get_split
-    from cicy4lib.train import COLLAPSE_SPREAD, TrainConfig, train
+    from cicy4lib.training.config import COLLAPSE_SPREAD, TrainConfig
+    from cicy4lib.training.loop import train
 
     data = subsample(load_dataset(data_name), max_samples, seed=data_seed)
     split = get_split(data, "72")

@@ -5,9 +5,9 @@ batch 128, AdamW and HuberLoss; only the loop differs:
 
 - published: ``DataLoader(TensorDataset(X, y), batch_size=128, shuffle=True)`` over CPU tensors,
   each batch moved to the device, ``loss.item()`` every step summed into a Python float;
-- ours: :func:`cicy4lib.train.train_epoch`: data on the device once, a permutation per epoch,
+- ours: :func:`cicy4lib.training.loop.train_epoch`: data on the device once, a permutation per epoch,
   batches sliced by index, the loss summed on the device and read once, AdamW built as
-  :func:`cicy4lib.train.train` builds it (fused kernel; ``--plain-optimizer``: torch's default
+  :func:`cicy4lib.training.loop.train` builds it (fused kernel; ``--plain-optimizer``: torch's default
   AdamW, to isolate the loop itself); inputs held as int8 and divided per batch, as the trainer does;
 - ours_amp: the same with bfloat16 autocast (Ampere+ GPUs; CPUs with native bfloat16,
   AVX512-BF16/AMX, output layer in float32 as the trainer runs it) or float16 + GradScaler (older
@@ -18,7 +18,7 @@ batch 128, AdamW and HuberLoss; only the loop differs:
   :func:`cicy4lib.threads.configure_threads` picks (or ``--threads``);
 - ours_ddp (CPU, ``--ddp N``, default 2 where there are at least 2 CPUs): the second core used by
   data parallelism instead of intra-op threads: N spawned processes of one thread each, gloo,
-  the trainer's DDP path (:func:`cicy4lib.distributed.wrap`, :func:`cicy4lib.distributed.shard`,
+  the trainer's DDP path (:func:`cicy4lib.training.distributed.wrap`, :func:`cicy4lib.training.distributed.shard`,
   ``train_epoch(loss_module=...)``), each rank ``batch_size // N`` samples of every global batch
   of ``--batch-size``; its rate is global samples/s. The ranks start once (outside the timing) and
   wait for each round's command, so their rounds alternate with the other variants' too.
@@ -53,8 +53,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cicy4lib.models import build_model  # noqa: E402
-from cicy4lib.train import (TrainConfig, float32_output, make_optimizer, resolve_device, seed_everything,  # noqa: E402
-                            train_epoch)
+from cicy4lib.training.config import TrainConfig  # noqa: E402
+from cicy4lib.training.device import float32_output, resolve_device  # noqa: E402
+from cicy4lib.training.loop import make_optimizer, train_epoch  # noqa: E402
+from cicy4lib.training.seeding import seed_everything  # noqa: E402
 
 
 def random_cy_data(n: int, seed: int = 0):
@@ -95,7 +97,7 @@ def published_loop(model, loader, optimizer, device, steps):
 
 
 def our_loop(model, x, y, optimizer, generator, batch_size, steps, amp, scaler):
-    """cicy4lib's epoch loop (the same function :func:`cicy4lib.train.train` runs; int8 inputs)."""
+    """cicy4lib's epoch loop (the same function :func:`cicy4lib.training.loop.train` runs; int8 inputs)."""
     perm = torch.randperm(len(x), generator=generator)
     if steps:
         perm = perm[: steps * batch_size]
@@ -109,7 +111,7 @@ def _ddp_rank(rank, world, init_file, name, init, x_int8, y, batch_size, plain_o
     """One rank of ``ours_ddp``: the trainer's DDP loop, one thread; times the rounds it is told to run."""
     import torch.distributed as dist
 
-    from cicy4lib import distributed as ddp
+    from cicy4lib.training import distributed as ddp
 
     try:
         torch.set_num_threads(1)
@@ -222,7 +224,7 @@ def bench_model(name, x_cpu, y_cpu, device, args):
     seed_everything(0, deterministic=not args.no_deterministic)
     init = build_model(name).state_dict()
     cuda = device.type == "cuda"
-    from cicy4lib.train import amp_dtype
+    from cicy4lib.training.device import amp_dtype
 
     amp = amp_dtype(device) or False  # None: a CPU without native bfloat16
     variants = {"published": (args.batch_size, False, None), "ours": (args.batch_size, False, None)}

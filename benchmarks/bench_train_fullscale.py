@@ -10,7 +10,7 @@
    array it allocates once (releasing the file pages it has read), so the increase should be near
    the int8 size (0.29 GB; 0.33 GB with the Hodge numbers, Euler numbers, IDs and flags the loaded
    dataset holds), not the float64 size (2.3 GB).
-3. Times the trainer's epoch loop (:func:`cicy4lib.train.train_epoch`, LSTM-448) over the full
+3. Times the trainer's epoch loop (:func:`cicy4lib.training.loop.train_epoch`, LSTM-448) over the full
    training set: on CPU a fraction of the epoch (``--steps``) extrapolated to the 652,092 samples,
    on CUDA (``--full-epoch``) a whole epoch; batch 128 (paper) and 512 (fast recipe).
 
@@ -94,7 +94,7 @@ def _sample():
 threading.Thread(target=_sample, daemon=True).start()
 import numpy as np, torch
 from cicy4lib.data import load_dataset
-import cicy4lib.train
+import cicy4lib.training.loop
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if {load}:
     t0 = time.perf_counter()
@@ -145,8 +145,10 @@ def epoch_time(folder: Path, device: str, batches=(128, 512), steps: int = 40, f
 
     from cicy4lib.data import load_dataset
     from cicy4lib.models import build_model
-    from cicy4lib.train import (TrainConfig, _tensors, amp_dtype, make_optimizer, resolve_device,
-                                seed_everything, train_epoch)
+    from cicy4lib.training.config import TrainConfig
+    from cicy4lib.training.device import amp_dtype, resolve_device
+    from cicy4lib.training.loop import _tensors, make_optimizer, train_epoch
+    from cicy4lib.training.seeding import seed_everything
 
     dev = resolve_device(device)
     data = load_dataset(folder, compute_euler=False)

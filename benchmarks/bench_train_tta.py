@@ -49,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def _run(recipe, model, data, split, out_dir, epochs, device, amp, patience, batch_size=None, restarts=2):
-    from cicy4lib.train import TrainConfig, train_restarting
+    from cicy4lib.training.config import TrainConfig
+    from cicy4lib.training.restarts import train_restarting
 
     over = {"max_epochs": epochs, "device": device, "amp": amp}
     if patience is not None:
@@ -104,7 +105,7 @@ def main(argv=None):
     import torch
 
     from cicy4lib.data.splits import get_split
-    from cicy4lib.demo import load_demo_data
+    from cicy4lib.jobs.demo import load_demo_data
     from cicy4lib.threads import available_cpus, parallel_map
 
     data = load_demo_data(args.data, args.max_samples)

@@ -46,7 +46,7 @@ def main(argv=None):
     from cicy4lib.chunked import default_workers
     from cicy4lib.data import load_dataset
     from cicy4lib.geometry.euler import euler_numbers
-    from cicy4lib.verify import verify, verify_chunk
+    from cicy4lib.jobs.verify import verify, verify_chunk
 
     source = args.source
     if source is None:

@@ -22,7 +22,7 @@ process used the second core. Kaggle's and Colab's CPU sessions are the same kin
    one thread. ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer
    is cached per process).
 
-The trainer (:func:`cicy4lib.train.train`), the command line and the notebook runner's kernels
+The trainer (:func:`cicy4lib.training.loop.train`), the command line and the notebook runner's kernels
 call it; independent models are trained in parallel processes, one thread each, with
 :func:`parallel_map` (the demo; ``python -m cicy4lib.notebooks run --jobs N``). The demo's last,
 smaller round (fewer runs than cores) runs at the probe's count.

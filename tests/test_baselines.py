@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cicy4lib import baselines as bl
-from cicy4lib import evaluate as ev
+from cicy4lib.results import baselines as bl
+from cicy4lib.results import evaluate as ev
 from cicy4lib.data import CICYData
 from cicy4lib.data.splits import Split
 
@@ -83,7 +83,7 @@ def test_learned_baseline_marker():
 
 
 def test_evaluate_report_prints_four_metrics_and_writes_metrics(tmp_path):
-    from cicy4lib.checkpoint import save_checkpoint
+    from cicy4lib.models.checkpoint import save_checkpoint
     from cicy4lib.models import build_model
 
     torch.manual_seed(0)
@@ -105,10 +105,10 @@ def test_evaluate_report_prints_four_metrics_and_writes_metrics(tmp_path):
 
 def test_cli_evaluate_and_ensemble(tmp_path, capsys, monkeypatch):
     import cicy4lib.data
-    from cicy4lib import cli
+    from cicy4lib.jobs import cli
 
     monkeypatch.setattr(cicy4lib.data, "load_dataset", lambda *a, **k: _data(60))  # fast: no sample load
-    from cicy4lib.checkpoint import save_checkpoint
+    from cicy4lib.models.checkpoint import save_checkpoint
     from cicy4lib.models import build_model
 
     torch.manual_seed(0)
@@ -127,7 +127,8 @@ def test_cli_evaluate_and_ensemble(tmp_path, capsys, monkeypatch):
 
 def test_train_model_default_epochs_capped_off_the_real_list(tmp_path, capsys, monkeypatch):
     """train(config=None) on the sample (or on a CPU) stops at the stated cap, and says so."""
-    from cicy4lib import defaults, train as train_mod
+    from cicy4lib.training import recipes as defaults
+    from cicy4lib.training import loop as train_mod
 
     monkeypatch.setattr(defaults, "EPOCH_CAP", 1)
     result = train_mod.train("BipartiteGNN-64", _data(40), _split(), output_dir=tmp_path, progress=False)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import cicy4lib
-from cicy4lib.checkpoint import load_model, save_checkpoint
+from cicy4lib.models.checkpoint import load_model, save_checkpoint
 from cicy4lib.errors import CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, UntrustedCheckpointError
 from cicy4lib.fileio import atomic_torch_save
 from cicy4lib.models.published_layout import import_published_module
@@ -373,7 +373,7 @@ def test_optimizer_file_is_hashed_too(tmp_path):
     opt = SimpleNamespace(state_dict=lambda: {"state": {}, "param_groups": [{"lr": 0.01, "params": [0]}]})
     save_checkpoint(tmp_path, _model("LSTM-400"), CONFIG, optimizer=opt)
     record = json.loads((tmp_path / "model.json").read_text())
-    from cicy4lib.checkpoint import file_sha256
+    from cicy4lib.models.checkpoint import file_sha256
 
     assert record["sha256"] == {"weights": file_sha256(tmp_path / "model.pt"),
                                 "optimizer": file_sha256(tmp_path / "optimizer.pt")}
@@ -449,7 +449,7 @@ def test_checkpoint_of_another_architecture_is_a_clear_error(tmp_path):
 @pytest.mark.parametrize("damage", ["empty", "truncated", "garbled", "a list", "pickled object", "missing field",
                                     "wrong type"])
 def test_read_training_state_damage_is_a_checkpoint_error(tmp_path, damage):
-    from cicy4lib.checkpoint import read_training_state
+    from cicy4lib.models.checkpoint import read_training_state
 
     path = tmp_path / "state.pt"
     torch.save({"epoch": 3, "history": {"val_loss": [1.0, 0.5, 0.4]}, "model": _model("LSTM-400").state_dict()}, path)
@@ -480,7 +480,7 @@ def test_read_training_state_damage_is_a_checkpoint_error(tmp_path, damage):
 def test_flipped_bytes_without_a_recorded_hash_fail_the_crc_check(tmp_path):
     """state.pt (and checkpoints from before the SHA-256) are zip files: torch.load ignores their
     CRC-32s, the library checks them."""
-    from cicy4lib.checkpoint import read_training_state
+    from cicy4lib.models.checkpoint import read_training_state
 
     path = tmp_path / "state.pt"
     torch.save({"epoch": 3, "model": _model("LSTM-400").state_dict()}, path)

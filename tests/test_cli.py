@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from cicy4lib import cli, geometry
+from cicy4lib.jobs import cli
+from cicy4lib import geometry
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -105,7 +106,7 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
-from cicy4lib.runs import RunLock  # noqa: E402
+from cicy4lib.training.runs import RunLock  # noqa: E402
 
 
 def assert_one_line_error(code, out, err, *words):
@@ -184,10 +185,10 @@ def _python(code, *args):
 
 def test_processes_user_error_vs_bug():
     """The real entry point: a user error is one line and exit 2, a bug a traceback and exit 1."""
-    user = _python("import sys; from cicy4lib.cli import main; sys.exit(main())", "predict", "[[[2,2,4]]]")
+    user = _python("import sys; from cicy4lib.jobs.cli import main; sys.exit(main())", "predict", "[[[2,2,4]]]")
     assert user.returncode == 2 and user.stderr.startswith("error:") and len(user.stderr.strip().splitlines()) == 1
     assert "Traceback" not in user.stderr
-    bug = _python("import sys; from cicy4lib import cli\n"
+    bug = _python("import sys; from cicy4lib.jobs import cli\n"
                   "def broken(args):\n    return {}['no such key']\n"
                   "cli._cmd_models = broken\nsys.exit(cli.main(['models']))")
     assert bug.returncode == 1 and "Traceback" in bug.stderr and "KeyError: 'no such key'" in bug.stderr

@@ -3,10 +3,10 @@ import sys
 
 import pytest
 
-from cicy4lib import cli
-from cicy4lib.defaults import PAPER_EPOCHS, recipe_epochs
-from cicy4lib.recipes import list_recipes
-from cicy4lib.train import TrainConfig
+from cicy4lib.jobs import cli
+from cicy4lib.training.recipes import PAPER_EPOCHS, recipe_epochs
+from cicy4lib.training.recipes import list_recipes
+from cicy4lib.training.config import TrainConfig
 
 
 def _config(*argv):
@@ -43,7 +43,7 @@ def test_help_shows_each_recipes_epochs(capsys):
 
 def test_train_runs_with_the_recipes_maximum(monkeypatch, capsys):
     """The config the command hands to train(), and the line it prints (no training here)."""
-    import cicy4lib.train as train_mod
+    import cicy4lib.training.loop as train_mod
 
     seen = {}
 
@@ -60,6 +60,6 @@ def test_train_runs_with_the_recipes_maximum(monkeypatch, capsys):
 def test_parser_needs_no_torch():
     import subprocess
 
-    code = "import sys; from cicy4lib import cli; cli.build_parser(); print('torch' in sys.modules)"
+    code = "import sys; from cicy4lib.jobs import cli; cli.build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

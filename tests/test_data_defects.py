@@ -326,7 +326,7 @@ def test_provenance_of_the_sample_travels(tmp_path):
 def test_cli_data_out_writes_provenance(tmp_path):
     if not readers.SAMPLE_PATH.exists():
         pytest.skip("embedded sample not generated")
-    from cicy4lib import cli
+    from cicy4lib.jobs import cli
 
     assert cli.main(["data", "--out", str(tmp_path / "out")]) == 0
     stored = json.loads((tmp_path / "out" / "provenance.json").read_text())

@@ -10,7 +10,7 @@ import socket
 import numpy as np
 import torch
 
-from cicy4lib import distributed
+from cicy4lib.training import distributed
 
 MODEL = "ResNet-GRU-256"
 
@@ -34,7 +34,8 @@ def _worker(rank, world, port, out_dir):
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank), CICY4_QUIET="1")
     torch.set_num_threads(1)
-    from cicy4lib.train import TrainConfig, train
+    from cicy4lib.training.config import TrainConfig
+    from cicy4lib.training.loop import train
 
     device = distributed.init_from_env("cpu")
     data, split = _tiny()
@@ -77,7 +78,7 @@ def test_two_process_gloo_run_trains_resumes_and_loads(tmp_path):
     run = tmp_path / "ddp"
     meta = json.loads((run / "model.json").read_text())
     assert meta["world_size"] == 2 and len(open(run / "log.csv").read().splitlines()) == 5
-    from cicy4lib.checkpoint import load_model
+    from cicy4lib.models.checkpoint import load_model
 
     model, cfg = load_model(run)
     assert cfg["arch"] == MODEL

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from cicy4lib import ensemble as en
-from cicy4lib.checkpoint import run_dir_of
-from cicy4lib import published
+from cicy4lib.results import ensemble as en
+from cicy4lib.models.checkpoint import run_dir_of
+from cicy4lib.results import published
 
 
 # --------------------------------------------------------------------------- stand-ins
@@ -172,7 +172,7 @@ def test_paper_ensembles_come_from_published():
 
 
 # --------------------------------------------------------------------------- run_ensembles
-from cicy4lib.baselines import list_baselines  # noqa: E402
+from cicy4lib.results.baselines import list_baselines  # noqa: E402
 
 BASELINES = list_baselines()
 
@@ -223,7 +223,7 @@ def test_run_ensembles_layout(run_setup):
     assert df.loc[(en.HILL_CLIMB, "raw"), "mean"] == 100.0
 
     # members' accuracies agree with metrics_table on the test rows
-    from cicy4lib.evaluate import metrics_table
+    from cicy4lib.results.evaluate import metrics_table
 
     expected = metrics_table(s.data.hodge[s.split.test], s.tables["LSTM-448_72"][s.split.test])["accuracy"]
     assert df.loc[("LSTM-448_72", "raw"), ["h11", "h21", "h31", "h22", "mean"]].tolist() == pytest.approx(expected.tolist())
@@ -268,8 +268,8 @@ def test_run_ensembles_hill_climb_sees_validation_only(run_setup, monkeypatch):
 
 
 def test_run_ensembles_real_checkpoints(tmp_path):
-    checkpoint = pytest.importorskip("cicy4lib.checkpoint")
-    from cicy4lib.evaluate import metrics_table
+    checkpoint = pytest.importorskip("cicy4lib.models.checkpoint")
+    from cicy4lib.results.evaluate import metrics_table
     from cicy4lib.models import build_model
 
     torch.manual_seed(0)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from cicy4lib import evaluate as ev
+from cicy4lib.results import evaluate as ev
 
 
 # --------------------------------------------------------------------------- stand-ins
@@ -239,7 +239,7 @@ def test_evaluate_validates():
 
 
 def test_evaluate_run_dir(tmp_path):
-    checkpoint = pytest.importorskip("cicy4lib.checkpoint")
+    checkpoint = pytest.importorskip("cicy4lib.models.checkpoint")
     from cicy4lib.models import build_model
 
     torch.manual_seed(0)

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from cicy4lib import figures, published
+from cicy4lib.results import figures
+from cicy4lib.results import published
 
 
 @pytest.fixture

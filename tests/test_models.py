@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from cicy4lib import cli
+from cicy4lib.jobs import cli
 from cicy4lib.models import (
     HodgeNet,
     ModelSpec,

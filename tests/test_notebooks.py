@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from cicy4lib import figures
+from cicy4lib.results import figures
 from cicy4lib import notebooks as nbk
 from cicy4lib.models import list_models
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from cicy4lib import published
+from cicy4lib.results import published
 
 
 def _row(test, name):

@@ -1,5 +1,5 @@
 """Run directories lose nothing: checks before changes, overwrite refusal, lock, data fingerprint,
-log rebuilt from the state, stale temp files, permissions (cicy4lib.runs through train())."""
+log rebuilt from the state, stale temp files, permissions (cicy4lib.training.runs through train())."""
 from __future__ import annotations
 
 import json
@@ -13,13 +13,14 @@ import pandas as pd
 import pytest
 import torch
 
-from cicy4lib import train as train_mod
-from cicy4lib.checkpoint import save_checkpoint
+from cicy4lib.training import loop as train_mod
+from cicy4lib.models.checkpoint import save_checkpoint
 from cicy4lib.data.splits import Split
 from cicy4lib.errors import (CheckpointError, Cicy4Error, RunExistsError, RunLockedError, RunMismatchError)
 from cicy4lib.models import build_model
-from cicy4lib.runs import (LOCK_FILE, RunLock, check_fingerprint, data_fingerprint, load_state, open_run)
-from cicy4lib.train import TrainConfig, train
+from cicy4lib.training.runs import (LOCK_FILE, RunLock, check_fingerprint, data_fingerprint, load_state, open_run)
+from cicy4lib.training.config import TrainConfig
+from cicy4lib.training.loop import train
 from test_train import make_data  # the tiny learnable dataset the trainer tests use
 
 MODEL = "ResNet-GRU-256"  # the cheapest registered architecture to train on CPU
@@ -161,7 +162,7 @@ def test_second_trainer_against_another_process(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from cicy4lib.runs import RunLock
+            from cicy4lib.training.runs import RunLock
             lock = RunLock({str(run_dir)!r}).acquire()
             print("locked", flush=True)
             time.sleep(60)

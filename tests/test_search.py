@@ -1,4 +1,4 @@
-"""Optuna search (cicy4lib.search): shared SQLite study, resume, pruning reports, journal storage."""
+"""Optuna search (cicy4lib.jobs.search): shared SQLite study, resume, pruning reports, journal storage."""
 import os
 import subprocess
 import sys
@@ -8,7 +8,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna")
 
-from cicy4lib import search  # noqa: E402
+from cicy4lib.jobs import search  # noqa: E402
 from cicy4lib.data import load_dataset, subsample  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def test_two_processes_share_one_sqlite_study_then_resume(tmp_path, data):
     best = search.best_run_dir(study)
     assert best is not None and (best / "model.pt").exists()
     assert (tmp_path / "runs" / "shared" / "best_trial.json").exists()
-    from cicy4lib.evaluate import evaluate
+    from cicy4lib.results.evaluate import evaluate
 
     table = evaluate(best, data, "72")  # the best trial is an ordinary run directory
     assert not table.empty
@@ -63,7 +63,7 @@ def test_epochs_are_reported_to_the_pruner_and_journal_storage(tmp_path, data):
 
 
 def test_interrupted_trial_is_queued_again_with_its_run_directory(tmp_path, data, monkeypatch):
-    import cicy4lib.train as train_module
+    import cicy4lib.training.loop as train_module
 
     real_train = train_module.train
     calls = []

@@ -1,4 +1,4 @@
-"""Tests for cicy4lib.train: recipe, early stopping, resume bit for bit, time budget, files."""
+"""Tests for cicy4lib.training.loop: recipe, early stopping, resume bit for bit, time budget, files."""
 from __future__ import annotations
 
 import json
@@ -8,17 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from cicy4lib import train as train_mod
+from cicy4lib.training import loop as train_mod
 from cicy4lib.data import CICYData
 from cicy4lib.data.splits import Split
-from cicy4lib.train import (
-    EarlyStopping,
-    TrainConfig,
-    early_stopping_step,
-    finetune_config,
-    train,
-    validation_loss,
-)
+from cicy4lib.training.config import EarlyStopping, TrainConfig, early_stopping_step, finetune_config
+from cicy4lib.training.loop import train, validation_loss
 
 MODEL = "ResNet-GRU-256"  # the cheapest registered architecture to train on CPU
 
@@ -133,7 +127,7 @@ def test_train_writes_files_and_lowers_validation_loss(tmp_path):
     # model.pt is a plain state_dict holding the best weights, which result.model carries
     saved = torch.load(run_dir / "model.pt", weights_only=True)
     assert all(torch.equal(saved[k], v) for k, v in result.model.state_dict().items())
-    from cicy4lib.checkpoint import load_model
+    from cicy4lib.models.checkpoint import load_model
 
     loaded, cfg = load_model(run_dir)
     assert cfg["arch"] == MODEL
@@ -285,7 +279,7 @@ def test_benchmark_script_runs(tmp_path, capsys, load_benchmark):
                           "--warmup", "1", "--rounds", "1", "--json", str(out), "--fast-batch", "64",
                           "--default-threads", "1", "--threads", "1", "--ddp", "0"])  # ours_ddp spawns ranks: not here
     assert results[0]["ratio"] > 0 and json.loads(out.read_text())["results"][0]["model"] == MODEL
-    from cicy4lib.train import cpu_bf16_supported
+    from cicy4lib.training.device import cpu_bf16_supported
 
     amp = {"ours_amp"} if cpu_bf16_supported() else set()  # bfloat16 autocast where the CPU runs it natively
     assert set(results[0]["ratios"]) == {"published", "ours", "ours_fast"} | amp

@@ -9,21 +9,24 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cicy4lib import train as train_mod
+from cicy4lib.training import device as device_mod
 from cicy4lib.models import build_model
-from cicy4lib.train import Float32Linear, TrainConfig, amp_dtype, float32_output, output_layer, train
+from cicy4lib.training.config import TrainConfig
+from cicy4lib.training.device import Float32Linear, amp_dtype, float32_output
+from cicy4lib.training.loop import train
+from cicy4lib.training.targets import output_layer
 
 from test_train import MODEL, assert_same_run, make_data
 
 CPU = torch.device("cpu")
-native_bf16 = pytest.mark.skipif(not train_mod.cpu_bf16_supported(),
+native_bf16 = pytest.mark.skipif(not device_mod.cpu_bf16_supported(),
                                  reason="this CPU has no native bfloat16 (AVX512-BF16/AMX)")
 
 
 def test_amp_dtype_on_cpu_follows_the_hardware(monkeypatch):
-    monkeypatch.setattr(train_mod, "cpu_bf16_supported", lambda: True)
+    monkeypatch.setattr(device_mod, "cpu_bf16_supported", lambda: True)
     assert amp_dtype(CPU) == torch.bfloat16
-    monkeypatch.setattr(train_mod, "cpu_bf16_supported", lambda: False)
+    monkeypatch.setattr(device_mod, "cpu_bf16_supported", lambda: False)
     assert amp_dtype(CPU) is None
     assert amp_dtype(CPU, TrainConfig(amp_dtype="bfloat16")) == torch.bfloat16  # forced
 
@@ -50,7 +53,7 @@ def test_float32_output_layer_under_autocast():
 
 
 def test_amp_without_native_bf16_warns_and_trains_float32(tmp_path, monkeypatch):
-    monkeypatch.setattr(train_mod, "cpu_bf16_supported", lambda: False)
+    monkeypatch.setattr(device_mod, "cpu_bf16_supported", lambda: False)
     data, split = make_data()
     with pytest.warns(UserWarning, match="no native bfloat16"):
         res = train(MODEL, data, split, TrainConfig(max_epochs=1, batch_size=16, device="cpu", amp=True),

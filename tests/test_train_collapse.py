@@ -7,9 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from cicy4lib import train as train_mod
+from cicy4lib.training import loop as train_mod
 from cicy4lib.models import build_model
-from cicy4lib.train import COLLAPSE_SPREAD, TrainConfig, train, train_restarting
+from cicy4lib.training.config import COLLAPSE_SPREAD, TrainConfig
+from cicy4lib.training.loop import train
+from cicy4lib.training.restarts import train_restarting
 from test_train import MODEL, config, make_data
 
 
@@ -96,7 +98,7 @@ def test_restarts_run_out(tmp_path, dead_seeds):
 
 
 def test_demo_table_names_the_collapsed_seeds():
-    from cicy4lib.demo import recipes_table
+    from cicy4lib.jobs.demo import recipes_table
 
     data, split = make_data()
     metrics = {"val_huber_raw": [3.0], **{f"val_acc_{h}": [50.0] for h in ("h11", "h21", "h31", "h22")}}
@@ -107,10 +109,10 @@ def test_demo_table_names_the_collapsed_seeds():
              "metrics": metrics, "attempts": [{"seed": 42, "stopped": "max_epochs", "epochs": 1, "seconds": 5.0}]}]
     table = recipes_table(runs, data, split)
     assert list(table["collapsed seeds"]) == ["42", "–"] and list(table["seed"]) == [43, 42]
-    from cicy4lib.demo import _restart_note
+    from cicy4lib.jobs.demo import _restart_note
 
     assert [_restart_note(r) for r in runs] == [", seed 43 (seed 42 collapsed)", ""]
-    from cicy4lib.demo import restart_sentence
+    from cicy4lib.jobs.demo import restart_sentence
 
     assert restart_sentence(runs[1:]) == ""
     text = restart_sentence(runs)
@@ -122,7 +124,7 @@ def test_demo_table_names_the_collapsed_seeds():
 
 
 def test_cli_restarts_bounds(capsys):
-    from cicy4lib.cli import main
+    from cicy4lib.jobs.cli import main
 
     assert main(["train", MODEL, "--restarts", "10"]) == 2
     assert "--restarts: invalid choice: 10" in capsys.readouterr().err

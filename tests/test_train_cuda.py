@@ -7,8 +7,10 @@ import warnings
 import pytest
 import torch
 
-from cicy4lib import train as train_mod
-from cicy4lib.train import TrainConfig, amp_dtype, make_optimizer, train
+from cicy4lib.training import loop as train_mod
+from cicy4lib.training.config import TrainConfig
+from cicy4lib.training.device import amp_dtype
+from cicy4lib.training.loop import make_optimizer, train
 
 from test_train import MODEL, make_data
 

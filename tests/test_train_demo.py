@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from cicy4lib.demo import DEMO_RUNS, demo_pairs, run_demo, run_name
+from cicy4lib.jobs.demo import DEMO_RUNS, demo_pairs, run_demo, run_name
 
 
 @pytest.mark.slow  # ~6 s idle; a minute on the shared machine under load
@@ -21,7 +21,7 @@ def test_demo_runs_both_recipes_and_writes_tables(tmp_path, capsys):
     assert "NOT the paper's" in text and "constant's val Huber" in text
     names = {name for name, _ in table.index}
     assert {"ResNet-GRU-256_72", "ResNet-GRU-256_72_fast"} <= names
-    assert "baseline" in set(table["group"])  # cicy4lib.baselines' rows
+    assert "baseline" in set(table["group"])  # cicy4lib.results.baselines' rows
     side = __import__("pandas").read_csv(tmp_path / "recipes.csv")
     flagged = {f"{m} / {r}" for m, r, q in zip(side["model"], side["recipe"], side["÷ constant's"]) if not q <= 0.8}
     assert set(info["not_learned"]) == flagged  # a run that stays near the constant is named, not hidden
@@ -53,7 +53,7 @@ def test_demo_gives_a_last_smaller_round_the_free_cores(tmp_path, monkeypatch):
     monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     monkeypatch.setattr(threads, "parallel_map", fake_map)
     monkeypatch.setattr(threads, "probe_threads", lambda c: probed.append(c) or {"threads": 2})
-    from cicy4lib import figures
+    from cicy4lib.results import figures
 
     def stop(*a, **k):  # training is done; the rest of the demo is tested above
         raise StopIteration("trained")

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from cicy4lib import recipes
-from cicy4lib import train as train_mod
+from cicy4lib.training import recipes
+from cicy4lib.training import device as device_mod, loop as train_mod, targets as targets_mod
 from cicy4lib.errors import ConfigurationError, UnknownNameError
-from cicy4lib.train import TrainConfig, onecycle_lr, train
+from cicy4lib.training.config import TrainConfig
+from cicy4lib.training.loop import onecycle_lr, train
 
 from test_train import MODEL, assert_same_run, make_data
 
@@ -50,7 +51,7 @@ def test_int8_inputs_match_features_exactly():
     data, split = make_data()
     x, _ = train_mod._tensors(data, split.train, "train", torch.device("cpu"))
     assert x.dtype == torch.int8
-    assert torch.equal(train_mod._as_input(x, data.scale), torch.from_numpy(data.features(split.train)))
+    assert torch.equal(device_mod.as_input(x, data.scale), torch.from_numpy(data.features(split.train)))
 
 
 def test_fast_recipe_saves_a_raw_output_model(tmp_path):
@@ -63,7 +64,7 @@ def test_fast_recipe_saves_a_raw_output_model(tmp_path):
     assert np.allclose(meta["target_std"], y.std(axis=0), rtol=1e-4)
     assert "fc2" in meta["target_standardisation"] and "val_huber_raw" in meta["metrics"]
 
-    from cicy4lib.checkpoint import load_model
+    from cicy4lib.models.checkpoint import load_model
 
     model, _ = load_model(res.run_dir)  # an ordinary model of its architecture
     x = torch.from_numpy(data.features(split.valid))
@@ -130,15 +131,15 @@ def test_standardisation_refuses_models_it_cannot_fold():
     stats = (torch.tensor([10.0, 1, 40, 240]), torch.tensor([3.0, 1, 20, 100]))
     x = torch.rand(4, 16, 20)
     with pytest.raises(ConfigurationError, match="cannot be folded"):
-        train_mod._check_foldable(_Squashed(), x, stats)
+        targets_mod.check_foldable(_Squashed(), x, stats)
     with pytest.raises(ConfigurationError, match="training_loss"):
-        train_mod._check_foldable(_OwnLoss(), x, stats)
+        targets_mod.check_foldable(_OwnLoss(), x, stats)
     linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(320, 4))
-    train_mod._check_foldable(linear, x, stats)  # a final Linear folds
-    folded = train_mod._raw_output_model(linear, stats)
+    targets_mod.check_foldable(linear, x, stats)  # a final Linear folds
+    folded = targets_mod.raw_output_model(linear, stats)
     with torch.no_grad():
         assert torch.allclose(folded(x), linear(x) * stats[1] + stats[0], atol=1e-4)
-    assert not math.isnan(float(train_mod.target_stats(torch.ones(5, 4))[1].sum()))
+    assert not math.isnan(float(targets_mod.target_stats(torch.ones(5, 4))[1].sum()))
 
 
 def test_time_to_accuracy_benchmark_runs(tmp_path, capsys, load_benchmark):

@@ -7,7 +7,7 @@ import pytest
 from cicy4lib.data import load_dataset, subsample
 from cicy4lib.errors import CheckpointError, RunExistsError
 from cicy4lib.models import trees
-from cicy4lib.train import train_tree
+from cicy4lib.training.estimators import train_tree
 
 SMALL = {"n_estimators": 5, "max_iter": 10}
 
@@ -46,9 +46,9 @@ def test_run_directory_is_sklearn_and_safe(run_dir, data):
 
 
 def test_load_model_and_evaluate_like_a_network(run_dir, data):
-    from cicy4lib.checkpoint import load_model
+    from cicy4lib.models.checkpoint import load_model
     from cicy4lib.data.splits import get_split
-    from cicy4lib.evaluate import evaluate, predict
+    from cicy4lib.results.evaluate import evaluate, predict
 
     model, config = load_model(run_dir)
     assert isinstance(model, trees.TreeHodgeModel) and config["kind"] == "sklearn"
@@ -59,13 +59,14 @@ def test_load_model_and_evaluate_like_a_network(run_dir, data):
     assert np.allclose(pred, direct)
     table = evaluate(run_dir, data, split)
     assert set(table["kind"]) == {"raw", "constrained"}
-    from cicy4lib.ensemble import find_runs
+    from cicy4lib.results.ensemble import find_runs
 
     assert run_dir.name in find_runs(run_dir.parent)
 
 
 def test_train_dispatch_and_resume(data, tmp_path):
-    from cicy4lib.train import TrainConfig, train
+    from cicy4lib.training.config import TrainConfig
+    from cicy4lib.training.loop import train
 
     result = train("trees-et", data, "72", TrainConfig(seed=1), output_dir=tmp_path, progress=False)
     assert result.stopped == "fitted" and (result.run_dir / "model.skops").exists()
@@ -104,7 +105,7 @@ def test_changed_or_untrusted_estimator_file_is_refused(run_dir, tmp_path):
 
 
 def test_cli_train_evaluate_predict(tmp_path, capsys):
-    from cicy4lib.cli import main
+    from cicy4lib.jobs.cli import main
 
     assert main(["train", "Trees-ET", "--data", "sample", "--split", "72", "--max-samples", "300",
                  "--output-dir", str(tmp_path), "--quiet"]) == 0

@@ -27,7 +27,7 @@ import pytest
 from cicy4lib import geometry
 from cicy4lib.errors import ConfigurationError
 from cicy4lib.geometry import as_degree_matrix, euler_number, euler_numbers, hodge_numbers, is_product
-from cicy4lib.predict import predict_configuration
+from cicy4lib.jobs.predict import predict_configuration
 
 SEED = 20240529
 N_PER_CLASS = 75  # 15 classes x 75 = 1,125 malformed inputs
@@ -336,7 +336,7 @@ def _cli_texts(rng):
 
 
 def test_cli_predict_gives_one_line_errors():
-    from cicy4lib import cli
+    from cicy4lib.jobs import cli
 
     rng = np.random.default_rng(SEED + 2)
     texts = _cli_texts(rng)

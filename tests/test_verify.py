@@ -1,4 +1,4 @@
-"""The verifier (cicy4lib.verify, `python -m cicy4lib verify`)."""
+"""The verifier (cicy4lib.jobs.verify, `python -m cicy4lib verify`)."""
 import csv
 import json
 import os
@@ -9,7 +9,7 @@ import pytest
 
 from cicy4lib.data import load_dataset
 from cicy4lib.errors import DataError
-from cicy4lib.verify import verify
+from cicy4lib.jobs.verify import verify
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_timeouts_listed_as_undetermined(small, tmp_path, monkeypatch):
 
 
 def test_cli_on_numpy_trio(small, tmp_path):
-    from cicy4lib.cli import main
+    from cicy4lib.jobs.cli import main
 
     trio = tmp_path / "trio"
     trio.mkdir()

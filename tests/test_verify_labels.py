@@ -7,7 +7,7 @@ import pytest
 import cicy4lib.data as data_pkg
 from cicy4lib.data import checks, load_dataset, readers
 from cicy4lib.errors import DataError
-from cicy4lib.verify import verify
+from cicy4lib.jobs.verify import verify
 
 
 @pytest.fixture(scope="module")

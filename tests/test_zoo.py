@@ -1,12 +1,12 @@
-"""The zoo command (cicy4lib.zoo): a tiny subset, a few models, the table with baselines."""
+"""The zoo command (cicy4lib.jobs.zoo): a tiny subset, a few models, the table with baselines."""
 import pandas as pd
 
-from cicy4lib import zoo
-from cicy4lib.baselines import BASELINE_GROUP, FAVOURABLE
+from cicy4lib.jobs import zoo
+from cicy4lib.results.baselines import BASELINE_GROUP, FAVOURABLE
 
 
 def test_zoo_command_writes_table_with_baselines(tmp_path, capsys):
-    from cicy4lib.cli import main
+    from cicy4lib.jobs.cli import main
 
     out = tmp_path / "zoo"
     code = main(["zoo", "--data", "sample", "--max-samples", "300", "--epochs", "1", "--out", str(out),
@@ -48,7 +48,7 @@ def test_a_model_over_the_time_limit_is_not_trained(tmp_path):
 def test_a_collapsed_network_is_marked():
     from types import SimpleNamespace
 
-    from cicy4lib.train import COLLAPSE_SPREAD
+    from cicy4lib.training.config import COLLAPSE_SPREAD
 
     metrics = pd.DataFrame({"val_pred_spread": [0.0, 2.5]})
     assert zoo.collapsed(SimpleNamespace(metrics=metrics, best_epoch=1))

@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from cicy4lib import euler_number
-from cicy4lib.augment import permute_occupied
-from cicy4lib.checkpoint import load_model
+from cicy4lib.training.augment import permute_occupied
+from cicy4lib.models.checkpoint import load_model
 from cicy4lib.data.splits import Split
 from cicy4lib.models import build_model, count_parameters, get_entry, list_models
 from cicy4lib.models import cicyminer, helukas
-from cicy4lib.train import TrainConfig, train, validation_loss
+from cicy4lib.training.config import TrainConfig
+from cicy4lib.training.loop import train, validation_loss
 
 NEW_MODELS = ("CICYMiner", "HeLukas-FC", "BipartiteGNN-64")
 

@@ -199,6 +199,23 @@ def get_split(data, name="72", seed: int = DEFAULT_SEED) -> Split:
     raise UnknownNameError(f"unknown split {name!r}; valid: {', '.join(SPLIT_NAMES)}")
 
 
+def as_split(data, split, seed: int | None = None, *, parts=("train", "valid")) -> Split:
+    """``split`` itself when it is a :class:`Split`-like object with ``parts``; a split name
+    (``"72"``, ``"80"``, ...) is looked up with :func:`get_split`.
+
+    Raises
+    ------
+    TypeError
+        When ``split`` is neither a name nor has the attributes ``parts``.
+    """
+    if isinstance(split, str):
+        return get_split(data, split) if seed is None else get_split(data, split, seed=seed)
+    for part in parts:
+        if not hasattr(split, part):
+            raise TypeError(f"split must be a split name or a Split, got {type(split).__name__}")
+    return split
+
+
 def _save_pair(data, idx, names, out_dir: Path, dtype) -> list:
     conf_name, hodge_name = names
     conf_path, hodge_path = out_dir / f"{conf_name}.npy", out_dir / f"{hodge_name}.npy"

@@ -137,7 +137,7 @@ def _nested(obj, path=()) -> np.ndarray:
         if not path:
             raise ConfigurationError(
                 "a configuration must be a matrix, not a string (parse text with "
-                "cicy4lib.predict.parse_matrix_text first)")
+                "cicy4lib.jobs.predict.parse_matrix_text first)")
         return np.asarray(_scalar(obj, path))
     if isinstance(obj, (list, tuple)):
         if len(path) >= _MAX_DEPTH:

@@ -74,7 +74,7 @@ The input rescaling is part of the model: :meth:`CICYMiner.fit_input_scaling` re
 training set's minimum and maximum (buffers, saved with the weights), and ``forward`` maps
 ``(x - min) / (max - min)``; before fitting it is the identity (the library's inputs, the
 matrices divided by the list's maximum entry 6, already lie in [0, 1]). The optimizer settings of
-§4.2 are the ``"cicyminer"`` recipe (:mod:`cicy4lib.recipes`, ``--recipe cicyminer``,
+§4.2 are the ``"cicyminer"`` recipe (:mod:`cicy4lib.training.recipes`, ``--recipe cicyminer``,
 ``TrainConfig.from_recipe("cicyminer")``); the paper's split (train stratified on h21, 10 % validation at random)
 is split ``"strat"`` (:func:`cicy4lib.data.splits.stratified_split`)::
 

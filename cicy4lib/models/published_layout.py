@@ -29,7 +29,7 @@ PUBLISHED_CLASSES = (
 )
 _TRUST_HINT = (
     "Unpickling a whole module can execute arbitrary code. Only if you trust where the file "
-    "comes from, import it with cicy4lib.checkpoint.import_published_module(path, trust=True)"
+    "comes from, import it with cicy4lib.models.checkpoint.import_published_module(path, trust=True)"
 )
 
 

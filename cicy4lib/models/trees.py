@@ -10,7 +10,7 @@
     settings, the feature set, the validation loss and accuracy, and the SHA-256 of
     ``model.skops`` (a changed file is refused).
 
-:func:`cicy4lib.checkpoint.load_model` hands such a directory to :func:`load_tree_model`, which
+:func:`cicy4lib.models.checkpoint.load_model` hands such a directory to :func:`load_tree_model`, which
 returns a :class:`TreeHodgeModel`: a parameter-free ``torch.nn.Module`` whose forward maps the
 model input ``(B, 16, 20) = conf / scale`` to ``(B, 4)`` Hodge predictions, so ``evaluate``,
 ``ensemble`` and ``predict`` use it like any network.
@@ -42,7 +42,7 @@ HistGradientBoostingClassifier, defaults, h11           13.7 % (14.4 % on its ow
 Classification beats regression for the small, discrete h11 and h21; classifiers for h31 and h22
 (200+ classes) would make the saved forest hundreds of MB, so those two are regressed. The
 χ-constrained predictions (h31, h22 from h11, h21 and the exact Euler number) are what count for
-them; see the zoo table (:mod:`cicy4lib.zoo`) for all models under one budget.
+them; see the zoo table (:mod:`cicy4lib.jobs.zoo`) for all models under one budget.
 """
 from __future__ import annotations
 

@@ -12,16 +12,16 @@ from .render import SAMPLE_BANNER
 
 def is_sample(data) -> bool:
     """Whether a dataset (or a ``data`` parameter) is *not* the real CICY4 list: the embedded
-    sample, the generated set, a subset or any other data (see :mod:`cicy4lib.datalabel`).
+    sample, the generated set, a subset or any other data (see :mod:`cicy4lib.data.label`).
     Such data gets the banner, the figure note, and no side-by-side with the paper's numbers."""
-    from ..datalabel import is_real_list
+    from ..data.label import is_real_list
 
     return not is_real_list(data)
 
 
 def data_note(data) -> str | None:
     """The figure note of ``data`` (``None`` for the real list)."""
-    from ..datalabel import figure_note
+    from ..data.label import figure_note
 
     return figure_note(data)
 
@@ -82,7 +82,7 @@ def show_images(paths):
 
 def banner_text(data) -> str:
     """The banner of data that is not the real list (names the data and its size)."""
-    from ..datalabel import data_label, provenance
+    from ..data.label import data_label, provenance
 
     if provenance(data).get("kind") == "embedded-sample":
         return f"{SAMPLE_BANNER} (Data: {data_label(data)}.)"

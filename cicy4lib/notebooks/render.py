@@ -159,7 +159,7 @@ def _fmt_acc(values) -> str:
 
 def _model_title(name: str) -> str:
     """The title cell: architecture, parameters, and the paper's accuracies for this model."""
-    from .. import published
+    from ..results import published
 
     params = published.PARAMETER_COUNTS.get(name)
     if params is None:  # a registry model the paper's tables do not list
@@ -193,7 +193,7 @@ def _model_title(name: str) -> str:
         lines += ["", "The paper reports no accuracies for this architecture." if entry.paper
                   else "The paper does not have this model."]
     lines += ["", "– marks a cell lost from the paper's text (a bold best value); "
-              "see `cicy4lib.published`."]
+              "see `cicy4lib.results.published`."]
     return "\n".join(lines)
 
 

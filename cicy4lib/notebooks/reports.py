@@ -28,7 +28,7 @@ def load_notebook_data(data="sample", max_samples=None):
 
 def show_data(dataset, split=None) -> None:
     """One line about the data (and split sizes), plus the sample banner where it applies."""
-    from ..datalabel import data_label
+    from ..data.label import data_label
 
     sample_banner(dataset)
     text = (f"data: {data_label(dataset)} (source {getattr(dataset, 'source', '?')}); "
@@ -44,11 +44,11 @@ def training_config(split="72", *, init_from=None, epochs=None, batch_size=128, 
     """The paper's recipe, or its 80% fine-tune recipe when ``split == "80"`` with ``init_from``.
 
     ``epochs=None``: the recipe's 550 on the real list with a GPU; otherwise (a CPU, or ``data``
-    that is not the real list) capped at :data:`cicy4lib.defaults.EPOCH_CAP`, said in one line.
+    that is not the real list) capped at :data:`cicy4lib.training.recipes.EPOCH_CAP`, said in one line.
     Other ``None`` values keep the recipe's defaults.
     """
-    from ..defaults import default_epochs
-    from ..train import TrainConfig, finetune_config
+    from ..training.recipes import default_epochs
+    from ..training.config import TrainConfig, finetune_config
 
     epochs, note = default_epochs(epochs, data=data, device=overrides.get("device"))
     if note:
@@ -63,7 +63,7 @@ def training_config(split="72", *, init_from=None, epochs=None, batch_size=128, 
 def paper_name(name: str, test: str = "72") -> str | None:
     """The paper's name for one of our rows: a run name (``LSTM-448_cv1`` -> ``LSTM-448-f1``),
     or a paper ensemble name as it is; ``None`` when the paper has no such entry."""
-    from .. import published
+    from ..results import published
 
     test = "80" if str(test) == "80" else "72"
     table = published.accuracy_table(test)
@@ -85,7 +85,7 @@ def published_for(names: Iterable[str], test: str = "72", metric: str = "accurac
     """
     import pandas as pd
 
-    from .. import published
+    from ..results import published
 
     test = "80" if str(test) == "80" else "72"
     if metric == "accuracy":
@@ -136,7 +136,7 @@ def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=N
                                 "(\"paper\" columns from Tables 2–24); baselines computed on the same rows")
         show_markdown(out.attrs["caption"])
         return _rounded(out, decimals)
-    from ..datalabel import data_label
+    from ..data.label import data_label
     from .display import _display
 
     if compare:
@@ -158,7 +158,7 @@ def _test_of(split) -> str:
 
 
 def accuracy_overview(table, metric: str = "accuracy"):
-    """:func:`cicy4lib.evaluate.evaluate`'s table, wide: index (subset, kind), columns h11..mean."""
+    """:func:`cicy4lib.results.evaluate.evaluate`'s table, wide: index (subset, kind), columns h11..mean."""
     wide = table.pivot_table(index=["subset", "kind"], columns="target", values=metric, sort=False)
     wide = wide.reindex(columns=[c for c in TARGETS if c in wide.columns])
     wide.columns.name = None
@@ -167,7 +167,7 @@ def accuracy_overview(table, metric: str = "accuracy"):
 
 def impossible_note(table) -> str:
     """One line per subset with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20, h22 < 0)."""
-    from ..evaluate import MINIMUM
+    from ..results.evaluate import MINIMUM
 
     lines = []
     for subset, counts in (table.attrs.get("impossible") or {}).items():
@@ -187,9 +187,9 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
     """
     import pandas as pd
 
-    from ..evaluate import accuracy_summary
+    from ..results.evaluate import accuracy_summary
 
-    from ..evaluate import baseline_metrics, baseline_table, metric_summary, write_metrics
+    from ..results.evaluate import baseline_metrics, baseline_table, metric_summary, write_metrics
 
     acc = accuracy_summary(table, "test")
     rows = {f"ours ({kind})": acc.loc[kind] for kind in acc.index}
@@ -198,7 +198,7 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
     if is_sample(dataset):
         sample_banner(dataset)
     elif paper is not None:
-        from .. import published
+        from ..results import published
 
         rows[f"paper: {paper} ({test}% test, real list)"] = published.accuracy_table(test).loc[paper, list(HODGE)]
     base = baseline_table(dataset, split)
@@ -216,7 +216,7 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
         write_metrics(result.run_dir, summary, data=dataset, split=getattr(split, "name", split),
                       extra={"impossible": table.attrs.get("impossible", {}),
                              "fallbacks": table.attrs.get("fallbacks", {})})
-        from ..datalabel import provenance
+        from ..data.label import provenance
 
         write_summary("model", {
             "model": model_name, "split": str(getattr(split, "name", split)), "run": result.run_dir.name,
@@ -244,7 +244,7 @@ def write_summary(kind: str, payload: Mapping, *, run_dir=None) -> None:
 
 
 def accuracy_tables(table) -> dict:
-    """Split :func:`cicy4lib.ensemble.run_ensembles`' table into {kind: wide table} (percent):
+    """Split :func:`cicy4lib.results.ensemble.run_ensembles`' table into {kind: wide table} (percent):
     columns ``group`` (member, paper, mean, hill-climb, baseline, ...) and h11..h22, mean."""
     out = {}
     for kind in ("raw", "constrained"):
@@ -265,13 +265,13 @@ def _groups(wide) -> dict:
 
 
 def _provenance(data):
-    from ..datalabel import provenance
+    from ..data.label import provenance
 
     return provenance(data)
 
 
 def inference_summary(table, dataset, split, *, write=True):
-    """The best row of :func:`cicy4lib.ensemble.run_ensembles`' table (highest mean raw test
+    """The best row of :func:`cicy4lib.results.ensemble.run_ensembles`' table (highest mean raw test
     accuracy), raw and constrained; written as the notebook's summary for the batch runner."""
     import pandas as pd
 
@@ -304,7 +304,7 @@ def inference_summary(table, dataset, split, *, write=True):
 def ensemble_notes(table) -> str:
     """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble._notes``), and
     what the baseline rows and "constrained" are."""
-    from ..ensemble import _notes
+    from ..results.ensemble import _notes
 
     lines = _notes(table)
     lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
@@ -321,7 +321,7 @@ def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False, data=None
     """One ranking figure per Hodge number and kind (raw, constrained), baselines in grey. The
     paper's values appear for the real list (diamonds beside ours) or with ``compare=True``
     (for other data in a separate, labelled panel)."""
-    from .. import figures
+    from ..results import figures
 
     test = _test_of(split)
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
@@ -350,8 +350,8 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
     import numpy as np
     import pandas as pd
 
-    from .. import ensemble
-    from ..evaluate import evaluate
+    from ..results import ensemble
+    from ..results.evaluate import evaluate
     from ..data.splits import get_split
 
     split = split if hasattr(split, "test") else get_split(dataset, str(split))
@@ -361,7 +361,7 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
         raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
                                 f"{test}% test set) under {runs_dir}")
     test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test))
-    from .. import baselines
+    from ..results import baselines
 
     entries = {name: (baselines.LEARNED_GROUP if baselines.is_learned_baseline(ensemble._run_arch(runs[name]))
                       else "member", pred) for name, pred in test_preds.items()}
@@ -400,7 +400,7 @@ def metric_wide(long, metric: str = "mse", kind: str = "raw"):
 def metric_figures(long, split, figures_dir, *, sample=False, data=None, compare=None) -> list[Path]:
     """MSE, MAE and R² bar charts (raw predictions), baselines in grey; the paper's values for
     the real list (beside ours) or with ``compare=True`` (for other data in a separate row)."""
-    from .. import figures
+    from ..results import figures
 
     test = _test_of(split)
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
@@ -463,7 +463,7 @@ def _standardized(log) -> bool:
 def reference_losses(dataset, split="72") -> dict:
     """The constant predictor's validation Huber loss, raw and standardised units:
     ``{"raw": float, "standardized": float}`` (the loss figures' reference line)."""
-    from ..baselines import constant_loss
+    from ..results.baselines import constant_loss
     from ..data.splits import get_split
 
     split = split if hasattr(split, "test") else get_split(dataset, str(split or "72"))
@@ -475,7 +475,7 @@ def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False, data=
     """One training-curve figure per run plus (``overview``) one of all runs, each with the
     constant predictor's loss as a dashed reference line (``reference``: :func:`reference_losses`;
     runs trained on standardised targets get the standardised value and say so on the axis)."""
-    from .. import figures
+    from ..results import figures
 
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
     reference = reference or {}
@@ -508,7 +508,7 @@ def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False, data=N
     (the paper's Figs. 1-2 and 38-42)."""
     import numpy as np
 
-    from .. import figures
+    from ..results import figures
 
     hodge = np.asarray(dataset.hodge)
     sample = (data_note(data if data is not None else dataset) or False) if (data is not None or sample) else False

@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import Cicy4Error, UsageError
+from ..errors import Cicy4Error, UsageError
 
 EXIT_USER_ERROR = 2
 # OS errors on a path the user gave (missing file, a folder for a file, no permission): one line
@@ -45,7 +45,7 @@ def _positive(kind):
 
 
 def _split_name(text):
-    from .data.splits import SPLIT_NAMES
+    from ..data.splits import SPLIT_NAMES
 
     if text not in SPLIT_NAMES:
         raise argparse.ArgumentTypeError(f"unknown split {text!r}; valid: {', '.join(SPLIT_NAMES)}")
@@ -53,14 +53,14 @@ def _split_name(text):
 
 
 def _cmd_models(args):
-    from .models import format_model_table
+    from ..models import format_model_table
 
     print(format_model_table())
 
 
 def _cmd_data(args):
-    from .data import load_dataset
-    from .data.splits import split_72, write_split_files
+    from ..data import load_dataset
+    from ..data.splits import split_72, write_split_files
 
     data = load_dataset(args.source, drop_products=not args.keep_products)
     split = split_72(len(data), seed=args.seed)
@@ -70,17 +70,13 @@ def _cmd_data(args):
 
 
 def train_config(args, device=None):
-    """The :class:`~cicy4lib.train.TrainConfig` that ``train`` runs with, from its parsed arguments:
+    """The :class:`~cicy4lib.training.config.TrainConfig` that ``train`` runs with, from its parsed arguments:
     the recipe (``--recipe``, ``--finetune``) with the options given; without ``--epochs`` the
-    recipe's own maximum (:func:`cicy4lib.defaults.recipe_epochs`: paper 550, fast 60, cicyminer 300)."""
-    from .defaults import recipe_epochs
-    from .train import TrainConfig, finetune_config
+    recipe's own maximum (:func:`cicy4lib.training.recipes.recipe_epochs`: paper 550, fast 60, cicyminer 300)."""
+    from ..training.recipes import recipe_epochs
+    from ..training.config import TrainConfig, finetune_config
 
-    if args.finetune:
-        make_config = finetune_config if args.recipe == "paper" else \
-            (lambda **kw: TrainConfig.from_recipe(args.recipe, **{"min_lr": 1e-7, **kw}))
-    else:
-        make_config = lambda **kw: TrainConfig.from_recipe(args.recipe, **kw)  # noqa: E731
+    make_config = finetune_config if args.finetune else TrainConfig.from_recipe
     overrides = {
         "max_epochs": args.epochs if args.epochs is not None else recipe_epochs(args.recipe),
         "batch_size": args.batch_size,
@@ -93,18 +89,19 @@ def train_config(args, device=None):
         "augment_permutations": args.augment_permutations or None,
     }
     try:
-        return make_config(**{k: v for k, v in overrides.items() if v is not None})
+        return make_config(args.recipe, **{k: v for k, v in overrides.items() if v is not None})
     except (TypeError, ValueError) as err:  # TrainConfig's own checks of the values given
         raise UsageError(f"train: {err}") from None
 
 
 def _cmd_train(args):
-    from .data import load_dataset, subsample
-    from . import distributed
-    from .train import train, train_restarting
+    from ..data import load_dataset, subsample
+    from ..training import distributed
+    from ..training.loop import train
+    from ..training.restarts import train_restarting
 
     if args.device is not None:
-        from .train import resolve_device
+        from ..training.device import resolve_device
 
         try:
             resolve_device(args.device)
@@ -134,8 +131,8 @@ def _cmd_train(args):
 
 
 def _cmd_evaluate(args):
-    from .data import load_dataset, subsample
-    from .evaluate import evaluate_report
+    from ..data import load_dataset, subsample
+    from ..results.evaluate import evaluate_report
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     for path in args.checkpoints:
@@ -144,8 +141,8 @@ def _cmd_evaluate(args):
 
 
 def _cmd_ensemble(args):
-    from .data import load_dataset, subsample
-    from .ensemble import ensemble_command
+    from ..data import load_dataset, subsample
+    from ..results.ensemble import ensemble_command
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     return ensemble_command(args.runs_dir, data, split=args.split, names=args.names, members=args.members,
@@ -177,8 +174,8 @@ def _cmd_demo(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .defaults import recipe_epochs  # light: no torch for the help
-    from .recipes import list_recipes
+    from ..training.recipes import recipe_epochs  # light: no torch for the help
+    from ..training.recipes import list_recipes
 
     recipes = list_recipes()
 
@@ -224,10 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(AVX512-BF16/AMX), float16 + GradScaler on older GPUs")
     p.add_argument("--recipe", default="paper", choices=recipes,
                    help="paper (default) | fast (NOT the paper's: standardised targets, batch 512, one-cycle)"
-                        " | cicyminer; see cicy4lib.recipes")
+                        " | cicyminer; see cicy4lib.training.recipes")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     p.add_argument("--augment-permutations", action="store_true",
-                   help="train on random row/column permutations of each configuration (cicy4lib.augment)")
+                   help="train on random row/column permutations of each configuration (cicy4lib.training.augment)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_train)
 
@@ -327,18 +324,18 @@ def _one_line_usage_errors():
 def _main(argv) -> int:
     # sub-programs with their own parsers
     if argv[:1] == ["notebooks"]:
-        from .notebooks import main as notebooks_main
+        from ..notebooks import main as notebooks_main
 
         with _one_line_usage_errors():
             return notebooks_main(argv[1:]) or 0
     if argv[:1] == ["sample"]:
-        from .geometry.generate import main as sample_main
+        from ..geometry.generate import main as sample_main
 
         with _one_line_usage_errors():
             return sample_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     if args.command in ("evaluate", "ensemble", "predict", "zoo", "search"):
-        from .threads import configure_threads
+        from ..threads import configure_threads
 
         configure_threads()  # torch's one thread per core is the slow choice on small machines (threads.py)
     return args.func(args) or 0

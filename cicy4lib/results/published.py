@@ -23,7 +23,7 @@ a user's ``CNN-LSTM-400_72`` run, not with ``CNN-LSTM-400_80``.
 
 Everything is returned as fresh pandas objects, so callers may modify what they get.
 
->>> from cicy4lib import published
+>>> from cicy4lib.results import published
 >>> published.accuracy_table("72").loc["LSTM-448", "h22"]
 78.63
 """

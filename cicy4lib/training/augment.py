@@ -8,7 +8,7 @@ the occupied block). Grid models (CNNs, LSTMs, CICYMiner) can thus be trained on
 representatives of each class: ``TrainConfig(augment_permutations=True)``.
 
 >>> import torch
->>> from cicy4lib.augment import permute_occupied
+>>> from cicy4lib.training.augment import permute_occupied
 >>> x = torch.zeros(1, 16, 20); x[0, :2, :2] = torch.tensor([[2., 0.], [1., 3.]]) / 6
 >>> y = permute_occupied(x, generator=torch.Generator().manual_seed(0))
 >>> bool(y[0, 2:].abs().sum() == 0 and y[0, :, 2:].abs().sum() == 0)

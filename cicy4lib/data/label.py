@@ -14,7 +14,7 @@ A bare string (a notebook's ``data`` parameter) is read the same way.
 """
 from __future__ import annotations
 
-from .constants import REAL_LIST_NON_PRODUCT
+from ..constants import REAL_LIST_NON_PRODUCT
 
 __all__ = ["provenance", "is_real_list", "data_label", "figure_note", "NOT_LIST"]
 

@@ -8,7 +8,7 @@ the README has the measured times):
 1. data: the genuine generated set (``load_dataset("generated")``, a subset of ``max_samples``)
    when it is installed, else the embedded 10,000-configuration sample; 72% split;
 2. trains the runs of :data:`DEMO_RUNS` -- CNN-LSTM-400 with the paper's recipe and with the
-   fast recipe (opt-in, **not the paper's**, :mod:`cicy4lib.recipes`) side by side, and LSTM-448
+   fast recipe (opt-in, **not the paper's**, :mod:`cicy4lib.training.recipes`) side by side, and LSTM-448
    with the fast recipe -- or every (model, recipe) pair of ``models`` x ``recipes`` when either
    is given, all for the same number of epochs, in rounds of parallel processes (one per core,
    one thread each: :func:`cicy4lib.threads.parallel_map`); a last, smaller round gets the
@@ -25,7 +25,7 @@ the README has the measured times):
    loss in raw Hodge units next to the constant predictor's, and validation accuracies;
 4. test accuracies of every run, the paper's ensembles whose members exist, the mean of all and
    a hill-climbed weighted ensemble, raw and with the exact-χ constraint, plus the baselines of
-   :mod:`cicy4lib.baselines` (favourable guess, constant, constant + χ) as rows marked
+   :mod:`cicy4lib.results.baselines` (favourable guess, constant, constant + χ) as rows marked
    "baseline" (``results.md``); figures.
 
 Every number it prints is a number on the data it names (the sample or the generated set), not
@@ -66,8 +66,8 @@ def demo_pairs(models=None, recipes=None) -> list[tuple[str, str]]:
 
 def load_demo_data(data="auto", max_samples=DEMO_MAX_SAMPLES, say=print):
     """``"auto"``: the generated set if installed (a ``max_samples`` subset), else the sample."""
-    from .data import load_dataset, subsample
-    from .errors import Cicy4Error
+    from ..data import load_dataset, subsample
+    from ..errors import Cicy4Error
 
     if data == "auto":
         try:
@@ -91,7 +91,7 @@ def resolve_amp(amp=False) -> bool:
     0.47x, 0.60x) and training takes 182 s instead of 261 s.
     """
     if amp == "auto":
-        from .train import cpu_bf16_supported
+        from ..training.device import cpu_bf16_supported
 
         return cpu_bf16_supported()
     return bool(amp)
@@ -102,11 +102,12 @@ def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose, fast_
     """One (model, recipe) run; module level so spawned worker processes can run it.
 
     A run whose validation predictions become the same for every row (collapsed: dead ReLUs, a
-    saturated RNN; :data:`cicy4lib.train.COLLAPSE_SPREAD`) starts over with the next seed, up to
-    ``restarts`` times (:func:`cicy4lib.train.train_restarting`); the attempts are returned and the
+    saturated RNN; :data:`cicy4lib.training.config.COLLAPSE_SPREAD`) starts over with the next seed, up to
+    ``restarts`` times (:func:`cicy4lib.training.restarts.train_restarting`); the attempts are returned and the
     tables say so.
     """
-    from .train import TrainConfig, train_restarting
+    from ..training.config import TrainConfig
+    from ..training.restarts import train_restarting
 
     over = {"batch_size": int(fast_batch)} if recipe == "fast" and fast_batch else {}
     config = TrainConfig.from_recipe(recipe, max_epochs=epochs, amp=bool(amp), device="cpu", **over)
@@ -168,7 +169,7 @@ def recipes_table(runs, dataset, split):
     """The side-by-side table: one row per run (pandas DataFrame)."""
     import pandas as pd
 
-    from .baselines import constant_loss
+    from ..results.baselines import constant_loss
 
     const = constant_loss(dataset, split)  # the same reference line the loss figures draw
     rows = []
@@ -224,10 +225,10 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     pandas.DataFrame
         Test accuracies (%) per run, ensemble and baseline, raw and constrained (`ensemble.run_ensembles`).
     """
-    from . import figures
-    from .data.splits import get_split
-    from .ensemble import run_ensembles
-    from .threads import available_cpus, configure_threads, default_workers, parallel_map, probe_threads
+    from ..results import figures
+    from ..data.splits import get_split
+    from ..results.ensemble import run_ensembles
+    from ..threads import available_cpus, configure_threads, default_workers, parallel_map, probe_threads
 
     t0 = time.perf_counter()
     say = (lambda *a, **k: None) if quiet else (lambda text: print(text, flush=True))
@@ -240,7 +241,7 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     epochs = int(epochs or DEMO_EPOCHS)
     dataset = load_demo_data(data, max_samples, say)
     split = get_split(dataset, "72")
-    from .datalabel import data_label
+    from ..data.label import data_label
 
     note = data_label(dataset)  # e.g. "embedded sample, 10,000 configurations – not the CICY4 list"
     say(f"data: {note}; {len(dataset)} configurations; 72% split "
@@ -273,8 +274,8 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
 
     import pandas as pd
 
-    from .baselines import constant_loss
-    from .train import TrainConfig
+    from ..results.baselines import constant_loss
+    from ..training.config import TrainConfig
 
     for r in runs:
         history = pd.DataFrame(r["history"])
@@ -288,10 +289,10 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     side.to_csv(out / "recipes.csv", index=False)
 
     # test accuracies: members, paper ensembles, mean, hill-climb, and the baselines' rows
-    # (run_ensembles adds cicy4lib.baselines' rows, group "baseline")
+    # (run_ensembles adds cicy4lib.results.baselines' rows, group "baseline")
     table = run_ensembles(out / "models", dataset, split=split, hill_climb=True,
                           members=[r["run"] for r in runs])
-    from .evaluate import markdown_table
+    from ..results.evaluate import markdown_table
 
     table.round(2).to_csv(out / "results.csv")
     (out / "provenance.json").write_text(json.dumps({**dataset.provenance, "label": note}, indent=2, default=str))
@@ -310,7 +311,7 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
     text = (f"# Demo on the {note}\n\n"
             f"## Paper recipe vs fast recipe ({epochs} epochs each)\n\n"
             f"The fast recipe is opt-in and NOT the paper's (standardised targets, {fast_note} with the lr of its "
-            "square-root rule, warm-up + cosine, early stopping; cicy4lib.recipes). Validation Huber loss in "
+            "square-root rule, warm-up + cosine, early stopping; cicy4lib.training.recipes). Validation Huber loss in "
             "raw Hodge units at each run's best epoch, and its ratio to the constant predictor's (train means "
             "for everything).\n\n"
             + markdown_table(side, {"val Huber (raw)": 3, "constant's val Huber": 3, "wall s": 1}, index=False) + "\n\n"

@@ -56,8 +56,8 @@ def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
     """Recompute χ for every matrix of ``conf`` (int (n,16,20)) and the Hodge numbers of the rows
     ``hodge_rows`` (indices into ``conf``). Returns a dict of arrays (``euler`` (n,),
     ``hidx`` (k,), ``hodge`` (k,4), -1 where not determined, ``method`` (k,))."""
-    from .geometry.euler import euler_numbers
-    from .geometry.generate import _consistent, _label_with_limit
+    from ..geometry.euler import euler_numbers
+    from ..geometry.generate import _consistent, _label_with_limit
 
     conf = np.asarray(conf)
     euler = np.asarray(euler_numbers(conf.astype(np.int64)), dtype=np.int64) if len(conf) else np.zeros(0, np.int64)
@@ -98,11 +98,11 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
            seed=0, timeout=DEFAULT_TIMEOUT, restart=False, progress=True, command=None):
     """Verify ``source`` (a name/path for ``load_dataset`` or a loaded ``CICYData``); see the
     module docstring. Returns the summary (also written to ``<out>/summary.json``)."""
-    from .chunked import default_workers, run_chunks
-    from .data import load_dataset
-    from .errors import DataError
-    from .fileio import atomic_write_json, atomic_write_text, remove_stale_temp_files
-    from .geometry.generate import write_npz_deterministic
+    from ..chunked import default_workers, run_chunks
+    from ..data import load_dataset
+    from ..errors import DataError
+    from ..fileio import atomic_write_json, atomic_write_text, remove_stale_temp_files
+    from ..geometry.generate import write_npz_deterministic
 
     t0 = time.perf_counter()
     if hasattr(source, "conf"):
@@ -287,7 +287,7 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = add_arguments(argparse.ArgumentParser(prog="python -m cicy4lib verify", description=__doc__.splitlines()[0]))
     args = p.parse_args(argv)
-    from .errors import Cicy4Error
+    from ..errors import Cicy4Error
 
     try:
         summary = run_from_args(args, argv)

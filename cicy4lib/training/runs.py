@@ -1,6 +1,6 @@
 """Run directories that lose nothing: a lock, checks before changes, a data fingerprint.
 
-The trainer (:func:`cicy4lib.train.train`) opens its run directory through :func:`open_run`,
+The trainer (:func:`cicy4lib.training.loop.train`) opens its run directory through :func:`open_run`,
 which does, in this order:
 
 1. **lock** the directory (:class:`RunLock`, an OS lock on ``train.lock``): a second trainer on
@@ -40,8 +40,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import CheckpointError, RunError, RunExistsError, RunLockedError, RunMismatchError
-from .fileio import atomic_write_text, jsonable, remove_stale_temp_files
+from ..data.splits import as_split
+from ..errors import CheckpointError, RunError, RunExistsError, RunLockedError, RunMismatchError
+from ..fileio import atomic_write_text, jsonable, remove_stale_temp_files
+from ..models.registry import canonical_name
 
 LOCK_FILE = "train.lock"
 STATE_FILE = "state.pt"
@@ -275,7 +277,7 @@ def check_fingerprint(saved: Mapping | None, current: Mapping | None, path: str 
 
 
 def load_state(path: str | os.PathLike, columns: Sequence[str] = ()) -> dict:
-    """The trainer's ``state.pt``, checked (:func:`cicy4lib.checkpoint.read_training_state`):
+    """The trainer's ``state.pt``, checked (:func:`cicy4lib.models.checkpoint.read_training_state`):
     every field the trainer needs present with its type, a history with every column of
     ``columns``, one value per epoch.
 
@@ -284,7 +286,7 @@ def load_state(path: str | os.PathLike, columns: Sequence[str] = ()) -> dict:
     CheckpointError
         Empty, truncated, corrupt or incomplete file (the message names it).
     """
-    from .checkpoint import _STATE_HINT, read_training_state
+    from ..models.checkpoint import _STATE_HINT, read_training_state
 
     state = read_training_state(path, STATE_FIELDS)
     epoch = state["epoch"]
@@ -428,7 +430,7 @@ def _check(run_dir: Path, lock: RunLock, *, resume, overwrite, fingerprint, init
                                  f"{_OVERWRITE_HINT}")
     init_weights = None
     if state is None and init_from is not None:
-        from .checkpoint import load_model
+        from ..models.checkpoint import load_model
 
         source, _ = load_model(init_from, arch=arch)  # missing, corrupt, other arch: clear errors
         init_weights = source.state_dict()
@@ -443,3 +445,9 @@ def _describe(run_dir: Path) -> str:
         return "model.pt" if (run_dir / "model.pt").exists() else "files"
     status = "finished" if state["stopped"] in ("early_stopping", "max_epochs", "collapsed") else "stopped"
     return f"{status} after {state['epoch']} epochs, {state['stopped']}"
+
+
+def run_directory(model_name, data, split="72", output_dir="Results_p2_Trained_models", run_name=None) -> Path:
+    """Where :func:`train` keeps the run: ``output_dir/run_name``, by default ``<model>_<split>``."""
+    split_name = as_split(data, split).name or "custom"
+    return Path(output_dir) / (run_name or f"{canonical_name(model_name)}_{split_name}")

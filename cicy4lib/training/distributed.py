@@ -5,7 +5,7 @@ Usage, one machine with N GPUs (Kaggle's 2xT4: N=2), or N CPU processes with the
     torchrun --nproc_per_node=N -m cicy4lib train LSTM-448 --data ... [--recipe fast]
     torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_node=N -m cicy4lib train ...
 
-Rules (:func:`cicy4lib.train.train` applies them when a process group is initialised; the
+Rules (:func:`cicy4lib.training.loop.train` applies them when a process group is initialised; the
 command line initialises it from torchrun's environment with :func:`init_from_env`):
 
 - **Batch size and learning rate.** ``batch_size`` is the *effective* (global) batch: each of the
@@ -13,7 +13,7 @@ command line initialises it from torchrun's environment with :func:`init_from_en
   is one step of the single-process recipe with the same batch and the same lr -- no lr rescaling
   is needed and a recipe means the same thing on any number of ranks. To use W times more
   samples per step, pass ``--batch-size`` explicitly; with the fast recipe the lr then follows
-  its square-root rule (:func:`cicy4lib.recipes.scaled_lr`). ``batch_size`` must be divisible by W.
+  its square-root rule (:func:`cicy4lib.training.recipes.scaled_lr`). ``batch_size`` must be divisible by W.
 - **Sharding.** Every rank draws the same permutation of the training set each epoch (same seeded
   generator) and takes the strided shard ``perm[rank::W]``, truncated to a common length (at most
   W-1 samples of an epoch are skipped) so every rank runs the same number of steps.

@@ -45,18 +45,13 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from .errors import (CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, StateDictMismatchError,
+from ..errors import (CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, StateDictMismatchError,
                      UntrustedCheckpointError)
-from .fileio import atomic_write_many, jsonable
-from .models import (
-    HodgeNet,
-    ModelSpec,
-    build_model,
-    canonical_name,
-    infer_spec,
-    load_published_state_dict,
-)
-from .models.published_layout import _TRUST_HINT, _first_line, _unwrap_state_dict
+from ..fileio import atomic_write_many, jsonable
+from .paper import HodgeNet, ModelSpec
+from .published_layout import infer_spec, load_published_state_dict
+from .registry import build_model, canonical_name
+from .published_layout import _TRUST_HINT, _first_line, _unwrap_state_dict
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "model.json"
@@ -167,7 +162,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def _build_record(model: nn.Module, config: dict, extra: dict) -> dict:
     """The model.json content: known keys first, then the rest of config and extra."""
-    from . import __version__
+    from .. import __version__
 
     arch = getattr(model, "arch", None)
     if arch is None:
@@ -230,7 +225,7 @@ def load_model(
         The weights or config belong to another architecture than ``arch`` / ``model.json``.
     """
     weights_path, config_path = checkpoint_paths(path)
-    from .models.trees import is_tree_run, load_tree_model  # scikit-learn runs ("kind": "sklearn") have no model.pt
+    from .trees import is_tree_run, load_tree_model  # scikit-learn runs ("kind": "sklearn") have no model.pt
 
     if not weights_path.exists() and is_tree_run(config_path):
         return load_tree_model(config_path, map_location=map_location)

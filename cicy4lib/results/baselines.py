@@ -21,7 +21,7 @@ marked with :func:`is_learned_baseline` (group ``"baseline (learned)"``). Furthe
 few-parameter baselines are one :func:`register_baseline` call.
 
 >>> import numpy as np
->>> from cicy4lib.baselines import chi_completion
+>>> from cicy4lib.results.baselines import chi_completion
 >>> chi_completion(np.array([1]), np.array([0]), np.array([2610])).tolist()
 [[1, 0, 426, 1752]]
 """
@@ -38,7 +38,7 @@ __all__ = [
     "constant_prediction", "baseline_predictions", "is_learned_baseline", "LEARNED_BASELINES",
     "constant_loss",
 ]
-# (baseline_table, the accuracy table of the baselines, lives in cicy4lib.evaluate: this module
+# (baseline_table, the accuracy table of the baselines, lives in cicy4lib.results.evaluate: this module
 # stays below evaluate in the import graph.)
 
 BASELINE_GROUP = "baseline"
@@ -158,14 +158,14 @@ def is_learned_baseline(arch) -> bool:
     if str(arch) in LEARNED_BASELINES:
         return True
     try:  # gradient-boosted / random-forest trees (cicy4lib.models.trees) are learned baselines
-        from .models.trees import is_tree_model
+        from ..models.trees import is_tree_model
 
         if is_tree_model(str(arch)):
             return True
     except ImportError:
         pass
     try:
-        from .models.registry import get_entry
+        from ..models.registry import get_entry
 
         entry = get_entry(str(arch))
     except Exception:  # noqa: BLE001 -- unknown names are simply not baselines

@@ -1,0 +1,394 @@
+"""The zoo: every registry model, the tree baselines and the zero-parameter baselines, one budget.
+
+``python -m cicy4lib zoo [--data auto|generated|sample] [--epochs E] [--max-samples N] [--out DIR]
+[--models NAME ...] [--recipe paper]``
+
+trains each model of :func:`cicy4lib.models.list_models` and each tree model of
+:mod:`cicy4lib.models.trees` on the same split with the same recipe and epoch budget (a run directory
+each, under ``DIR/runs``: a second call resumes, and skips what is finished), evaluates them on
+the test set and writes
+
+``DIR/zoo.csv`` and ``DIR/zoo.md``
+    one row per model and baseline: group, parameters (trainable; tree nodes for the tree models),
+    training wall time, epochs, and raw and χ-constrained test accuracy per Hodge number
+    and their mean; the Markdown file states the data (provenance, never dressed up as the CICY4
+    list), the command, the machine and the date;
+``DIR/zoo.png``
+    the accuracies as a heat map, titled with the data's label.
+
+``--data auto`` (the default) uses the large generated dataset (``load_dataset("generated")``)
+where it exists and the embedded sample otherwise. A model that fails (out of memory, diverged)
+gets a row with its error instead of numbers; the others go on.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..constants import HODGE
+
+__all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
+
+TARGETS = (*HODGE, "mean")
+COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped", "collapsed",
+           *(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS), "run_dir", "error"]
+
+
+def load_zoo_data(data="auto", max_samples=None):
+    """(dataset, note): ``"auto"`` = the generated dataset if it loads, else the embedded sample."""
+    from ..data import load_dataset, subsample
+
+    note = ""
+    if data is None or (isinstance(data, str) and data == "auto"):
+        try:
+            dataset = load_dataset("generated")
+            note = "the generated dataset"
+        except Exception as err:  # noqa: BLE001 - any reason it is not there: fall back, say why
+            dataset = load_dataset("sample")
+            note = f"the embedded sample (the generated dataset is not available: {str(err).splitlines()[0][:160]})"
+    elif isinstance(data, str):
+        dataset = load_dataset(data)
+    else:
+        dataset = data
+    return subsample(dataset, max_samples), note
+
+
+def zoo_models(models=None, *, trees: bool = True) -> list[str]:
+    """The models the zoo trains: ``models`` as given, else every registry model and tree model."""
+    from ..models import list_models
+    from ..models.trees import list_tree_models
+
+    if models:
+        return list(models)
+    return [*list_models(), *(list_tree_models() if trees else [])]
+
+
+def _group(name: str) -> str:
+    from ..results.baselines import LEARNED_GROUP, is_learned_baseline
+    from ..models.trees import is_tree_model
+
+    if is_tree_model(name) or is_learned_baseline(name):
+        return LEARNED_GROUP
+    try:
+        from ..models import get_entry
+
+        return "paper" if get_entry(name).paper else "beyond paper"
+    except Exception:  # noqa: BLE001
+        return "model"
+
+
+def _params(model) -> int:
+    from ..models.trees import TreeHodgeModel
+
+    if isinstance(model, TreeHodgeModel):  # nodes of all trees: the tree models' "parameters"
+        total = 0
+        for _, est in model.parts:
+            for tree in np.ravel(getattr(est, "estimators_", [])):
+                total += int(getattr(getattr(tree, "tree_", None), "node_count", 0))
+            for stage in getattr(est, "_predictors", []):
+                total += sum(len(p.nodes) for p in stage)
+        return total
+    return int(sum(p.numel() for p in model.parameters() if p.requires_grad))
+
+
+def _accuracy_row(table) -> dict:
+    row = {}
+    part = table[table["subset"] == "test"]
+    for kind, prefix in (("raw", "raw"), ("constrained", "chi")):
+        sub = part[part["kind"] == kind].set_index("target")["accuracy"]
+        for t in TARGETS:
+            row[f"{prefix}_{t}"] = float(sub.get(t, np.nan))
+    return row
+
+
+def recipe_for(name: str, recipe: str) -> str:
+    """The recipe the zoo trains ``name`` with: ``recipe``, except for a model with its own loss
+    (CICYMiner) when ``recipe`` standardises the targets: then the model's own recipe (same epoch budget)."""
+    from ..training.recipes import list_recipes, recipe_values
+    from ..models.trees import is_tree_model
+
+    if is_tree_model(name):
+        return "sklearn"
+    if recipe_values(recipe).get("standardize_targets"):
+        from ..models import build_model
+
+        if hasattr(build_model(name, device="meta"), "training_loss"):
+            return name.lower() if name.lower() in list_recipes() else "paper"
+    return recipe_values(recipe)["recipe_name"]
+
+
+def estimate_minutes(name, data, split, config) -> float:
+    """Training minutes ``config.max_epochs`` epochs of ``name`` would take here, from the time of one
+    training step at ``config.batch_size`` (the second of two; the first warms up)."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    from ..models import build_model
+
+    model = build_model(name).train()
+    rows = np.asarray(split.train)[:config.batch_size]
+    x = torch.from_numpy(np.ascontiguousarray(data.features(rows), dtype=np.float32))
+    y = torch.from_numpy(np.asarray(data.hodge)[rows].astype(np.float32))
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    seconds = 0.0
+    for _ in range(2):
+        t0 = time.perf_counter()
+        loss = model.training_loss(x, y) if hasattr(model, "training_loss") else F.huber_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        seconds = time.perf_counter() - t0
+    steps = math.ceil(len(split.train) / config.batch_size)
+    return seconds * steps * config.max_epochs / 60.0
+
+
+def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, progress, max_model_minutes=None):
+    from ..results.evaluate import evaluate
+    from ..training.config import TrainConfig
+    from ..training.loop import train
+    from ..models.trees import is_tree_model
+
+    overrides = {"max_epochs": epochs, "seed": seed}
+    if device:
+        overrides["device"] = device
+    recipe = recipe_for(name, recipe)
+    config = TrainConfig(seed=seed) if is_tree_model(name) else TrainConfig.from_recipe(recipe, **overrides)
+    started = (Path(runs_dir) / f"{name}_{getattr(split, 'name', None) or 'custom'}" / "state.pt").exists()
+    if max_model_minutes and not is_tree_model(name) and not started:
+        minutes = estimate_minutes(name, data, split, config)
+        if minutes > max_model_minutes:
+            raise _TooSlow(f"not trained: {epochs} epochs would take ~{minutes:.0f} min here (estimated from one "
+                           f"batch-{config.batch_size} step), over --max-model-minutes {max_model_minutes:g}; "
+                           f"needs a faster machine (GPU)")
+    t0 = time.perf_counter()
+    result = train(name, data, split, config, output_dir=runs_dir, progress=progress)
+    wall = time.perf_counter() - t0
+    model = result.model
+    table = evaluate(model, data, split, subsets=("test",), device=device)
+    return {"name": name, "group": _group(name), "recipe": recipe, "params": _params(model),
+            "train_s": float(result.seconds or wall), "epochs": int(result.epochs), "stopped": str(result.stopped),
+            "collapsed": collapsed(result), **_accuracy_row(table), "run_dir": str(result.run_dir), "error": ""}
+
+
+def collapsed(result) -> bool:
+    """Whether the saved (best-epoch) network of ``result`` is a constant predictor: its validation
+    predictions the same for every row (``val_pred_spread`` below :data:`cicy4lib.training.config.COLLAPSE_SPREAD`)."""
+    from ..training.config import COLLAPSE_SPREAD
+
+    metrics = getattr(result, "metrics", None)
+    if metrics is None or "val_pred_spread" not in metrics or not result.best_epoch:
+        return False  # tree models; runs saved before the metric existed
+    spread = float(metrics["val_pred_spread"].iloc[result.best_epoch - 1])
+    return spread == spread and spread < COLLAPSE_SPREAD
+
+
+class _TooSlow(Exception):
+    """A model whose estimated training time exceeds the zoo's per-model limit."""
+
+
+def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output", models=None, trees: bool = True,
+            recipe: str = "paper", split: str = "72", seed: int = 42, device=None, progress: bool = False,
+            command: str | None = None, max_model_minutes: float | None = None, log=print) -> pd.DataFrame:
+    """Train, evaluate and tabulate; returns the table (also written to ``out``). See the module text.
+
+    ``max_model_minutes``: a network whose training would take longer here (estimated from one
+    training step before it starts) is not trained; its row says so (e.g. CICYMiner on a CPU).
+    """
+    from ..results.baselines import BASELINE_GROUP
+    from ..results.evaluate import baseline_table
+    from ..data.splits import get_split
+    from ..data.label import data_label, provenance
+
+    dataset, note = load_zoo_data(data, max_samples)
+    split_obj = get_split(dataset, str(split))
+    out = Path(out)
+    prov = provenance(dataset)
+    runs_dir = out / f"runs_{prov.get('kind', 'data')}-{len(dataset)}_{recipe}_e{epochs}"
+    names = zoo_models(models, trees=trees)
+    if note:
+        log(f"zoo: using {note}")
+    log(f"zoo: {len(names)} models on {data_label(dataset)}, split {split}, recipe {recipe}, {epochs} epochs")
+    rows = []
+    for name in names:
+        t0 = time.perf_counter()
+        try:
+            row = _train_one(name, dataset, split_obj, recipe=recipe, epochs=epochs, runs_dir=runs_dir,
+                             device=device, seed=seed, progress=progress, max_model_minutes=max_model_minutes)
+        except KeyboardInterrupt:
+            raise
+        except _TooSlow as err:
+            row = {"name": name, "group": _group(name), "recipe": recipe_for(name, recipe), "error": str(err)}
+        except Exception as err:  # noqa: BLE001 - one failing model must not end the zoo
+            row = {"name": name, "group": _group(name), "error": f"{type(err).__name__}: {err}".splitlines()[0]}
+            if os.environ.get("CICY4_DEBUG"):
+                traceback.print_exc()
+        rows.append(row)
+        done = f"chi mean {row['chi_mean']:.1f}%" if "chi_mean" in row else row["error"]
+        log(f"  {name}: {done} ({time.perf_counter() - t0:.0f} s)")
+    base = baseline_table(dataset, split_obj, "test").reset_index()
+    for name, part in base.groupby("name", sort=False):
+        row = {"name": name, "group": BASELINE_GROUP, "recipe": "", "params": 0, "train_s": 0.0, "epochs": 0, "stopped": "",
+               "collapsed": False, "run_dir": "", "error": ""}
+        for kind, prefix in (("raw", "raw"), ("constrained", "chi")):
+            values = part[part["kind"] == kind].iloc[0]
+            for t in TARGETS:
+                row[f"{prefix}_{t}"] = float(values[t])
+        rows.append(row)
+    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    table.attrs.update(data=prov, data_label=data_label(dataset), split=str(split), recipe=recipe, epochs=epochs,
+                       n_test=int(len(split_obj.test)), note=note)
+    write_zoo(table, out, command=command)
+    return table
+
+
+def machine_description() -> str:
+    """Host, CPU count, torch threads and GPU (if any), for the table's notes."""
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    cpu = platform.processor() or platform.machine()
+    return (f"{socket.gethostname()}: {os.cpu_count()} CPUs ({cpu}), torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), {gpu}; Python {platform.python_version()}")
+
+
+def _fmt(v, digits=1):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return ""
+    return f"{v:.{digits}f}"
+
+
+def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
+    """The table as Markdown, with its data, command, machine and date above it."""
+    a = table.attrs
+    lines = [f"# Zoo: test accuracy (%) on {a.get('data_label', 'the data')}", "",
+             f"- data: {a.get('data_label', '')} (provenance: {a.get('data', {})})",
+             f"- split {a.get('split')} ({a.get('n_test', '?'):,} test rows); recipe {a.get('recipe')}; "
+             f"at most {a.get('epochs')} epochs per network (same budget for all; a model with its own loss, "
+             f"CICYMiner, trains with its own recipe when the recipe standardises targets); trees: default settings",
+             f"- machine: {machine_description()}",
+             f"- date: {datetime.now(timezone.utc).isoformat(timespec='minutes')}"]
+    if command:
+        lines.append(f"- command: `{command}`")
+    if a.get("note"):
+        lines.append(f"- note: used {a['note']}")
+    lines += ["", "raw = rounded outputs; χ = h11, h21 as predicted, h31 and h22 from them and the exact Euler "
+              "number. params: trainable parameters (tree models: tree nodes). time: training wall time. "
+              "\"collapsed\" after the epochs: the network's validation predictions are the same for every row "
+              "(a constant predictor; `train --restarts N` starts such a run over with another seed).", ""]
+    head = ["model", "group", "recipe", "params", "time (s)", "epochs",
+            *(f"raw {t}" for t in TARGETS), *(f"χ {t}" for t in TARGETS)]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|")
+    for _, r in table.iterrows():
+        if isinstance(r.get("error"), str) and r["error"]:
+            text = r["error"] if r["error"].startswith("not trained") else f"failed: {r['error']}"
+            cells = [r["name"], r["group"], r["recipe"] if isinstance(r["recipe"], str) else "", "", "", "", text] \
+                + [""] * (2 * len(TARGETS) - 1)
+        else:
+            params = "" if pd.isna(r["params"]) else f"{int(r['params']):,}"
+            cells = [r["name"], r["group"], r["recipe"] if isinstance(r["recipe"], str) else "", params,
+                     _fmt(r["train_s"], 0),
+                     "" if pd.isna(r["epochs"]) else str(int(r["epochs"])) + (" collapsed" if r.get("collapsed") is True
+                                                                              else ""),
+                     *(_fmt(r[f"raw_{t}"]) for t in TARGETS), *(_fmt(r[f"chi_{t}"]) for t in TARGETS)]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def zoo_figure(table: pd.DataFrame, path):
+    """Heat map of raw and χ-constrained test accuracy per model and Hodge number; returns the path."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ok = table[table["error"].fillna("") == ""]
+    cols = [*(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS)]
+    values = ok[cols].to_numpy(dtype=float)
+    labels = [f"{r['name']} ({_short(r['params'])}, {_fmt(r['train_s'], 0)} s)" if r["group"] != "baseline"
+              else f"{r['name']} (baseline)" for _, r in ok.iterrows()]
+    fig, ax = plt.subplots(figsize=(11, 0.38 * len(ok) + 2.0))
+    im = ax.imshow(values, cmap="viridis", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(cols)), [c.replace("raw_", "raw ").replace("chi_", "χ ") for c in cols], rotation=30)
+    ax.set_yticks(range(len(ok)), labels)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if values[i, j] < 60 else "black")
+    ax.axvline(len(TARGETS) - 0.5, color="white", lw=2)
+    a = table.attrs
+    ax.set_title(f"Zoo: test accuracy (%), {a.get('epochs')} epochs, recipe {a.get('recipe')}, split {a.get('split')}\n"
+                 f"({a.get('data_label', '')})", fontsize=10)
+    fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _short(n) -> str:
+    if n is None or pd.isna(n):
+        return "?"
+    n = int(n)
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
+
+
+def write_zoo(table: pd.DataFrame, out, *, command: str | None = None) -> dict:
+    """Write ``zoo.csv``, ``zoo.md`` and ``zoo.png`` into ``out``; returns their paths."""
+    from ..fileio import atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    a = table.attrs
+    csv = table.copy()
+    csv.insert(0, "data", a.get("data_label", ""))
+    paths = {"csv": atomic_write_text(csv.to_csv(index=False, float_format="%.2f"), out / "zoo.csv"),
+             "md": atomic_write_text(zoo_markdown(table, command=command), out / "zoo.md"),
+             "png": zoo_figure(table, out / "zoo.png")}
+    return paths
+
+
+def main_zoo(args) -> int:
+    command = "python -m cicy4lib " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith(
+        ("__main__.py", "cicy4", "cicy4lib")) else None
+    table = run_zoo(args.data, epochs=args.epochs, max_samples=args.max_samples, out=args.out, models=args.models,
+                    trees=not args.no_trees, recipe=args.recipe, split=args.split, seed=args.seed,
+                    device=args.device, progress=not args.quiet, command=command,
+                    max_model_minutes=args.max_model_minutes,
+                    log=(lambda *a: None) if args.quiet else print)
+    print(zoo_markdown(table, command=command))
+    print(f"wrote {Path(args.out) / 'zoo.md'}, zoo.csv, zoo.png")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register the ``zoo`` sub-command."""
+    p = sub.add_parser("zoo", help="train every model and baseline with one budget; table + figure")
+    p.add_argument("--data", default="auto", help="auto (generated if present, else sample), generated, sample, a path")
+    p.add_argument("--epochs", type=int, default=10, help="epoch budget of every network")
+    p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--out", default="zoo_output")
+    p.add_argument("--models", nargs="*", default=None, help="only these models (default: all registry + tree models)")
+    p.add_argument("--no-trees", action="store_true", help="leave out the tree models")
+    p.add_argument("--recipe", default="paper")
+    p.add_argument("--split", default="72")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", default=None)
+    p.add_argument("--max-model-minutes", type=float, default=None,
+                   help="leave out a network whose training would take longer here (estimated from one step)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=lambda args: main_zoo(args))

@@ -1,0 +1,566 @@
+"""Train one network with the paper's recipe: fast, resumable, with a wall-clock budget.
+
+The recipe (SPEC §3) is :class:`TrainConfig`'s defaults: HuberLoss(δ=1), AdamW(lr 0.01),
+batch 128 shuffled, ReduceLROnPlateau('min', factor 0.1, patience 10, min_lr 1e-8), at most 550
+epochs and the published notebooks' early stopping (patience 20). :func:`finetune_config` is the
+80% recipe (min_lr 1e-7), used with ``init_from=<the 72% run>``.
+
+>>> from cicy4lib import load_dataset
+>>> from cicy4lib.training.loop import TrainConfig, train
+>>> result = train("LSTM-448", load_dataset("sample"), "72", TrainConfig(max_epochs=3))  # doctest: +SKIP
+>>> result.stopped, result.best_val_loss                                               # doctest: +SKIP
+
+Run directory ``<output_dir>/<run_name>`` (default run name ``f"{model}_{split}"``):
+
+``model.pt`` / ``model.json``
+    best weights (a plain state_dict) and their JSON config, written when the validation loss improves.
+``state.pt``
+    everything needed to continue (model, optimizer, scheduler, all RNG states, epoch, early-stopping
+    state, history), written atomically after every epoch. ``train(..., resume=True)`` continues from
+    it and produces exactly what an uninterrupted run would have produced (bit for bit on CPU).
+``log.csv``
+    one row per epoch: ``train_loss,val_loss,epoch,lr,seconds`` (the paper's two columns first).
+
+Speed: the train and validation tensors are moved to the device once; each epoch draws a
+permutation from a dedicated generator and slices batches by index (no DataLoader, no per-sample
+indexing); the loss is accumulated on the device and read back once per epoch; AdamW uses its
+fused kernel; validation runs in large batches under ``torch.inference_mode`` (its loss is still
+the mean over batches of ``batch_size``, as the notebooks compute it). ``amp=True`` enables mixed
+precision (:func:`amp_dtype`): bfloat16 or float16 + GradScaler autocast on CUDA, where the LSTM/GRU
+layers run on cuDNN's RNN kernels, and bfloat16 autocast on CPUs that run it natively (AVX512-BF16,
+AMX: oneDNN's LSTM and linear kernels, 1.6-1.9x float32 at equal threads on this project's 2-vCPU
+machine); the output layer stays float32 (:func:`float32_output`).
+cuDNN is set to deterministic kernels by default (``deterministic=False`` enables
+``cudnn.benchmark`` instead: possibly faster, no longer reproducible); these flags are global.
+
+Recipes (:mod:`cicy4lib.training.recipes`): ``TrainConfig()`` is the paper's; ``TrainConfig.fast()``
+(``--recipe fast``) is an opt-in, *not the paper's* recipe that standardises the targets (the
+statistics are folded into the saved model's last linear layer, so ``model.pt`` still outputs raw
+Hodge numbers), starts the output bias at the target mean, uses batch 512 with a scaled lr,
+warm-up + cosine (one cycle) and early stopping. A model with ``training_loss(x, y)`` is trained
+on that objective instead of the Huber loss.
+
+CPU threads: unless ``num_threads`` is given, :func:`cicy4lib.threads.configure_threads` picks the
+intra-op thread count for the call (one thread per process on small machines: torch's default
+of one per core is several times slower there as soon as another process runs).
+
+GPU path and what is deterministic (``deterministic=True`` is the default; none of this was
+measured on a GPU in the session that wrote it -- see ``benchmarks/gpu_check.sh``):
+
+- float32 (``amp=False``): cuDNN RNN kernels, cuDNN deterministic algorithms,
+  ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set if unset: expected reproducible run to run on the same
+  GPU model, driver and torch build; never bit-equal to the CPU.
+- ``amp=True``: bfloat16 autocast on Ampere and newer (compute capability >= 8.0; no loss
+  scaling needed), float16 autocast + GradScaler on older GPUs (P100, T4, V100);
+  ``amp_dtype`` forces one. Autocast adds no nondeterminism of its own (same expectation as
+  float32); the fused AdamW takes the GradScaler's inf check on the device, so no step
+  synchronises with the host.
+- ``deterministic=False``: ``cudnn.benchmark`` autotuning (kernel choice can differ between runs:
+  not reproducible).
+- ``compile=True``: ``torch.compile`` (``compile_mode="reduce-overhead"`` also captures CUDA
+  graphs, which pays off where kernel-launch overhead dominates: small models, batch <= 512).
+  Reproducible only as far as the generated kernels are (``max-autotune`` may choose
+  differently between runs); first epoch pays the compilation.
+- CPU ``amp=True`` (bfloat16 autocast): deterministic run to run for a fixed thread count, like
+  float32 on CPU (resume stays bit-identical); results differ from float32.
+- Data-parallel runs (torchrun, :mod:`cicy4lib.training.distributed`): NCCL all-reduce is reproducible for a
+  fixed world size and topology in practice, not guaranteed; never bit-equal to one process.
+
+The loss is accumulated on the device and read once per epoch; the learning rate of the
+one-cycle schedule is set per step from Python floats (no synchronisation); validation runs in
+``eval_batch_size`` chunks. Inputs live on the device as int8 matrices (4x less memory than
+float32) and are divided by the scale batch by batch, which gives exactly ``data.features()``.
+
+Early stopping and the time budget are checked after each epoch; the budget stops training when
+the next epoch would not finish in time (elapsed + last epoch's duration > budget), leaving a
+resumable ``state.pt``. A run killed mid-epoch resumes from the last completed epoch.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from ..data.splits import as_split
+from ..errors import CheckpointError, DataError, RunMismatchError
+from ..fileio import atomic_torch_save
+from ..models import build_model, canonical_name
+from ..models.checkpoint import read_weights, save_checkpoint
+from ..models.trees import is_tree_model
+from ..threads import configure_threads
+from . import distributed as ddp
+from .augment import permute_occupied
+from .config import (COLLAPSE_SPREAD, FINISHED, LOG_COLUMNS, METRIC_COLUMNS, STATE_FORMAT, EarlyStopping, TrainConfig,
+                     TrainResult, early_stopping_step)
+from .device import amp_dtype, as_input, autocast, float32_output, resolve_device
+from .estimators import train_tree
+from .runs import data_fingerprint, data_provenance, open_run, run_directory, write_log
+from .seeding import rng_state, seed_everything, set_rng_state
+from .targets import check_foldable, output_layer, output_name, raw_output_model, target_stats
+
+
+def _quiet() -> bool:
+    return os.environ.get("CICY4_QUIET", "").strip().lower() in ("1", "true", "yes")
+
+
+def _tensors(data, idx, part: str, device):
+    """Features (n,16,20) float32 and targets (n,4) float32 on ``device``; rows with unknown Hodge
+    numbers (-1) are dropped with a warning."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if len(idx) == 0:
+        raise DataError(f"the {part} set of the split is empty")
+    hodge = np.asarray(data.hodge)[idx]
+    known = (hodge >= 0).all(axis=1)
+    if not known.all():
+        warnings.warn(f"{part}: dropping {int((~known).sum())} rows with unknown Hodge numbers", stacklevel=3)
+        idx, hodge = idx[known], hodge[known]
+        if len(idx) == 0:
+            raise DataError(f"the {part} set has no rows with known Hodge numbers")
+    conf = getattr(data, "conf", None)
+    if _plain_features(data) and conf is not None and np.asarray(conf[:1]).dtype == np.int8:
+        # int8 on the device (4x smaller than float32); the trainer divides by the scale per batch
+        x = torch.from_numpy(np.ascontiguousarray(np.asarray(conf)[idx] if not isinstance(conf, np.memmap)
+                                                  else conf[np.sort(idx)][np.argsort(np.argsort(idx))]))
+    else:
+        x = torch.from_numpy(np.ascontiguousarray(data.features(idx), dtype=np.float32))
+    x = x.to(device)
+    y = torch.from_numpy(hodge.astype(np.float32)).to(device)
+    return x, y
+
+
+def _plain_features(data) -> bool:
+    """True when ``data.features`` is CICYData's (``conf / scale``), so int8 ``conf`` can stand in."""
+    from ..data.dataset import CICYData
+
+    return getattr(type(data), "features", None) is CICYData.features
+
+
+def make_optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW (or Adam) with the recipe's lr and weight decay; the fused kernel where this torch build has one."""
+    params = list(model.parameters())
+    cls = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    kwargs = {"lr": config.lr} if config.optimizer == "adam" else {"lr": config.lr,
+                                                                   "weight_decay": config.weight_decay}
+    if config.fused_optimizer:
+        try:
+            return cls(params, **kwargs, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel for this device
+            pass
+    return cls(params, **kwargs)
+
+
+def onecycle_lr(step: int, total_steps: int, lr: float, warmup_fraction: float, final_fraction: float) -> float:
+    """Linear warm-up from lr/25 over ``warmup_fraction`` of the steps, then cosine to ``final_fraction * lr``."""
+    warm = int(round(warmup_fraction * total_steps))
+    if step < warm:
+        return lr * (0.04 + 0.96 * (step + 1) / warm)
+    span = max(1, total_steps - warm)
+    t = min(1.0, (step - warm) / span)
+    low = final_fraction * lr
+    return low + 0.5 * (lr - low) * (1 + math.cos(math.pi * t))
+
+
+# --------------------------------------------------------------------------- the two loops
+
+
+def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=False, scaler=None,
+                augment=False, scale=None, loss_module=None, lr_at=None, first_step=0):
+    """One pass over ``x[perm]`` in batches of ``batch_size`` (the last one may be partial).
+
+    ``x`` may hold int8 matrices (then divided by ``scale`` batch by batch); ``loss_module``
+    (a DDP-wrapped :class:`cicy4lib.training.distributed.LossModule`) computes the loss instead of
+    ``model``; ``lr_at(step)`` sets the learning rate before each step (``first_step`` = the
+    global step number of this epoch's first batch). ``amp`` may be a dtype (bfloat16).
+
+    Returns the mean of the per-batch losses (one host synchronisation per call).
+    """
+    model.train()
+    cast = autocast(x.device, amp)
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
+    n_batches = 0
+    for start in range(0, len(perm), batch_size):
+        idx = perm[start:start + batch_size]
+        xb, yb = as_input(x[idx], scale), y[idx]
+        if augment:  # a random representative of each configuration's permutation class
+            xb = permute_occupied(xb)
+        if lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(first_step + n_batches)
+        with cast:
+            if loss_module is not None:
+                loss = loss_module(xb, yb)
+            elif hasattr(model, "training_loss"):  # a model with its own objective (CICYMiner)
+                loss = model.training_loss(xb, yb).float()
+            else:
+                loss = F.huber_loss(model(xb).float(), yb, delta=delta)
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        total += loss.detach()
+        n_batches += 1
+    return (total / max(n_batches, 1)).item()
+
+
+@torch.inference_mode()
+def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=1.0, amp=False,
+                    scale=None) -> float:
+    """Mean over batches of ``batch_size`` of the batch's mean Huber loss, as the notebooks compute it.
+
+    The forward passes run in chunks of ``eval_batch_size``; the per-sample losses are then grouped
+    into the training batch size, so the number matches the published per-batch average.
+    """
+    model.eval()
+    with autocast(x.device, amp):
+        if hasattr(model, "validation_loss_per_sample"):  # the model's own objective (CICYMiner)
+            per_sample = torch.cat([model.validation_loss_per_sample(as_input(x[i:i + eval_batch_size], scale),
+                                                                     y[i:i + eval_batch_size])
+                                    for i in range(0, len(x), eval_batch_size)]).double()
+        else:
+            out = torch.cat([model(as_input(x[i:i + eval_batch_size], scale)).float()
+                             for i in range(0, len(x), eval_batch_size)])
+            per_sample = F.huber_loss(out, y, delta=delta, reduction="none").mean(dim=1).double()
+    return _mean_of_batch_means(per_sample, batch_size)
+
+
+# --------------------------------------------------------------------------- checkpoints of a run
+
+
+def _save_best(run_dir: Path, model, meta: dict) -> None:
+    save_checkpoint(run_dir, model, meta)  # model.pt (state_dict) + model.json, both atomic
+
+
+def _load_best_weights(run_dir: Path, model) -> None:
+    state_dict = read_weights(run_dir)  # SHA-256 checked; damage is a CheckpointError naming the file
+    model.load_state_dict(state_dict)
+    model.eval()
+
+
+def _write_log(run_dir: Path, history: dict) -> pd.DataFrame:
+    return write_log(run_dir, history, LOG_COLUMNS)
+
+
+def _check_resumable(state: dict, name: str, split_name: str, config: TrainConfig, path: Path) -> None:
+    hint = "Pass overwrite=True (CLI: --overwrite) to start over, or choose another run_name/output_dir."
+    if state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path}: unknown state format {state.get('format')!r}. {hint}")
+    if state["model_name"] != name:
+        raise RunMismatchError(f"{path} belongs to model {state['model_name']!r}, not {name!r}. {hint}")
+    if state["split"] != split_name:
+        raise RunMismatchError(f"{path} was trained on split {state['split']!r}, not {split_name!r}. {hint}")
+    changed = {k: (v, config.recipe()[k]) for k, v in state["recipe"].items() if config.recipe().get(k) != v}
+    if changed:
+        text = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise RunMismatchError(f"{path}: the recipe differs from the saved run ({text}). {hint}")
+
+
+# --------------------------------------------------------------------------- train
+
+
+def train(model_name, data, split="72", config: TrainConfig | None = None, *,
+          output_dir="Results_p2_Trained_models", run_name=None, resume=True, init_from=None,
+          progress=True, overwrite=False, on_epoch=None) -> TrainResult:
+    """Train ``model_name`` on ``data`` with the paper's recipe; resumable.
+
+    ``on_epoch(epoch, train_loss, val_loss)``, if given, is called after each epoch's state is saved
+    (the Optuna search reports to its pruner there; an exception it raises ends training, resumably).
+
+    Parameters
+    ----------
+    model_name : str
+        A registered architecture, e.g. ``"LSTM-448"`` (see :func:`cicy4lib.models.list_models`).
+    data : CICYData
+        Needs ``features(idx)`` (float32 (n,16,20)), ``hodge`` (int64 (N,4)) and ``scale``.
+    split : str or Split
+        ``"72"``, ``"80"``, ``"cv0"``..``"cv4"``, ... (see :func:`cicy4lib.data.splits.get_split`) or a Split.
+    config : TrainConfig, optional
+        Defaults to the paper's recipe -- in full on the real list with a GPU; elsewhere capped at
+        :data:`cicy4lib.training.recipes.EPOCH_CAP` epochs, said in one line (pass a config to choose).
+    output_dir, run_name
+        The run directory is ``output_dir/run_name``; run_name defaults to ``f"{model}_{split}"``.
+    resume : bool
+        Continue from ``state.pt`` when the run directory has one (a finished run returns at once);
+        the saved run must be of the same model, split, recipe and data (refused otherwise).
+        False starts over, which a directory holding a run refuses unless ``overwrite=True``.
+    init_from : path, optional
+        Run directory or ``model.pt`` to initialise the weights from (fine-tuning); ignored when
+        resuming, since the saved state already holds the weights.
+    progress : bool
+        tqdm bar over epochs (also off when the environment sets ``CICY4_QUIET=1``).
+    overwrite : bool
+        Start over even if the run directory holds a run (its files are replaced).
+
+    The run directory is locked while training (a second trainer gets a ``RunLockedError``) and
+    every check (saved state, data fingerprint, ``init_from``) runs before anything in it changes
+    (:func:`cicy4lib.training.runs.open_run`).
+    """
+    if config is None:  # the paper's recipe; capped on a CPU or on data that is not the real list
+        from .recipes import default_epochs
+
+        epochs, note = default_epochs(None, data=data)
+        config = TrainConfig() if epochs is None else TrainConfig(max_epochs=epochs)
+        if note:
+            print(note, flush=True)
+    if is_tree_model(model_name):  # scikit-learn baselines (Trees-RF, ...): fitted, no epochs
+        return train_tree(model_name, data, split, config, output_dir=output_dir, run_name=run_name,
+                          resume=resume, overwrite=overwrite, progress=progress)
+    name = canonical_name(model_name)
+    split = as_split(data, split)
+    split_name = split.name or "custom"
+    run_dir = run_directory(name, data, split, output_dir, run_name)
+    device = resolve_device(config.device)
+    if ddp.is_initialized() and device.type == "cuda":
+        device = torch.device("cuda", torch.cuda.current_device())  # torchrun: this rank's GPU
+    amp = (amp_dtype(device, config) or False) if config.amp else False
+    if config.amp and not amp:
+        warnings.warn("amp=True: this CPU has no native bfloat16 (AVX512-BF16/AMX), where autocast is "
+                      "slower than float32; training in float32", stacklevel=2)
+
+    # lock, then check everything (state, data fingerprint, init_from) before changing anything;
+    # under DDP only the main rank locks and writes, the others only check
+    run = open_run(run_dir, resume=resume, overwrite=overwrite, fingerprint=data_fingerprint(data, split),
+                   init_from=init_from, arch=name, log_columns=LOG_COLUMNS, writer=ddp.is_main(),
+                   check_state=lambda saved, path: _check_resumable(saved, name, split_name, config, path))
+    state = run.state
+    ddp.barrier()
+
+    old_threads = torch.get_num_threads()
+    configure_threads(config.num_threads)  # None: the rule of cicy4lib.threads (1 per process on small machines)
+    try:
+        seed_everything(config.seed, config.deterministic)
+        model = build_model(name)
+        if run.init_weights is not None:
+            model.load_state_dict(run.init_weights)  # fine-tuning from init_from (checked by open_run)
+        model.to(device)
+        if state is not None and (state["stopped"] in ("early_stopping", "collapsed")
+                                  or state["epoch"] >= config.max_epochs):
+            return _finished_result(model, run_dir, state, config)
+        return _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
+                    progress, on_epoch)
+    finally:
+        torch.set_num_threads(old_threads)
+        run.close()
+
+
+def _finished_result(model, run_dir, state, config) -> TrainResult:
+    """Resuming a run that already ended: load its best weights, train nothing."""
+    _load_best_weights(run_dir, model)
+    stopped = state["stopped"] if state["stopped"] in FINISHED else "max_epochs"
+    history = pd.DataFrame(state["history"], columns=LOG_COLUMNS)
+    return TrainResult(model, history, run_dir, state["best_val_loss"], stopped, state["best_epoch"],
+                       state["epoch"], state["seconds"], pd.DataFrame(state.get("metrics") or {}))
+
+
+def _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
+         progress, on_epoch=None) -> TrainResult:
+    t_start = time.perf_counter()
+    main = ddp.is_main()
+    x_train, y_train = _tensors(data, split.train, "train", device)
+    x_valid, y_valid = _tensors(data, split.valid, "valid", device)
+    scale = float(data.scale)
+    if amp and not (hasattr(model, "training_loss") or hasattr(model, "validation_loss_per_sample")):
+        float32_output(model)  # exact integers need float32 outputs (see float32_output)
+    if state is None and init_from is None and hasattr(model, "fit_input_scaling"):
+        model.fit_input_scaling(as_input(x_train, scale))  # input rescaling with train statistics (CICYMiner)
+
+    # targets: raw (the paper) or standardised with the train statistics (fast recipe)
+    stats = None
+    if config.standardize_targets:
+        stats = target_stats(y_train)
+        check_foldable(model, as_input(x_valid[:4], scale), stats)
+        if state is None and init_from is None:
+            with torch.no_grad():
+                output_layer(model).bias.zero_()  # the output bias starts at the target mean
+    y_fit = y_train if stats is None else (y_train - stats[0]) / stats[1]
+    y_val_fit = y_valid if stats is None else (y_valid - stats[0]) / stats[1]
+
+    optimizer = make_optimizer(model, config)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, "min", factor=config.lr_factor, patience=config.lr_patience, min_lr=config.min_lr)
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    shuffle = torch.Generator().manual_seed(config.seed)  # CPU generator: same permutations on any device
+    world = ddp.world_size()
+    if config.batch_size % world:
+        raise ValueError(f"batch_size {config.batch_size} is not divisible by the {world} ranks")
+    rank_batch = config.batch_size // world
+    steps_per_epoch = math.ceil((len(x_train) // world if world > 1 else len(x_train)) / rank_batch)
+    total_steps = config.max_epochs * steps_per_epoch  # the one-cycle schedule's length (fixed at the start)
+
+    history = {col: [] for col in LOG_COLUMNS}
+    metrics = {col: [] for col in METRIC_COLUMNS}
+    stopper, epoch, best_epoch, seconds, step = EarlyStopping(), 0, 0, 0.0, 0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"], shuffle)
+        stopper = EarlyStopping(state["best_val_loss"], state["counter"])
+        epoch, best_epoch, seconds = state["epoch"], state["best_epoch"], state["seconds"]
+        history = {col: list(state["history"][col]) for col in LOG_COLUMNS}
+        saved_metrics = state.get("metrics") or {}
+        metrics = {col: list(saved_metrics.get(col, [float("nan")] * epoch)) for col in METRIC_COLUMNS}
+        step = state.get("step", epoch * steps_per_epoch)
+        total_steps = state.get("total_steps", total_steps)
+    lr_at = None
+    if config.schedule == "onecycle":
+        def lr_at(i, _total=total_steps):
+            return onecycle_lr(i, _total, config.lr, config.warmup_fraction, config.final_lr_fraction)
+
+    compiled = torch.compile(model, mode=config.compile_mode) if config.compile else model
+    loss_module = ddp.wrap(compiled, config.huber_delta, device)
+
+    meta = {"arch": name, "scale": scale, "split": split_name, "seed": config.seed,
+            "recipe_name": config.recipe_name, "recipe": config.recipe(), "metrics": {},
+            "data_source": str(getattr(data, "source", "")),
+            "n_train": len(x_train), "n_valid": len(x_valid),
+            "init_from": None if init_from is None else str(init_from),
+            "world_size": world, "amp": str(amp).replace("torch.", "") if amp else False}
+    meta["data"] = data_provenance(data)  # the dataset's provenance (a minimal one for plain data)
+    meta["data_fingerprint"] = data_fingerprint(data, split)  # checked when the run is resumed
+    if stats is not None:
+        meta.update(target_mean=stats[0].tolist(), target_std=stats[1].tolist(),
+                    target_standardisation=f"folded into {output_name(model)} of model.pt; "
+                                           "model.pt outputs raw Hodge numbers")
+
+    from tqdm import tqdm  # plain text bar: works in terminals, notebooks and papermill logs alike
+
+    bar = tqdm(total=config.max_epochs, initial=epoch, desc=name, unit="epoch",
+               disable=not progress or _quiet() or not main, dynamic_ncols=True)
+    stopped, warned_collapse = "max_epochs", False
+    try:
+        while epoch < config.max_epochs:
+            t_epoch = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"] if lr_at is None else lr_at(step)
+            perm = ddp.shard(torch.randperm(len(x_train), generator=shuffle)).to(device)
+            train_loss = train_epoch(compiled, x_train, y_fit, perm, batch_size=rank_batch,
+                                     optimizer=optimizer, delta=config.huber_delta, amp=amp, scaler=scaler,
+                                     augment=config.augment_permutations, scale=scale, loss_module=loss_module,
+                                     lr_at=lr_at, first_step=step)
+            train_loss = ddp.mean_float(train_loss, device)
+            step += math.ceil(len(perm) / rank_batch)
+            val_loss, val_metrics = _validate(compiled, model, x_valid, y_val_fit, y_valid, stats, scale, config, amp)
+            spread = val_metrics["val_pred_spread"]
+            val_loss = ddp.broadcast_float(val_loss, device)
+            epoch += 1
+            collapsed = len(x_valid) > 1 and ddp.broadcast_float(spread, device) < COLLAPSE_SPREAD
+            if collapsed and not warned_collapse and main:
+                warned_collapse = True
+                warnings.warn(f"{name}: after epoch {epoch} the validation predictions are the same for every "
+                              f"row (spread {spread:.2g} Hodge units): the network has collapsed to a constant "
+                              f"predictor (dead ReLUs, a saturated RNN), which in our measurements did not "
+                              f"recover within 8 epochs; consider starting over with another seed "
+                              f"(seed {config.seed} now; train --restarts N does it)"
+                              + ("; stopping (stop_if_collapsed)" if config.stop_if_collapsed else ""),
+                              stacklevel=3)
+            stopper, improved, stop = early_stopping_step(stopper, val_loss, config.patience)
+            if improved:
+                best_epoch = epoch
+                if main:
+                    _save_best(run_dir, raw_output_model(model, stats),
+                               {**meta, "best_val_loss": val_loss, "epoch": epoch,
+                                "metrics": {k: v for k, v in val_metrics.items()}})
+            if not stop and lr_at is None:
+                scheduler.step(val_loss)  # after the early-stopping check, as the notebooks do
+
+            epoch_seconds = time.perf_counter() - t_epoch
+            seconds += epoch_seconds
+            for col, value in zip(LOG_COLUMNS, (train_loss, val_loss, epoch, lr, epoch_seconds)):
+                history[col].append(value)
+            for col in METRIC_COLUMNS:
+                metrics[col].append(seconds if col == "elapsed" else val_metrics.get(col, float("nan")))
+            elapsed = time.perf_counter() - t_start
+            if stop:
+                stopped = "early_stopping"
+            elif collapsed and config.stop_if_collapsed:
+                stopped = "collapsed"
+            elif epoch >= config.max_epochs:
+                stopped = "max_epochs"
+            elif config.time_budget_h is not None and ddp.broadcast_float(
+                    float(elapsed + epoch_seconds > config.time_budget_h * 3600), device):
+                stopped = "time_budget"  # the next epoch would not finish within the budget
+            else:
+                stopped = None
+            if main:
+                _save_state(run_dir / "state.pt", {
+                    "format": STATE_FORMAT, "model_name": name, "split": split_name, "recipe": config.recipe(),
+                    "config": config.to_dict(), "epoch": epoch, "best_val_loss": stopper.best,
+                    "counter": stopper.counter, "best_epoch": best_epoch, "seconds": seconds,
+                    "stopped": stopped or "running", "history": history, "metrics": metrics,
+                    "step": step, "total_steps": total_steps, "world_size": world,
+                    "target_stats": None if stats is None else {"mean": stats[0].cpu(), "std": stats[1].cpu()},
+                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else {},
+                    "rng": rng_state(shuffle), "data_fingerprint": meta["data_fingerprint"]})
+                _write_log(run_dir, history)
+            bar.update(1)
+            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{stopper.best:.4g}", lr=f"{lr:.1e}")
+            if on_epoch is not None:
+                on_epoch(epoch, train_loss, val_loss)  # e.g. optuna's report + prune (cicy4lib.jobs.search)
+            if stopped:
+                break
+    finally:
+        bar.close()
+
+    ddp.barrier()  # rank 0 has written model.pt
+    _load_best_weights(run_dir, model)
+    frame = pd.DataFrame(history, columns=LOG_COLUMNS)
+    return TrainResult(model, frame, run_dir, stopper.best, stopped or "max_epochs", best_epoch, epoch, seconds,
+                       pd.DataFrame(metrics, columns=METRIC_COLUMNS))
+
+
+@torch.inference_mode()
+def _validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
+    """Validation loss in training units (mean of per-batch means) and raw-unit metrics of one pass,
+    among them ``val_pred_spread``: the largest standard deviation over rows of any raw output (0: a
+    constant predictor)."""
+    if hasattr(model, "validation_loss_per_sample") or hasattr(model, "training_loss"):
+        loss = validation_loss(model, x, y_fit, batch_size=config.batch_size,
+                               eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp,
+                               scale=scale)
+        out = None
+    else:
+        compiled.eval()
+        bs = config.eval_batch_size
+        with autocast(x.device, amp):
+            out = torch.cat([compiled(as_input(x[i:i + bs], scale)).float() for i in range(0, len(x), bs)])
+        per_sample = F.huber_loss(out, y_fit, delta=config.huber_delta, reduction="none").mean(dim=1).double()
+        loss = _mean_of_batch_means(per_sample, config.batch_size)
+    if out is None:
+        model.eval()
+        bs = config.eval_batch_size
+        with autocast(x.device, amp):
+            out = torch.cat([model(as_input(x[i:i + bs], scale)).float() for i in range(0, len(x), bs)])
+    raw = out if stats is None else out * stats[1] + stats[0]
+    huber = F.huber_loss(raw, y_raw, delta=1.0)
+    acc = (torch.round(raw) == y_raw).double().mean(dim=0) * 100
+    spread = raw.double().std(dim=0, unbiased=False).max() if len(raw) > 1 else torch.zeros((), device=raw.device)
+    values = torch.cat([huber.double().reshape(1), acc, spread.double().reshape(1)]).tolist()  # one synchronisation
+    return loss, dict(zip(METRIC_COLUMNS[1:], values))
+
+
+def _mean_of_batch_means(per_sample: torch.Tensor, batch_size: int) -> float:
+    """Mean over consecutive batches of ``batch_size`` of each batch's mean (the published average)."""
+    n = len(per_sample)
+    n_batches = math.ceil(n / batch_size)
+    padded = torch.zeros(n_batches * batch_size, dtype=per_sample.dtype, device=per_sample.device)
+    padded[:n] = per_sample
+    counts = torch.full((n_batches,), float(batch_size), dtype=per_sample.dtype, device=per_sample.device)
+    counts[-1] = n - (n_batches - 1) * batch_size
+    return (padded.view(n_batches, batch_size).sum(dim=1) / counts).mean().item()
+
+
+def _save_state(path: Path, state: dict) -> None:
+    atomic_torch_save(state, path)
