@@ -81,12 +81,15 @@ import math
 import os
 import time
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm  # a plain text bar: terminals, notebooks and papermill logs alike
 
 from ..data.splits import as_split
 from ..errors import CheckpointError, DataError, RunMismatchError
@@ -170,6 +173,7 @@ def onecycle_lr(step: int, total_steps: int, lr: float, warmup_fraction: float, 
 # --------------------------------------------------------------------------- the two loops
 
 
+# many keyword options: one epoch's settings, shared by the trainer and benchmarks/bench_train.py
 def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=False, scaler=None,
                 augment=False, scale=None, loss_module=None, lr_at=None, first_step=0):
     """One pass over ``x[perm]`` in batches of ``batch_size`` (the last one may be partial).
@@ -268,6 +272,7 @@ def _check_resumable(state: dict, name: str, split_name: str, config: TrainConfi
 # --------------------------------------------------------------------------- train
 
 
+# eleven parameters: the public API (cicy4lib.train_model) as notebooks call it; recipe values are in config
 def train(model_name, data, split="72", config: TrainConfig | None = None, *,
           output_dir="Results_p2_Trained_models", run_name=None, resume=True, init_from=None,
           progress=True, overwrite=False, on_epoch=None) -> TrainResult:
@@ -346,8 +351,8 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
         if state is not None and (state["stopped"] in ("early_stopping", "collapsed")
                                   or state["epoch"] >= config.max_epochs):
             return _finished_result(model, run_dir, state, config)
-        return _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
-                    progress, on_epoch)
+        return _fit(_Job(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
+                         progress, on_epoch))
     finally:
         torch.set_num_threads(old_threads)
         run.close()
@@ -362,163 +367,260 @@ def _finished_result(model, run_dir, state, config) -> TrainResult:
                        state["epoch"], state["seconds"], pd.DataFrame(state.get("metrics") or {}))
 
 
-def _fit(model, name, data, split, split_name, config, device, amp, run_dir, state, init_from,
-         progress, on_epoch=None) -> TrainResult:
-    t_start = time.perf_counter()
-    main = ddp.is_main()
-    x_train, y_train = _tensors(data, split.train, "train", device)
-    x_valid, y_valid = _tensors(data, split.valid, "valid", device)
-    scale = float(data.scale)
-    if amp and not (hasattr(model, "training_loss") or hasattr(model, "validation_loss_per_sample")):
-        float32_output(model)  # exact integers need float32 outputs (see float32_output)
-    if state is None and init_from is None and hasattr(model, "fit_input_scaling"):
-        model.fit_input_scaling(as_input(x_train, scale))  # input rescaling with train statistics (CICYMiner)
+@dataclass
+class _Job:
+    """One call of :func:`train` as :func:`_fit` sees it (one value instead of thirteen parameters)."""
 
+    model: torch.nn.Module
+    name: str
+    data: object
+    split: object
+    split_name: str
+    config: TrainConfig
+    device: torch.device
+    amp: object  # False, or the autocast dtype
+    run_dir: Path
+    state: dict | None
+    init_from: object
+    progress: bool
+    on_epoch: Callable | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """A new run from random weights (neither resumed nor fine-tuned)."""
+        return self.state is None and self.init_from is None
+
+
+@dataclass
+class _Tensors:
+    """The train and validation rows on the device, and the targets the loss sees."""
+
+    x_train: torch.Tensor
+    y_fit: torch.Tensor  # training targets in training units (standardised for the fast recipe)
+    x_valid: torch.Tensor
+    y_val_fit: torch.Tensor
+    y_valid: torch.Tensor  # raw Hodge numbers
+    stats: tuple | None  # (mean, std) of the train targets when standardised
+    scale: float
+
+
+@dataclass
+class _Optimisation:
+    """Optimizer, schedules and the data-parallel batch split of a run."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    scaler: object
+    shuffle: torch.Generator
+    world: int
+    rank_batch: int
+    steps_per_epoch: int
+    total_steps: int
+    lr_at: Callable | None = None
+
+
+@dataclass
+class _Progress:
+    """What the epochs so far left: logs, early-stopping state, counters."""
+
+    history: dict
+    metrics: dict
+    stopper: EarlyStopping = field(default_factory=EarlyStopping)
+    epoch: int = 0
+    best_epoch: int = 0
+    seconds: float = 0.0
+    step: int = 0
+
+
+def _prepare_tensors(job: _Job) -> _Tensors:
+    model, config = job.model, job.config
+    x_train, y_train = _tensors(job.data, job.split.train, "train", job.device)
+    x_valid, y_valid = _tensors(job.data, job.split.valid, "valid", job.device)
+    scale = float(job.data.scale)
+    if job.amp and not (hasattr(model, "training_loss") or hasattr(model, "validation_loss_per_sample")):
+        float32_output(model)  # exact integers need float32 outputs (see float32_output)
+    if job.fresh and hasattr(model, "fit_input_scaling"):
+        model.fit_input_scaling(as_input(x_train, scale))  # input rescaling with train statistics (CICYMiner)
     # targets: raw (the paper) or standardised with the train statistics (fast recipe)
     stats = None
     if config.standardize_targets:
         stats = target_stats(y_train)
         check_foldable(model, as_input(x_valid[:4], scale), stats)
-        if state is None and init_from is None:
+        if job.fresh:
             with torch.no_grad():
                 output_layer(model).bias.zero_()  # the output bias starts at the target mean
     y_fit = y_train if stats is None else (y_train - stats[0]) / stats[1]
     y_val_fit = y_valid if stats is None else (y_valid - stats[0]) / stats[1]
+    return _Tensors(x_train, y_fit, x_valid, y_val_fit, y_valid, stats, scale)
 
-    optimizer = make_optimizer(model, config)
+
+def _make_optimisation(job: _Job, n_train: int) -> _Optimisation:
+    config = job.config
+    optimizer = make_optimizer(job.model, config)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, "min", factor=config.lr_factor, patience=config.lr_patience, min_lr=config.min_lr)
-    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    scaler = torch.amp.GradScaler("cuda") if job.amp == torch.float16 else None
     shuffle = torch.Generator().manual_seed(config.seed)  # CPU generator: same permutations on any device
     world = ddp.world_size()
     if config.batch_size % world:
         raise ValueError(f"batch_size {config.batch_size} is not divisible by the {world} ranks")
     rank_batch = config.batch_size // world
-    steps_per_epoch = math.ceil((len(x_train) // world if world > 1 else len(x_train)) / rank_batch)
+    steps_per_epoch = math.ceil((n_train // world if world > 1 else n_train) / rank_batch)
     total_steps = config.max_epochs * steps_per_epoch  # the one-cycle schedule's length (fixed at the start)
+    return _Optimisation(optimizer, scheduler, scaler, shuffle, world, rank_batch, steps_per_epoch, total_steps)
 
-    history = {col: [] for col in LOG_COLUMNS}
-    metrics = {col: [] for col in METRIC_COLUMNS}
-    stopper, epoch, best_epoch, seconds, step = EarlyStopping(), 0, 0, 0.0, 0
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        if scaler is not None and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"], shuffle)
-        stopper = EarlyStopping(state["best_val_loss"], state["counter"])
-        epoch, best_epoch, seconds = state["epoch"], state["best_epoch"], state["seconds"]
-        history = {col: list(state["history"][col]) for col in LOG_COLUMNS}
-        saved_metrics = state.get("metrics") or {}
-        metrics = {col: list(saved_metrics.get(col, [float("nan")] * epoch)) for col in METRIC_COLUMNS}
-        step = state.get("step", epoch * steps_per_epoch)
-        total_steps = state.get("total_steps", total_steps)
-    lr_at = None
+
+def _restore(job: _Job, opt: _Optimisation) -> _Progress:
+    """A fresh run's empty progress, or the saved run's (weights, optimizer and RNG states too)."""
+    state = job.state
+    if state is None:
+        return _Progress({col: [] for col in LOG_COLUMNS}, {col: [] for col in METRIC_COLUMNS})
+    job.model.load_state_dict(state["model"])
+    opt.optimizer.load_state_dict(state["optimizer"])
+    opt.scheduler.load_state_dict(state["scheduler"])
+    if opt.scaler is not None and state.get("scaler"):
+        opt.scaler.load_state_dict(state["scaler"])
+    set_rng_state(state["rng"], opt.shuffle)
+    epoch = state["epoch"]
+    saved_metrics = state.get("metrics") or {}
+    opt.total_steps = state.get("total_steps", opt.total_steps)
+    return _Progress(history={col: list(state["history"][col]) for col in LOG_COLUMNS},
+                     metrics={col: list(saved_metrics.get(col, [float("nan")] * epoch)) for col in METRIC_COLUMNS},
+                     stopper=EarlyStopping(state["best_val_loss"], state["counter"]), epoch=epoch,
+                     best_epoch=state["best_epoch"], seconds=state["seconds"],
+                     step=state.get("step", epoch * opt.steps_per_epoch))
+
+
+def _run_meta(job: _Job, t: _Tensors, world: int) -> dict:
+    """What model.json records about the run besides the weights."""
+    config, amp = job.config, job.amp
+    meta = {"arch": job.name, "scale": t.scale, "split": job.split_name, "seed": config.seed,
+            "recipe_name": config.recipe_name, "recipe": config.recipe(), "metrics": {},
+            "data_source": str(getattr(job.data, "source", "")),
+            "n_train": len(t.x_train), "n_valid": len(t.x_valid),
+            "init_from": None if job.init_from is None else str(job.init_from),
+            "world_size": world, "amp": str(amp).replace("torch.", "") if amp else False}
+    meta["data"] = data_provenance(job.data)  # the dataset's provenance (a minimal one for plain data)
+    meta["data_fingerprint"] = data_fingerprint(job.data, job.split)  # checked when the run is resumed
+    if t.stats is not None:
+        meta.update(target_mean=t.stats[0].tolist(), target_std=t.stats[1].tolist(),
+                    target_standardisation=f"folded into {output_name(job.model)} of model.pt; "
+                                           "model.pt outputs raw Hodge numbers")
+    return meta
+
+
+def _warn_collapsed(job: _Job, epoch: int, spread: float) -> None:
+    config = job.config
+    warnings.warn(f"{job.name}: after epoch {epoch} the validation predictions are the same for every "
+                  f"row (spread {spread:.2g} Hodge units): the network has collapsed to a constant "
+                  f"predictor (dead ReLUs, a saturated RNN), which in our measurements did not "
+                  f"recover within 8 epochs; consider starting over with another seed "
+                  f"(seed {config.seed} now; train --restarts N does it)"
+                  + ("; stopping (stop_if_collapsed)" if config.stop_if_collapsed else ""),
+                  stacklevel=4)
+
+
+def _stop_reason(job: _Job, stop: bool, collapsed: bool, epoch: int, elapsed: float, epoch_seconds: float):
+    """Why the run ends after this epoch, or None to go on."""
+    config = job.config
+    if stop:
+        return "early_stopping"
+    if collapsed and config.stop_if_collapsed:
+        return "collapsed"
+    if epoch >= config.max_epochs:
+        return "max_epochs"
+    if config.time_budget_h is not None and ddp.broadcast_float(
+            float(elapsed + epoch_seconds > config.time_budget_h * 3600), job.device):
+        return "time_budget"  # the next epoch would not finish within the budget
+    return None
+
+
+def _state_record(job: _Job, t: _Tensors, opt: _Optimisation, p: _Progress, meta: dict, stopped) -> dict:
+    """Everything ``state.pt`` holds to continue the run exactly."""
+    config, stats = job.config, t.stats
+    return {"format": STATE_FORMAT, "model_name": job.name, "split": job.split_name, "recipe": config.recipe(),
+            "config": config.to_dict(), "epoch": p.epoch, "best_val_loss": p.stopper.best,
+            "counter": p.stopper.counter, "best_epoch": p.best_epoch, "seconds": p.seconds,
+            "stopped": stopped or "running", "history": p.history, "metrics": p.metrics,
+            "step": p.step, "total_steps": opt.total_steps, "world_size": opt.world,
+            "target_stats": None if stats is None else {"mean": stats[0].cpu(), "std": stats[1].cpu()},
+            "model": job.model.state_dict(), "optimizer": opt.optimizer.state_dict(),
+            "scheduler": opt.scheduler.state_dict(), "scaler": opt.scaler.state_dict() if opt.scaler else {},
+            "rng": rng_state(opt.shuffle), "data_fingerprint": meta["data_fingerprint"]}
+
+
+def _fit(job: _Job) -> TrainResult:
+    t_start = time.perf_counter()
+    main = ddp.is_main()
+    model, config, device, amp = job.model, job.config, job.device, job.amp
+    t = _prepare_tensors(job)
+    opt = _make_optimisation(job, len(t.x_train))
+    p = _restore(job, opt)
     if config.schedule == "onecycle":
-        def lr_at(i, _total=total_steps):
+        def lr_at(i, _total=opt.total_steps):
             return onecycle_lr(i, _total, config.lr, config.warmup_fraction, config.final_lr_fraction)
-
+        opt.lr_at = lr_at
     compiled = torch.compile(model, mode=config.compile_mode) if config.compile else model
     loss_module = ddp.wrap(compiled, config.huber_delta, device)
+    meta = _run_meta(job, t, opt.world)
 
-    meta = {"arch": name, "scale": scale, "split": split_name, "seed": config.seed,
-            "recipe_name": config.recipe_name, "recipe": config.recipe(), "metrics": {},
-            "data_source": str(getattr(data, "source", "")),
-            "n_train": len(x_train), "n_valid": len(x_valid),
-            "init_from": None if init_from is None else str(init_from),
-            "world_size": world, "amp": str(amp).replace("torch.", "") if amp else False}
-    meta["data"] = data_provenance(data)  # the dataset's provenance (a minimal one for plain data)
-    meta["data_fingerprint"] = data_fingerprint(data, split)  # checked when the run is resumed
-    if stats is not None:
-        meta.update(target_mean=stats[0].tolist(), target_std=stats[1].tolist(),
-                    target_standardisation=f"folded into {output_name(model)} of model.pt; "
-                                           "model.pt outputs raw Hodge numbers")
-
-    from tqdm import tqdm  # plain text bar: works in terminals, notebooks and papermill logs alike
-
-    bar = tqdm(total=config.max_epochs, initial=epoch, desc=name, unit="epoch",
-               disable=not progress or _quiet() or not main, dynamic_ncols=True)
+    bar = tqdm(total=config.max_epochs, initial=p.epoch, desc=job.name, unit="epoch",
+               disable=not job.progress or _quiet() or not main, dynamic_ncols=True)
     stopped, warned_collapse = "max_epochs", False
     try:
-        while epoch < config.max_epochs:
+        while p.epoch < config.max_epochs:
             t_epoch = time.perf_counter()
-            lr = optimizer.param_groups[0]["lr"] if lr_at is None else lr_at(step)
-            perm = ddp.shard(torch.randperm(len(x_train), generator=shuffle)).to(device)
-            train_loss = train_epoch(compiled, x_train, y_fit, perm, batch_size=rank_batch,
-                                     optimizer=optimizer, delta=config.huber_delta, amp=amp, scaler=scaler,
-                                     augment=config.augment_permutations, scale=scale, loss_module=loss_module,
-                                     lr_at=lr_at, first_step=step)
+            lr = opt.optimizer.param_groups[0]["lr"] if opt.lr_at is None else opt.lr_at(p.step)
+            perm = ddp.shard(torch.randperm(len(t.x_train), generator=opt.shuffle)).to(device)
+            train_loss = train_epoch(compiled, t.x_train, t.y_fit, perm, batch_size=opt.rank_batch,
+                                     optimizer=opt.optimizer, delta=config.huber_delta, amp=amp, scaler=opt.scaler,
+                                     augment=config.augment_permutations, scale=t.scale, loss_module=loss_module,
+                                     lr_at=opt.lr_at, first_step=p.step)
             train_loss = ddp.mean_float(train_loss, device)
-            step += math.ceil(len(perm) / rank_batch)
-            val_loss, val_metrics = _validate(compiled, model, x_valid, y_val_fit, y_valid, stats, scale, config, amp)
+            p.step += math.ceil(len(perm) / opt.rank_batch)
+            val_loss, val_metrics = _validate(compiled, model, t.x_valid, t.y_val_fit, t.y_valid, t.stats, t.scale,
+                                              config, amp)
             spread = val_metrics["val_pred_spread"]
             val_loss = ddp.broadcast_float(val_loss, device)
-            epoch += 1
-            collapsed = len(x_valid) > 1 and ddp.broadcast_float(spread, device) < COLLAPSE_SPREAD
+            p.epoch += 1
+            collapsed = len(t.x_valid) > 1 and ddp.broadcast_float(spread, device) < COLLAPSE_SPREAD
             if collapsed and not warned_collapse and main:
                 warned_collapse = True
-                warnings.warn(f"{name}: after epoch {epoch} the validation predictions are the same for every "
-                              f"row (spread {spread:.2g} Hodge units): the network has collapsed to a constant "
-                              f"predictor (dead ReLUs, a saturated RNN), which in our measurements did not "
-                              f"recover within 8 epochs; consider starting over with another seed "
-                              f"(seed {config.seed} now; train --restarts N does it)"
-                              + ("; stopping (stop_if_collapsed)" if config.stop_if_collapsed else ""),
-                              stacklevel=3)
-            stopper, improved, stop = early_stopping_step(stopper, val_loss, config.patience)
+                _warn_collapsed(job, p.epoch, spread)
+            p.stopper, improved, stop = early_stopping_step(p.stopper, val_loss, config.patience)
             if improved:
-                best_epoch = epoch
+                p.best_epoch = p.epoch
                 if main:
-                    _save_best(run_dir, raw_output_model(model, stats),
-                               {**meta, "best_val_loss": val_loss, "epoch": epoch,
-                                "metrics": {k: v for k, v in val_metrics.items()}})
-            if not stop and lr_at is None:
-                scheduler.step(val_loss)  # after the early-stopping check, as the notebooks do
+                    _save_best(job.run_dir, raw_output_model(model, t.stats),
+                               {**meta, "best_val_loss": val_loss, "epoch": p.epoch, "metrics": dict(val_metrics)})
+            if not stop and opt.lr_at is None:
+                opt.scheduler.step(val_loss)  # after the early-stopping check, as the notebooks do
 
             epoch_seconds = time.perf_counter() - t_epoch
-            seconds += epoch_seconds
-            for col, value in zip(LOG_COLUMNS, (train_loss, val_loss, epoch, lr, epoch_seconds)):
-                history[col].append(value)
+            p.seconds += epoch_seconds
+            for col, value in zip(LOG_COLUMNS, (train_loss, val_loss, p.epoch, lr, epoch_seconds)):
+                p.history[col].append(value)
             for col in METRIC_COLUMNS:
-                metrics[col].append(seconds if col == "elapsed" else val_metrics.get(col, float("nan")))
-            elapsed = time.perf_counter() - t_start
-            if stop:
-                stopped = "early_stopping"
-            elif collapsed and config.stop_if_collapsed:
-                stopped = "collapsed"
-            elif epoch >= config.max_epochs:
-                stopped = "max_epochs"
-            elif config.time_budget_h is not None and ddp.broadcast_float(
-                    float(elapsed + epoch_seconds > config.time_budget_h * 3600), device):
-                stopped = "time_budget"  # the next epoch would not finish within the budget
-            else:
-                stopped = None
+                p.metrics[col].append(p.seconds if col == "elapsed" else val_metrics.get(col, float("nan")))
+            stopped = _stop_reason(job, stop, collapsed, p.epoch, time.perf_counter() - t_start, epoch_seconds)
             if main:
-                _save_state(run_dir / "state.pt", {
-                    "format": STATE_FORMAT, "model_name": name, "split": split_name, "recipe": config.recipe(),
-                    "config": config.to_dict(), "epoch": epoch, "best_val_loss": stopper.best,
-                    "counter": stopper.counter, "best_epoch": best_epoch, "seconds": seconds,
-                    "stopped": stopped or "running", "history": history, "metrics": metrics,
-                    "step": step, "total_steps": total_steps, "world_size": world,
-                    "target_stats": None if stats is None else {"mean": stats[0].cpu(), "std": stats[1].cpu()},
-                    "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if scaler else {},
-                    "rng": rng_state(shuffle), "data_fingerprint": meta["data_fingerprint"]})
-                _write_log(run_dir, history)
+                _save_state(job.run_dir / "state.pt", _state_record(job, t, opt, p, meta, stopped))
+                _write_log(job.run_dir, p.history)
             bar.update(1)
-            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{stopper.best:.4g}", lr=f"{lr:.1e}")
-            if on_epoch is not None:
-                on_epoch(epoch, train_loss, val_loss)  # e.g. optuna's report + prune (cicy4lib.jobs.search)
+            bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", best=f"{p.stopper.best:.4g}",
+                            lr=f"{lr:.1e}")
+            if job.on_epoch is not None:
+                job.on_epoch(p.epoch, train_loss, val_loss)  # e.g. optuna's report + prune (cicy4lib.jobs.search)
             if stopped:
                 break
     finally:
         bar.close()
 
     ddp.barrier()  # rank 0 has written model.pt
-    _load_best_weights(run_dir, model)
-    frame = pd.DataFrame(history, columns=LOG_COLUMNS)
-    return TrainResult(model, frame, run_dir, stopper.best, stopped or "max_epochs", best_epoch, epoch, seconds,
-                       pd.DataFrame(metrics, columns=METRIC_COLUMNS))
+    _load_best_weights(job.run_dir, model)
+    frame = pd.DataFrame(p.history, columns=LOG_COLUMNS)
+    return TrainResult(model, frame, job.run_dir, p.stopper.best, stopped or "max_epochs", p.best_epoch, p.epoch,
+                       p.seconds, pd.DataFrame(p.metrics, columns=METRIC_COLUMNS))
 
 
 @torch.inference_mode()
