@@ -100,3 +100,38 @@ class FlowStoppedError(Cicy4Error, RuntimeError):
 class MetricFlowError(Cicy4Error, ValueError):
     """Bad input to :mod:`cicy4lib.metricflow` (points off the variety, non-finite coordinates,
     wrong shapes, an unsupported configuration matrix); the message names the problem."""
+
+
+class OutputError(Cicy4Error, OSError):
+    """An output that cannot be written where asked: no space, a read-only disk, a link where a
+    file was expected, a name that leaves the output folder. The message names the file and says
+    what was kept."""
+
+    def __init__(self, message, errno_=None, filename=None):
+        OSError.__init__(self, message)
+        self.message = message
+        if errno_ is not None:
+            self.errno = errno_
+        if filename is not None:
+            self.filename = str(filename)
+
+    def __str__(self):
+        return self.message
+
+    def __reduce__(self):  # picklable across worker processes
+        return (type(self), (self.message, self.errno, self.filename))
+
+
+class OutputRefusedError(OutputError):
+    """An output location refused before anything was written: inside the installed package, the
+    input itself, a folder that holds another dataset or another job's results (``force`` to
+    replace)."""
+
+
+class DataMismatchWarning(UserWarning):
+    """Data that differs from what a run or a file records (evaluating a run on other data)."""
+
+
+class DataWarning(UserWarning):
+    """Data that loads but deserves a word: repeated configurations, leakage between the parts
+    of a stored split."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import mmap
+import os
+import stat
 import zipfile
 import zlib
 from pathlib import Path
@@ -35,13 +37,167 @@ def _entry(i, ids=None, base: int = 0) -> str:
 
 # --------------------------------------------------------------------------- I/O
 
+def _max_array_bytes() -> int:
+    """The most bytes one loaded file may declare: ``CICY4_MAX_ARRAY_BYTES`` if set, else half the
+    machine's memory (at most 64 GiB). The full list as float64 split files is ~2.4 GB."""
+    env = os.environ.get("CICY4_MAX_ARRAY_BYTES")
+    if env:
+        try:
+            return max(1, int(float(env)))
+        except ValueError:
+            pass
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = 16 << 30
+    return int(min(memory // 2, 64 << 30))
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:,} bytes" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1000
+    return f"{n} bytes"
+
+
+def regular_file(path: Path, what: str = "file") -> Path:
+    """``path`` if it is a regular file (a link to one is fine); a missing path, a folder, a device
+    (``/dev/zero``), a FIFO or a socket is a DataError, so nothing blocks or reads forever."""
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise DataError(f"{path} is missing") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{path} is a folder, not a {what}")
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{path} is not a regular file (a device, FIFO or socket), not a {what}")
+    return path
+
+
+def read_bytes_limited(path: Path, limit: int, what: str = "file") -> bytes:
+    """The bytes of the regular file ``path``, refused (DataError) above ``limit`` bytes."""
+    path = regular_file(path, what)
+    size = path.stat().st_size
+    if size > limit:
+        raise DataError(f"{path}: {_size(size)}, more than the {_size(limit)} a {what} may have; refused")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if len(data) > limit:
+        raise DataError(f"{path}: more than the {_size(limit)} a {what} may have; refused")
+    return data
+
+
+def read_text_limited(path: Path, limit: int, what: str = "text file") -> str:
+    """The UTF-8 text of ``path`` (see :func:`read_bytes_limited`); binary content is a DataError."""
+    data = read_bytes_limited(path, limit, what)
+    if b"\0" in data:
+        raise DataError(f"{path}: binary content (NUL bytes), not a {what}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataError(f"{path}: not UTF-8 text (byte {err.start}), not a {what}") from None
+
+
+def _npy_header(fp, path, member: str = "") -> tuple[tuple, np.dtype, int]:
+    """(shape, dtype, header length) from the start of a .npy stream, refusing object dtypes."""
+    lead = f"{path}: not a readable .npz file: member {member}" if member else f"{path}: not a readable .npy file"
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(fp, max_header_size=100_000)
+        elif version in ((2, 0), (3, 0)):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(fp, max_header_size=100_000)
+        else:
+            raise ValueError(f"unknown .npy version {version}")
+    except TypeError:  # numpy without max_header_size
+        raise DataError(f"{lead}: no readable .npy header") from None
+    except READ_ERRORS as err:
+        raise DataError(f"{lead} ({type(err).__name__}: {err})") from None
+    if dtype.hasobject:
+        raise DataError(f"{lead}: holds Python objects (pickled), refused; arrays must hold numbers")
+    if any((not isinstance(d, int)) or d < 0 for d in shape):
+        raise DataError(f"{lead}: declares an invalid shape {shape}")
+    return tuple(shape), dtype, fp.tell()
+
+
+def _declared_nbytes(shape, dtype) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n * int(dtype.itemsize)
+
+
+def check_npy_size(path: Path) -> tuple[tuple, np.dtype]:
+    """The declared (shape, dtype) of the .npy file ``path``, after checking that the file holds
+    exactly the bytes its header declares and that they fit the memory limit: a header that
+    claims a huge array is refused before anything is allocated."""
+    path = regular_file(path, ".npy file")
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fp:
+            shape, dtype, header = _npy_header(fp, path)
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
+    nbytes = _declared_nbytes(shape, dtype)
+    if header + nbytes > size:
+        raise DataError(f"{path}: not a readable .npy file: it declares a {dtype} array of shape {shape} "
+                        f"({_size(nbytes)}) but the file has "
+                        f"{_size(size)}: truncated or a forged header")
+    if nbytes > _max_array_bytes():
+        raise DataError(f"{path}: declares an array of {_size(nbytes)} (shape {shape}), more than the "
+                        f"{_size(_max_array_bytes())} allowed (CICY4_MAX_ARRAY_BYTES); refused")
+    return shape, dtype
+
+
+def check_npz_sizes(path: Path) -> None:
+    """Check every member of the .npz archive ``path`` before anything is decompressed: each
+    .npy header's declared size must match the member's stored size, and all of them together
+    must fit the memory limit (an 848-byte file that claims 320 GB, or a small archive that
+    decompresses to gigabytes, is refused here)."""
+    limit = _max_array_bytes()
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                total += info.file_size
+                if total > limit:
+                    raise DataError(f"{path}: its members decompress to more than {_size(total)} (member "
+                                    f"{info.filename}: {_size(info.file_size)} from {_size(info.compress_size)}), "
+                                    f"more than the {_size(limit)} allowed (CICY4_MAX_ARRAY_BYTES); refused")
+                if not info.filename.endswith(".npy"):
+                    continue
+                with z.open(info) as fp:
+                    shape, dtype, header = _npy_header(fp, path, info.filename)
+                nbytes = _declared_nbytes(shape, dtype)
+                if header + nbytes != info.file_size:
+                    raise DataError(f"{path}: member {info.filename} declares a {dtype} array of shape {shape} "
+                                    f"({_size(nbytes)}) but holds {_size(max(0, info.file_size - header))}: "
+                                    "a damaged archive or a forged header")
+    except DataError:
+        raise
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError) as err:
+        raise DataError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None
+    except READ_ERRORS as err:
+        raise DataError(f"{path}: not a readable .npz file ({type(err).__name__}: {err})") from None
+
+
 def read_npy(path: Path, *, mmap: bool = True) -> np.ndarray:
-    """An array from a .npy file: missing, unreadable, 0-d or object arrays are DataErrors."""
+    """An array from a .npy file: missing, unreadable, 0-d or object arrays are DataErrors; so is a
+    header that declares more data than the file holds or than memory allows."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} is missing")
+    regular_file(path, ".npy file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file (0 bytes), not a .npy array")
+    check_npy_size(path)
     try:
         a = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except READ_ERRORS as err:
@@ -54,10 +210,15 @@ def read_npy(path: Path, *, mmap: bool = True) -> np.ndarray:
 
 
 def read_npz(path: Path) -> tuple[dict, dict]:
-    """(arrays, meta) from an .npz file; every array decompressed now, so damage shows here."""
+    """(arrays, meta) from an .npz file; every array decompressed now, so damage shows here.
+    Declared sizes are checked first (:func:`check_npz_sizes`)."""
     path = Path(path)
+    if path.exists():
+        regular_file(path, ".npz archive")
     if path.exists() and path.stat().st_size == 0:
         raise DataError(f"{path}: empty file (0 bytes), not an .npz archive")
+    if path.exists():
+        check_npz_sizes(path)
     arrays = {}
     try:
         with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:  # closed even on failure
@@ -83,10 +244,15 @@ def read_npz(path: Path) -> tuple[dict, dict]:
     return arrays, meta
 
 
+JSON_MAX_BYTES = 64 << 20
+
+
 def read_json_file(path: Path) -> dict:
     """A JSON object from ``path`` (a DataError naming it if unreadable or not an object)."""
     try:
-        value = json.loads(Path(path).read_text())
+        value = json.loads(read_text_limited(Path(path), JSON_MAX_BYTES, "JSON file"))
+    except DataError:
+        raise
     except READ_ERRORS as err:
         raise DataError(f"{path}: not readable JSON ({type(err).__name__}: {err})") from None
     if not isinstance(value, dict):
@@ -385,7 +551,7 @@ def check_euler(conf, euler, path, ids=None, *, sample: int | None = None, seed:
     if sample is not None and len(known) > sample:
         known = np.sort(np.random.default_rng(seed).choice(known, sample, replace=False))
     if len(known) == 0:
-        return
+        return known
     chi = computed_euler(conf[known], path, None if ids is None else ids[known])
     wrong = np.flatnonzero(chi != euler[known])
     if len(wrong):
@@ -393,7 +559,110 @@ def check_euler(conf, euler, path, ids=None, *, sample: int | None = None, seed:
         raise DataError(f"{path}: {_entry(i, ids)} has Euler number {int(euler[i])} but its configuration "
                         f"has chi = {int(chi[wrong[0]])} ({len(wrong)} such entries"
                         + (f" among {len(known)} checked" if sample is not None else "") + ")")
+    return known  # the rows whose stored chi was recomputed
 
 
-def default_scale(scale) -> float:
-    return DEFAULT_SCALE if scale is None else float(scale)
+EULER_VERIFIED = "euler_verified"  # data.meta key: bool (N,), rows whose chi is exact (computed or checked)
+
+
+def verified_euler(data, idx=None) -> np.ndarray:
+    """The Euler numbers of rows ``idx`` (all if None), every one exact: stored values that loading
+    did not recompute (``data.meta['euler_verified']``; an .npz's chi is spot-checked) are
+    recomputed now with :func:`cicy4lib.euler_numbers` (about 0.2 ms a configuration) and
+    compared. A wrong stored chi is a DataError naming the entry, never used; a missing one (-1)
+    is filled in. Scores that use chi (the constrained predictions, the chi baselines) call this."""
+    n = len(data.conf)
+    idx = np.arange(n) if idx is None else np.asarray(idx)
+    if idx.dtype == bool:
+        idx = np.flatnonzero(idx)
+    mask = data.meta.get(EULER_VERIFIED) if isinstance(getattr(data, "meta", None), dict) else None
+    if not (isinstance(mask, np.ndarray) and mask.shape == (n,) and mask.dtype == bool):
+        mask = np.zeros(n, bool)
+    todo = np.unique(idx[~mask[idx]]) if len(idx) else idx
+    if len(todo):
+        chi = computed_euler(np.asarray(data.conf)[todo], getattr(data, "source", "data"),
+                             None if data.ids is None else np.asarray(data.ids)[todo])
+        stored = np.asarray(data.euler)[todo]
+        wrong = np.flatnonzero((stored != -1) & (stored != chi))
+        if len(wrong):
+            i = int(todo[wrong[0]])
+            raise DataError(f"{getattr(data, 'source', 'data')}: {_entry(i, data.ids)} has stored Euler number "
+                            f"{int(data.euler[i])} but its configuration has chi = {int(chi[wrong[0]])} "
+                            f"({len(wrong)} such entries among {len(todo)} recomputed); its labels are wrong: "
+                            "`python -m cicy4lib verify` lists them all")
+        euler = np.array(data.euler, dtype=np.int64, copy=True)
+        euler[todo] = chi
+        data.euler = euler
+        mask = mask.copy()
+        mask[todo] = True
+        if isinstance(getattr(data, "meta", None), dict):
+            data.meta[EULER_VERIFIED] = mask
+    return np.asarray(data.euler)[idx]
+
+
+def repeated_rows(conf: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs ``(i, j)``, i < j, of rows holding the same matrix (each repeat paired with the row
+    before it in hash order). Rows are hashed (8 bytes each, in chunks), equal hashes compared
+    exactly, so memory stays near 8 bytes a row."""
+    n = len(conf)
+    if n < 2:
+        return []
+    flat_len = int(np.prod(conf.shape[1:]))
+    hashes = np.empty(n, np.uint64)
+    for lo in range(0, n, CONF_CHUNK):
+        hi = min(n, lo + CONF_CHUNK)
+        rows = np.ascontiguousarray(conf[lo:hi], np.int8).reshape(hi - lo, flat_len)
+        pad = (-flat_len) % 8
+        if pad:
+            rows = np.concatenate([rows, np.zeros((hi - lo, pad), np.int8)], axis=1)
+        words = rows.view("<u8").copy()
+        words += np.arange(1, words.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        words ^= words >> np.uint64(30)
+        words *= np.uint64(0xBF58476D1CE4E5B9)
+        words ^= words >> np.uint64(27)
+        words *= np.uint64(0x94D049BB133111EB)
+        words ^= words >> np.uint64(31)
+        hashes[lo:hi] = words.sum(axis=1, dtype=np.uint64)
+    order = np.argsort(hashes, kind="stable")
+    same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
+    pairs = []
+    for k in same:
+        i, j = sorted((int(order[k]), int(order[k + 1])))
+        if np.array_equal(conf[i], conf[j]):
+            pairs.append((i, j))
+    return pairs
+
+
+def duplicate_problems(conf: np.ndarray, hodge: np.ndarray, path, ids=None, splits=None) -> list[str]:
+    """One line for each kind of repeat in the data (empty if none): the same matrix under two
+    labels; the same configuration in two parts of a stored split (train/test leakage, as
+    split files of different splits that share rows give); plain repeated rows."""
+    pairs = repeated_rows(conf)
+    if not pairs:
+        return []
+    problems = []
+    conflict = [(i, j) for i, j in pairs if not np.array_equal(hodge[i], hodge[j])]
+    if conflict:
+        i, j = conflict[0]
+        problems.append(f"{path}: {_entry(i, ids)} and {_entry(j, ids)} are the same configuration with different Hodge "
+                        f"numbers {tuple(np.asarray(hodge[i]).tolist())} and {tuple(np.asarray(hodge[j]).tolist())} "
+                        f"({len(conflict)} such pairs): one matrix under two labels")
+    for name, split in (splits or {}).items():
+        part_of = np.full(len(conf), -1, np.int8)
+        for k, part in enumerate(("train", "valid", "test")):
+            idx = getattr(split, part, None)
+            if idx is not None and len(idx):
+                part_of[np.asarray(idx)] = k
+        across = [(i, j) for i, j in pairs if part_of[i] >= 0 and part_of[j] >= 0 and part_of[i] != part_of[j]]
+        if across:
+            names = ("train", "valid", "test")
+            i, j = across[0]
+            problems.append(f"{path}: split {name!r} has the same configuration in {names[part_of[i]]} and "
+                            f"{names[part_of[j]]} ({_entry(i, ids)}, {_entry(j, ids)}; {len(across)} such pairs): "
+                            "leakage between the split's parts (split files that share rows?)")
+            break
+    if not problems:
+        i, j = pairs[0]
+        problems.append(f"{path}: {_entry(i, ids)} and {_entry(j, ids)} are the same configuration ({len(pairs)} "
+                        "repeated rows): a repeated row can land in training and test data at once")
+    return problems

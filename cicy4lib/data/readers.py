@@ -31,6 +31,7 @@ Adding a source::
 from __future__ import annotations
 
 import fnmatch
+import os
 import warnings
 from dataclasses import dataclass
 from collections import defaultdict, deque
@@ -40,7 +41,7 @@ from typing import Callable
 import numpy as np
 
 from ..constants import REAL_LIST_NON_PRODUCT
-from ..errors import Cicy4Error, DataError
+from ..errors import Cicy4Error, DataError, DataWarning
 from . import checks
 from ..constants import PROVENANCE_FILE
 from .dataset import CICYData
@@ -128,9 +129,15 @@ def find_reader(source) -> tuple[Reader, Path]:
         raise DataError(f"data source must be a name or a path, not {type(source).__name__}; {sources_help()}")
     path = Path(source).expanduser()
     if path.is_dir():
-        for reader in _READERS.values():
-            if any(next(path.glob(marker), None) is not None for marker in reader.folder):
-                return reader, path
+        matching = [reader for reader in _READERS.values()
+                    if any(next(path.glob(marker), None) is not None for marker in reader.folder)]
+        if len(matching) > 1:
+            found = "; ".join(f"{r.name} ({', '.join(m for m in r.folder if next(path.glob(m), None) is not None)})"
+                              for r in matching)
+            raise DataError(f"{path}: holds more than one kind of dataset ({found}); pass the file of the one "
+                            "you mean (e.g. its conf.npy, conf_Xtrain.npy or cicy4list.zip) or move the others out")
+        if matching:
+            return matching[0], path
         markers = ", ".join(m for r in _READERS.values() for m in r.folder)
         raise DataError(f"{path}: holds none of {markers}; {sources_help()}")
     if path.is_file():
@@ -138,11 +145,14 @@ def find_reader(source) -> tuple[Reader, Path]:
             if any(fnmatch.fnmatch(path.name.lower(), p.lower()) for p in reader.files):
                 return reader, path
         raise DataError(f"{path}: unknown file type; {sources_help()}")
+    if path.exists():
+        checks.regular_file(path, "data file")  # a device, FIFO or socket: refused by name
     raise DataError(f"unknown data source {str(source)!r} (no such file or folder); {sources_help()}")
 
 
 def load_dataset(source="sample", *, drop_products: bool = True, scale: float | None = None,
-                 compute_euler: bool = True, check_labels: bool = True) -> CICYData:
+                 compute_euler: bool = True, check_labels: bool = True,
+                 duplicates: str = "warn") -> CICYData:
     """Load the CICY four-folds from ``source`` through its registered reader.
 
     Parameters
@@ -160,6 +170,19 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
         with each other and with chi; a stored chi against its configuration), so that labels are
         loaded as stored, wrong ones included (``python -m cicy4lib verify`` lists them all).
         Shapes, dtypes, integer values and the configurations themselves are checked either way.
+    duplicates : what a configuration that appears twice gives: "warn" (default: a
+        :class:`~cicy4lib.errors.DataWarning` that names the entries, counted in
+        ``provenance["repeats"]``), "error" (a DataError) or "ignore". The warning says which
+        kind: the same matrix under two labels, the same configuration in two parts of a
+        stored split (train/test leakage: split files of different splits sharing rows), or
+        plain repeats.
+
+    What loading checks is recorded in ``data.provenance["checks"]``: every matrix is a valid
+    configuration; Hodge numbers in range and both index relations (the 44-relation and chi);
+    the stored chi of an .npz on a seeded spot check (every stored chi is recomputed before a
+    score uses it: :func:`cicy4lib.data.checks.verified_euler`); a provenance claim of the real
+    list against its size. The Hodge numbers themselves are not recomputed (labels that are
+    wrong but keep both relations pass): ``python -m cicy4lib verify SOURCE`` is the full check.
     """
     reader, path = find_reader(source)
     options = LoadOptions(scale, drop_products, compute_euler, bool(check_labels))
@@ -170,6 +193,19 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
     except checks.READ_ERRORS as err:  # any I/O or decoding failure the reader did not name
         raise DataError(f"{path}: cannot be read as {reader.name} data ({type(err).__name__}: {err})") from None
     data.provenance["reader"] = reader.name
+    if duplicates not in ("warn", "error", "ignore"):
+        raise DataError(f"duplicates must be 'warn', 'error' or 'ignore', got {duplicates!r}")
+    if duplicates != "ignore":
+        problems = checks.duplicate_problems(data.conf, data.hodge, path, data.ids, data.splits)
+        if problems and duplicates == "error":
+            raise DataError(problems[0])
+        for problem in problems:
+            warnings.warn(DataWarning(problem + " (load_dataset(..., duplicates='error') refuses such data)"),
+                          stacklevel=2)
+        if problems:
+            data.provenance["repeats"] = problems
+    _check_provenance_claim(data, path)
+    data.provenance["checks"] = _what_was_checked(data, options)
     if drop_products and data.is_product.any():
         n_all = len(data)
         data = data.subset(~data.is_product)
@@ -184,7 +220,38 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
 
 # --------------------------------------------------------------------------- provenance
 
-def _provenance(path: Path, kind: str, n_non_product: int | None = None, **extra) -> dict:
+def _check_provenance_claim(data: CICYData, path) -> None:
+    """A provenance that cannot be true of the data is a DataError: a recorded size other than
+    the data's, or the real list claimed for data that is neither the whole list (905,684
+    non-products) nor a recorded part of it (a subsample, a split)."""
+    prov = data.provenance
+    if prov.get("kind") != "real-list":
+        return
+    n_non_product = int(np.count_nonzero(~data.is_product))
+    part_of = any(k in prov for k in ("subsample", "split", "sizes"))
+    if n_non_product != REAL_LIST_NON_PRODUCT and not part_of:
+        where = prov.get("provenance_file") or path
+        raise DataError(f"{where}: claims the real list (provenance kind 'real-list') but the data holds "
+                        f"{n_non_product:,} non-product configurations, not the list's {REAL_LIST_NON_PRODUCT:,}, and "
+                        "records no subsample or split it was cut from; correct its provenance (kind 'user')")
+
+
+def _what_was_checked(data: CICYData, options: LoadOptions) -> str:
+    mask = data.meta.get(checks.EULER_VERIFIED)
+    n = len(data)
+    if not options.check_labels:
+        labels = "labels NOT checked (check_labels=False)"
+    else:
+        n_chi = n if not isinstance(mask, np.ndarray) else int(mask.sum())
+        chi = ("chi exact for all" if n_chi == n else
+               f"stored chi recomputed for {n_chi:,} of {n:,} (the rest before any score uses it)")
+        labels = f"Hodge ranges, 44-relation and chi relation for all; {chi}"
+    return (f"configurations valid for all {n:,}; {labels}; no exact repeat unnoticed; Hodge numbers not "
+            "recomputed: `python -m cicy4lib verify` is the full check")
+
+
+def _provenance(path: Path, kind: str, n_non_product: int | None = None, n_total: int | None = None,
+                **extra) -> dict:
     """Provenance for a folder/file: its provenance.json if present, else ``kind``.
 
     Without a provenance.json, data read from list-format files counts as the real list only
@@ -192,10 +259,13 @@ def _provenance(path: Path, kind: str, n_non_product: int | None = None, **extra
     """
     folder = path if path.is_dir() else path.parent
     stored = folder / PROVENANCE_FILE
-    if stored.is_file():
+    if os.path.lexists(stored):  # a link to a device or a folder there is read (and refused), not skipped
         prov = checks.read_json_file(stored)
         if "kind" not in prov:
             raise DataError(f"{stored}: no 'kind' field (expected one of embedded-sample, generated, real-list, user)")
+        if n_total is not None and isinstance(prov.get("n"), int) and prov["n"] != n_total:
+            raise DataError(f"{stored}: records {prov['n']:,} configurations but the files beside it hold "
+                            f"{n_total:,}: it describes other data (files replaced or mixed?)")
         prov = {**prov, "loaded_from": str(path), "provenance_file": str(stored)}
         return {**prov, **{k: v for k, v in extra.items() if k not in prov}}
     if kind == "real-list" and n_non_product != REAL_LIST_NON_PRODUCT:
@@ -268,16 +338,19 @@ def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict 
                   else np.zeros(n, bool))
     if euler is not None:
         checks.check_configurations(conf, path, ids)
+        verified = np.zeros(n, bool)
         if options.check_labels:
             checks.check_hodge(hodge, path, euler, ids)
-            checks.check_euler(conf, euler, path, ids, sample=NPZ_EULER_SPOT_CHECK)
+            verified[checks.check_euler(conf, euler, path, ids, sample=NPZ_EULER_SPOT_CHECK)] = True
     else:
         euler = _checked_labels(conf, hodge, None, is_product, ids, path, options)
+        verified = euler != -1
     if method_key in arrays:
         method = np.asarray(arrays[method_key])
         if method.shape != (n,):
             raise DataError(f"{path}: '{method_key}' has shape {method.shape}, expected ({n},)")
         meta["method"] = method
+    meta[checks.EULER_VERIFIED] = verified
     if provenance.get("kind") not in ("embedded-sample", "generated", "real-list", "user"):
         raise DataError(f"{path}: provenance kind {provenance.get('kind')!r} is not one of embedded-sample, "
                         "generated, real-list, user")
@@ -293,10 +366,28 @@ def _generated_dir() -> Path:
     return Path(getattr(generate, "GENERATED_DIR", SAMPLE_PATH.parent / "generated"))
 
 
+def _generated_r2_dir() -> Path:
+    from ..geometry import generate
+
+    return Path(generate.GENERATED_R2_DIR)
+
+
 @register_reader("generated", default=_generated_dir, folder=("chunk_*.npz",),
-                 description="the large generated set (chunks under cicy4lib/_data/generated/)",
+                 description="the large generated set, release 3: minimal descriptions only "
+                             "(chunks under cicy4lib/_data/generated-r3/)",
                  missing_hint="; make it with `python -m cicy4lib.geometry.generate` (see its --help for chunks)")
 def _read_generated(path: Path, options: LoadOptions) -> CICYData:
+    return _generated_dataset(path, options)
+
+
+@register_reader("generated-r2", default=_generated_r2_dir,
+                 description="release 2 of the generated set (80 % redundant descriptions; kept to reproduce "
+                             "earlier figures; chunks under cicy4lib/_data/generated/)")
+def _read_generated_r2(path: Path, options: LoadOptions) -> CICYData:
+    return _generated_dataset(path, options)
+
+
+def _generated_dataset(path: Path, options: LoadOptions) -> CICYData:
     from ..geometry import generate
 
     if not hasattr(generate, "load_generated"):
@@ -304,7 +395,9 @@ def _read_generated(path: Path, options: LoadOptions) -> CICYData:
     arrays = generate.load_generated(path)
     meta = arrays.pop("meta", {}) or {}
     arrays = {k: v for k, v in arrays.items() if k != "chunk"}
+    settings = meta.get("settings") or {}
     prov = {"kind": "generated", "source": "generated", "folder": str(path),
+            "release": 3 if settings.get("minimal_only") else 2,
             "n_chunks": meta.get("n_chunks"), "settings": meta.get("settings")}
     return dataset_from_arrays(arrays, path, options, meta=meta, provenance=prov, source="generated")
 
@@ -318,11 +411,11 @@ def _vector(a, n, path, what) -> np.ndarray:
 
 # --------------------------------------------------------------------------- Kaggle split files
 
-@register_reader("kaggle", default=lambda: KAGGLE_DIR, folder=("conf_Xtrain.npy",),
+@register_reader("kaggle", default=lambda: KAGGLE_DIR, files=("conf_Xtrain.npy",), folder=("conf_Xtrain.npy",),
                  description="Kaggle dataset folder",
                  missing_hint=" (not found: attach the dataset 'calabi-yau-cicy-4-folds' or pass the folder's path)")
 def _read_kaggle(path: Path, options: LoadOptions) -> CICYData:
-    return _load_kaggle_splits(path, options)
+    return _load_kaggle_splits(path if path.is_dir() else path.parent, options)
 
 
 # --------------------------------------------------------------------------- numpy trio
@@ -340,8 +433,10 @@ def _read_trio(path: Path, options: LoadOptions) -> CICYData:
 def _read_raw(path: Path, options: LoadOptions) -> CICYData:
     if path.is_dir():
         path = next(path / name for name in ("cicy4list.txt", "cicy4list.zip") if (path / name).exists())
-    return read_cicy4_list(path, drop_products=options.drop_products, scale=options.scale,
+    data = read_cicy4_list(path, drop_products=options.drop_products, scale=options.scale,
                            check_euler=options.check_labels, check_labels=options.check_labels)
+    data.meta[checks.EULER_VERIFIED] = (data.euler != -1) if options.check_labels else np.zeros(len(data), bool)
+    return data
 
 
 def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
@@ -362,7 +457,8 @@ def _load_trio(folder: Path, options: LoadOptions) -> CICYData:
     euler = _checked_labels(conf, hodge, None, is_product, ids, folder / "conf.npy", options,
                             hodge_path=folder / "hodge.npy")
     prov = _provenance(folder, "real-list", int(np.count_nonzero(~is_product)), files="numpy trio")
-    return CICYData(conf, hodge, euler, is_product, ids, scale, str(folder), None, {"scale_from": how}, prov)
+    return CICYData(conf, hodge, euler, is_product, ids, scale, str(folder), None,
+                    {"scale_from": how, checks.EULER_VERIFIED: euler != -1}, prov)
 
 
 class _SplitFile:
@@ -517,9 +613,9 @@ def _load_kaggle_splits(folder: Path, options: LoadOptions) -> CICYData:
     for note in notes:
         warnings.warn(f"{folder}: {note}", stacklevel=3)
     euler = _checked_labels(conf, hodge, None, None, None, folder, options, configurations_checked=True)
-    prov = _provenance(folder, "real-list", n, files="Kaggle split files")
+    prov = _provenance(folder, "real-list", n, n_total=n, files="Kaggle split files")
     return CICYData(conf, hodge, euler, np.zeros(n, bool), np.full(n, -1, np.int64), scale, str(folder), splits,
-                    {"scale_from": how, "notes": notes}, prov)
+                    {"scale_from": how, "notes": notes, checks.EULER_VERIFIED: euler != -1}, prov)
 
 
 def _map_80(folder, scale, index: "_RowLocator", s72: Split, check_labels: bool = True):
