@@ -155,8 +155,10 @@ def _cmd_predict(args):
     text = args.matrix
     if text == "-":
         text = sys.stdin.read()
-    elif os.path.exists(text):
-        text = Path(text).read_text()
+    elif os.path.lexists(text):  # a path: a regular UTF-8 text file of at most 1 MB (no device, FIFO, binary)
+        from ..data.checks import read_text_limited
+
+        text = read_text_limited(Path(text), 1 << 20, "matrix text file")
     report = predict_configuration(text, checkpoints=args.checkpoint, exact=not args.no_exact)
     if args.json:
         print(json.dumps(report, indent=2))

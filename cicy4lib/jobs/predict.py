@@ -40,7 +40,9 @@ def parse_matrix_text(text: str, scale=None) -> list[list[int]]:
     body = text.strip()
     if not body:
         raise geometry.ConfigurationError("empty configuration matrix")
+    _check_characters(body)
     if body[0] in "[{":
+        _check_brackets(body)
         try:
             value = json.loads(body.replace("{", "[").replace("}", "]"))
         except (json.JSONDecodeError, RecursionError) as err:
@@ -55,6 +57,32 @@ def parse_matrix_text(text: str, scale=None) -> list[list[int]]:
         return geometry.as_degree_matrix(value, scale=scale).tolist()
     except geometry.ConfigurationError as err:
         raise geometry.ConfigurationError(f"matrix {body[:60]!r}: {err}") from None
+
+
+def _check_characters(body: str) -> None:
+    """Only ASCII may spell a matrix: a non-ASCII digit ('٢', '２', '²') reads as a number to
+    ``int()`` and would be accepted silently; any other non-ASCII or control character is noise."""
+    for i, c in enumerate(body):
+        if ord(c) > 126 or (ord(c) < 32 and c not in "\t\n\r"):
+            kind = "a non-ASCII digit" if c.isdigit() or c.isnumeric() else "a character"
+            raise geometry.ConfigurationError(f"matrix {body[:60]!r}: {kind} {c!r} (U+{ord(c):04X}) at position {i}; "
+                                              "write matrices with ASCII digits 0-9, brackets, commas and spaces")
+
+
+def _check_brackets(body: str) -> None:
+    """Brackets must pair up as they open: '[' with ']', '{' with '}' ('{[2,5]]' is refused)."""
+    pairs, stack = {"]": "[", "}": "{"}, []
+    for i, c in enumerate(body):
+        if c in "[{":
+            stack.append((c, i))
+        elif c in "]}":
+            if not stack or stack[-1][0] != pairs[c]:
+                raise geometry.ConfigurationError(f"matrix {body[:60]!r}: {c!r} at position {i} does not close "
+                                                  + (f"{stack[-1][0]!r} at position {stack[-1][1]}" if stack
+                                                     else "any bracket"))
+            stack.pop()
+    if stack:
+        raise geometry.ConfigurationError(f"matrix {body[:60]!r}: {stack[-1][0]!r} at position {stack[-1][1]} is never closed")
 
 
 def _token(tok: str):
@@ -113,7 +141,8 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
     if checkpoints:
         from ..models.checkpoint import load_model
         from ..results.ensemble import mean_ensemble
-        from ..results.evaluate import HODGE, MINIMUM, constrain, predict
+        from ..constants import HODGE
+        from ..results.evaluate import MINIMUM, constrain, predict
 
         padded = geometry.pad_configuration(P)[None]  # integer (1, 16, 20): predict divides by each run's scale
         outputs, archs = [], []

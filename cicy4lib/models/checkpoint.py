@@ -45,7 +45,7 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from ..errors import (CheckpointError, CheckpointMismatchError, CheckpointNotFoundError, StateDictMismatchError,
+from ..errors import (CheckpointError, DataError, CheckpointMismatchError, CheckpointNotFoundError, StateDictMismatchError,
                      UntrustedCheckpointError)
 from ..fileio import atomic_write_many, jsonable
 from .paper import HodgeNet, ModelSpec
@@ -347,8 +347,14 @@ def read_config(path: str | os.PathLike) -> dict:
 
 
 def _read_config(config_path: Path) -> dict:
+    from ..data.checks import read_bytes_limited
+
     try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
+        raw = read_bytes_limited(config_path, 16 << 20, "model.json")  # no device, FIFO or huge file
+    except DataError as err:
+        raise CheckpointError(str(err)) from None
+    try:
+        config = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{config_path} is truncated or corrupt ({err})") from None
     except RecursionError:

@@ -66,6 +66,9 @@ _OVERWRITE_HINT = "pass overwrite=True (CLI: --overwrite) to start it over, or c
 # --------------------------------------------------------------------------- lock
 
 
+from ..fileio import open_no_follow  # noqa: E402
+
+
 class RunLock:
     """An exclusive OS lock on ``<run_dir>/train.lock`` (``fcntl.flock``; ``filelock`` elsewhere).
 
@@ -90,7 +93,7 @@ class RunLock:
         except ImportError:  # Windows
             return self._acquire_filelock()
         for _ in range(20):  # retried only when a releasing holder unlinked the file under us
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # a link there is refused, not truncated
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:
