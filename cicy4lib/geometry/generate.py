@@ -1478,6 +1478,21 @@ def _projection_line(times, meta):
             f"250,000 ≈ {hours[250_000]:.1f} core-hours (divide by the cores used).")
 
 
+def _yield_line(arrays, times, n_seed):
+    """Entries per CPU-hour of the random-walk chunks, overall and by row count."""
+    walk_cpu = {t["chunk"]: t["cpu"] for t in times if "cpu" in t and t["chunk"] >= n_seed}
+    if not walk_cpu:
+        return ""
+    hours = sum(walk_cpu.values()) / 3600
+    in_walks = np.isin(arrays["chunk"], list(walk_cpu))
+    rows = (arrays["conf"][in_walks] != 0).any(2).sum(1)
+    counts = np.bincount(rows, minlength=MAX_ROWS + 1)
+    by_row = ", ".join(f"{r}: {counts[r] / hours:,.0f}" for r in range(1, MAX_ROWS + 1) if counts[r])
+    return (f"Yield of the random-walk chunks: {in_walks.sum() / hours:,.0f} distinct entries per CPU-hour "
+            f"({len(walk_cpu)} chunks, {hours:.2f} CPU-hours; duplicates of earlier chunks not counted); "
+            f"by row count: {by_row}.")
+
+
 def _span_hours(times):
     stamps = sorted(t["finished"] for t in times if "finished" in t)
     if len(stamps) < 2:
@@ -1624,6 +1639,8 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         f"{platform.machine()}, {os.cpu_count()} CPUs (shared with other jobs), Python {platform.python_version()}.",
         "",
         _projection_line(times, meta),
+        "",
+        _yield_line(arrays, times, n_seed),
         "",
         _verified_line(out_dir),
         "",
