@@ -369,7 +369,8 @@ def area_npz(rng, quick, tmp):
     with zipfile.ZipFile(good) as z:
         spans = []
         for info in z.infolist():
-            start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+            o = info.header_offset  # the local header's own name and extra lengths (the central one may differ)
+            start = o + 30 + int.from_bytes(blob[o + 26:o + 28], "little") + int.from_bytes(blob[o + 28:o + 30], "little")
             spans.append((start, start + info.compress_size))
     for _ in range(12 if quick else 70):
         k += 1
