@@ -163,7 +163,7 @@ def test_dask_local_cluster_same_chunks(reference, tmp_path, monkeypatch):
         gen.run_generation(tmp_path, n, s, scheduler=cluster.scheduler_address, progress=False)
         # the verifier's chunks on the same cluster (one cluster start for both)
         from cicy4lib.data import load_dataset
-        from cicy4lib.verify import verify
+        from cicy4lib.jobs.verify import verify
 
         monkeypatch.setenv(gen.PARTIAL_ENV, "1")  # a tiny set: served only when asked
         data = load_dataset(str(ref))

@@ -174,7 +174,7 @@ def test_three_block_product_and_connected_configurations():
 @pytest.mark.parametrize("conf, chi", PUBLISHED)
 def test_published_euler_numbers(conf, chi):
     assert euler_number(conf) == chi
-    assert geo_euler._euler_number_reference(np.array(conf)) == chi
+    assert geo_euler.euler_number_reference(np.array(conf)) == chi
 
 
 def test_hand_worked_euler_numbers():
@@ -214,13 +214,13 @@ def test_fast_path_matches_reference():
     rng = np.random.default_rng(11)
     confs = [geo.random_configuration(rng, n_rows=int(k)) for k in rng.integers(1, 6, 150)]
     fast = euler_numbers(confs)
-    slow = [geo_euler._euler_number_reference(P) for P in confs]
+    slow = [geo_euler.euler_number_reference(P) for P in confs]
     assert fast.tolist() == slow
 
 
 def test_fast_path_matches_reference_on_larger_shapes():
     confs = _random_configs(12, 6, n_rows=9)
-    assert euler_numbers(confs).tolist() == [geo_euler._euler_number_reference(P) for P in confs]
+    assert euler_numbers(confs).tolist() == [geo_euler.euler_number_reference(P) for P in confs]
 
 
 def test_batched_equals_single_and_all_batch_forms_agree():
@@ -290,10 +290,10 @@ def test_hodge_numbers_of_published_entries():
 def test_overflow_guard_falls_back_to_python_integers(monkeypatch):
     confs = [np.array(c) for c, _ in PUBLISHED] + _random_configs(4, 5, n_rows=4)
     expected = euler_numbers(confs)
-    monkeypatch.setattr(geo_euler, "_INT64_SAFE", 0.0)  # every configuration counts as unsafe
+    monkeypatch.setattr(geo_euler, "INT64_SAFE", 0.0)  # every configuration counts as unsafe
     calls = []
-    reference = geo_euler._euler_number_reference
-    monkeypatch.setattr(geo_euler, "_euler_number_reference",
+    reference = geo_euler.euler_number_reference
+    monkeypatch.setattr(geo_euler, "euler_number_reference",
                         lambda P: calls.append(P.shape) or reference(P))
     assert np.array_equal(euler_numbers(confs), expected)
     assert len(calls) == len(confs)

@@ -45,10 +45,11 @@ def test_user_environment_is_kept(fresh, monkeypatch):
     assert torch.get_num_threads() == 8  # the environment governs; nothing to change here
 
 
-def test_probe_prefers_fewer_threads():
+def test_probe_prefers_fewer_threads_and_restores_the_count():
+    torch.set_num_threads(3)  # not a candidate: the probe must put it back (conftest restores it after the test)
     res = threads.probe_threads([1], steps=1, batch_size=8, hidden=16)
     assert res["threads"] == 1 and res["samples_per_s"][1] > 0
-    assert torch.get_num_threads() == torch.get_num_threads()
+    assert torch.get_num_threads() == 3
 
 
 def _square(x, y):

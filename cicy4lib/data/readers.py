@@ -183,6 +183,17 @@ def load_dataset(source="sample", *, drop_products: bool = True, scale: float | 
     score uses it: :func:`cicy4lib.data.checks.verified_euler`); a provenance claim of the real
     list against its size. The Hodge numbers themselves are not recomputed (labels that are
     wrong but keep both relations pass): ``python -m cicy4lib verify SOURCE`` is the full check.
+
+    Returns
+    -------
+    CICYData
+        ``.conf`` (padded degree matrices), ``.hodge``, ``.euler``, ``.scale``, ``.source``,
+        ``.provenance`` and any stored ``.splits``.
+
+    Raises
+    ------
+    DataError
+        When the source cannot be read or fails a check.
     """
     reader, path = find_reader(source)
     options = LoadOptions(scale, drop_products, compute_euler, bool(check_labels))

@@ -183,6 +183,31 @@ def get_split(data, name="72", seed: int = DEFAULT_SEED) -> Split:
 
     A split stored with the data (``data.splits``, e.g. the published Kaggle files) wins;
     "80" and "cvI" are otherwise derived from the (stored or generated) "72" split.
+
+    Parameters
+    ----------
+    data : CICYData or int
+        The dataset (its length, stored splits and Hodge numbers are used).
+    name : str
+        The split's name; see :data:`SPLIT_NAMES`.
+    seed : int
+        Seed of the generated "72" split (the paper's 42 by default).
+
+    Returns
+    -------
+    Split
+        Index arrays ``train``, ``valid``, ``test`` and the ``name``.
+
+    Raises
+    ------
+    UnknownNameError
+        For a name that is not a split.
+
+    Examples
+    --------
+    >>> split = get_split(range(100), "72")  # any sized data: the 72 % split of 100 rows
+    >>> len(split.train), len(split.valid), len(split.test)
+    (72, 8, 20)
     """
     name = str(name)
     stored = getattr(data, "splits", None) or {}

@@ -66,7 +66,7 @@ from math import comb
 
 import numpy as np
 
-from .euler import _euler_number_reference as euler_from_degree_matrix, euler_number
+from .euler import euler_number_reference as euler_from_degree_matrix, euler_number
 from .modp import (BACKENDS, DEFAULT_BACKEND, PRIME, intersect, kernel_basis, matmul_mod, rank_mod_p,
                    using_backend)
 

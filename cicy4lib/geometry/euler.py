@@ -29,7 +29,7 @@ _MIN_PARALLEL = 20_000  # euler_numbers uses worker processes from this many ent
 
 
 from ..errors import ConfigurationError
-from .validate import _INT64_SAFE, as_array_batch, as_degree_matrix, validate_padded_batch
+from .validate import INT64_SAFE, as_array_batch, as_degree_matrix, validate_padded_batch
 
 
 # --------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def _poly_mul(a: dict, b: dict, n: tuple, max_degree: int | None = None) -> dict
     return out
 
 
-def _euler_number_reference(P: np.ndarray) -> int:
+def euler_number_reference(P: np.ndarray) -> int:
     """Euler number by expanding c(X) term by term (slow, Python integers).
 
     Independent of the power-sum formula of the fast path: it multiplies out
@@ -242,10 +242,10 @@ def _euler_same_k(P: np.ndarray) -> np.ndarray:
         starts = np.flatnonzero(np.concatenate(([True], cfg[1:] != cfg[:-1])))
         eight_chi[cfg[starts]] = np.add.reduceat(coef * q, starts)
     size = np.bincount(cfg, np.abs(coef).astype(np.float64) * q, minlength=B)
-    unsafe = (bound > _INT64_SAFE) | (size > _INT64_SAFE)
+    unsafe = (bound > INT64_SAFE) | (size > INT64_SAFE)
     for b in np.flatnonzero(unsafe):  # int64 could overflow: redo with Python integers
         rows = P[b].any(axis=1)
-        eight_chi[b] = 8 * _euler_number_reference(P[b][rows])
+        eight_chi[b] = 8 * euler_number_reference(P[b][rows])
     if np.any(eight_chi % 8):
         raise RuntimeError("internal error: 8 * chi is not divisible by 8")
     return eight_chi // 8
@@ -273,8 +273,8 @@ def _euler_single(P: np.ndarray) -> int:
     bound = 1
     for j in range(K):
         bound *= sum(Pl[i][j] for i in supports[j])
-    if bound > _INT64_SAFE:  # the numpy stage could overflow (as in _euler_same_k)
-        return _euler_number_reference(P)
+    if bound > INT64_SAFE:  # the numpy stage could overflow (as in _euler_same_k)
+        return euler_number_reference(P)
     order = sorted(range(K), key=lambda j: len(supports[j]))  # stable: as _deficit_states
     offset, mask = (x[0].tolist() for x in _bit_layout(np.asarray([n], dtype=np.int64)))
     remaining = [sum(1 for v in row if v) for row in Pl]
@@ -325,8 +325,8 @@ def _euler_single(P: np.ndarray) -> int:
     if np.any(a.sum(axis=1) != DIMENSION):
         raise RuntimeError("internal error: deficit vectors do not have degree 4")
     coef = _c4_coefficients(P[None], n_a[None], np.zeros(key.size, dtype=np.int64), a)
-    if float(np.abs(coef).astype(np.float64) @ val.astype(np.float64)) > _INT64_SAFE:
-        return _euler_number_reference(P)
+    if float(np.abs(coef).astype(np.float64) @ val.astype(np.float64)) > INT64_SAFE:
+        return euler_number_reference(P)
     return _eighth(int(coef @ val))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from .cohomology import hodge_from_degree_matrix
-from .products import _components
+from .products import connected_components
 from .validate import as_degree_matrix
 
 
@@ -15,15 +15,33 @@ def hodge_numbers(conf, scale=None):
     (imported lazily so this module works without it). Direct products are valid
     four-folds; their result's ``detail`` says so.
 
+    Parameters
+    ----------
+    conf : array-like
+        A configuration matrix (rows: projective factors; columns: polynomials), nested lists,
+        an array, or a padded matrix divided by ``scale``.
+    scale : float, optional
+        The factor a padded, scaled matrix was divided by (6 for the published data).
+
     Returns
     -------
     cicy4lib.geometry.cohomology.HodgeResult
         ``.hodge`` (tuple or None), ``.method`` ("exact", "generic-rank", "undetermined"),
         ``.euler`` and ``.detail``.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``conf`` is not a valid configuration matrix.
+
+    Examples
+    --------
+    >>> hodge_numbers([[2, 2, 4]]).hodge
+    (1, 0, 263, 1100)
     """
     P = as_degree_matrix(conf, scale=scale)
     result = hodge_from_degree_matrix(P)
-    blocks = _components(P)
+    blocks = connected_components(P)
     if len(blocks) > 1 and dataclasses.is_dataclass(result):
         note = f"direct product of {len(blocks)} blocks"
         detail = getattr(result, "detail", "") or ""

@@ -11,7 +11,7 @@ from .validate import as_degree_matrix
 # --------------------------------------------------------------------------------------
 # direct products
 # --------------------------------------------------------------------------------------
-def _components(P: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def connected_components(P: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Connected components of the row-column graph (edge where P[i, j] > 0)."""
     m, K = P.shape
     row_seen = np.zeros(m, dtype=bool)
@@ -41,7 +41,7 @@ def product_blocks(conf) -> list[tuple[np.ndarray, np.ndarray]]:
         One pair of int arrays per connected component of the bipartite graph
         rows-columns; a single block means the configuration is not a direct product.
     """
-    return _components(as_degree_matrix(conf))
+    return connected_components(as_degree_matrix(conf))
 
 
 def is_product(conf) -> bool:

@@ -28,7 +28,7 @@ from ..constants import DEFAULT_SCALE, DIMENSION, MAX_COLS, MAX_ROWS
 from ..errors import ConfigurationError
 
 _INTEGRAL_TOL = 1e-6
-_INT64_SAFE = float(2**62)
+INT64_SAFE = float(2**62)
 _MAX_ENTRY = 2**20  # far above any valid degree; guards the integer conversions
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _MAX_DEPTH = 4  # deeper lists are refused before recursing (depth 3 is a batch)

@@ -34,11 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import HODGE
+from ..constants import HODGE, TARGETS
 
 __all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
 
-TARGETS = (*HODGE, "mean")
 COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped", "collapsed",
            *(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS), "run_dir", "error"]
 

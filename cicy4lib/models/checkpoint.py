@@ -51,7 +51,7 @@ from ..fileio import atomic_write_many, jsonable
 from .paper import HodgeNet, ModelSpec
 from .published_layout import infer_spec, load_published_state_dict
 from .registry import build_model, canonical_name
-from .published_layout import _TRUST_HINT, _first_line, _unwrap_state_dict
+from .published_layout import TRUST_HINT, first_line, unwrap_state_dict
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "model.json"
@@ -309,7 +309,7 @@ def check_zip_crc(path: str | os.PathLike, hint: str = "") -> None:
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         return  # not a zip file, or one too damaged to open: the loader's error says so
     except Exception as err:  # noqa: BLE001 - zlib.error and the like: damage inside a record
-        raise CheckpointError(f"{path} is corrupt ({_first_line(err)}){hint}") from None
+        raise CheckpointError(f"{path} is corrupt ({first_line(err)}){hint}") from None
     if bad is not None:
         raise CheckpointError(f"{path} is corrupt: its record {bad!r} fails its CRC-32 check (bytes changed "
                               f"after it was written){hint}")
@@ -326,24 +326,14 @@ def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
         if _PICKLED_OBJECT.search(str(err)):
             raise UntrustedCheckpointError(
                 f"{weights_path} holds pickled Python objects (e.g. a whole published module), "
-                f"not a plain state_dict, so weights_only loading refused it. {_TRUST_HINT}"
+                f"not a plain state_dict, so weights_only loading refused it. {TRUST_HINT}"
             ) from None
-        raise CheckpointError(f"{weights_path} is truncated or corrupt ({_first_line(err)})") from None
+        raise CheckpointError(f"{weights_path} is truncated or corrupt ({first_line(err)})") from None
     except (RuntimeError, EOFError, ValueError, OSError) as err:
         if isinstance(err, FileNotFoundError):
             raise CheckpointNotFoundError(f"no checkpoint at {weights_path}") from None
-        raise CheckpointError(f"{weights_path} is truncated or corrupt ({_first_line(err)})") from None
-    return _unwrap_state_dict(obj, weights_path)
-
-
-def read_config(path: str | os.PathLike) -> dict:
-    """``model.json`` of a run directory or checkpoint (or the JSON file itself), validated
-    field by field (:func:`validate_config`); every problem is a :class:`CheckpointError`."""
-    path = Path(path)
-    config_path = path if path.suffix == ".json" else checkpoint_paths(path)[1]
-    if not config_path.exists():
-        raise CheckpointNotFoundError(f"no {config_path.name} at {config_path.parent}")
-    return _read_config(config_path)
+        raise CheckpointError(f"{weights_path} is truncated or corrupt ({first_line(err)})") from None
+    return unwrap_state_dict(obj, weights_path)
 
 
 def _read_config(config_path: Path) -> dict:
@@ -462,7 +452,7 @@ def verify_sha256(path: Path, config: Mapping[str, Any], role: str, config_path:
 
 # --------------------------------------------------------------------------- training state
 
-_STATE_HINT = "start the run over with overwrite=True (CLI: --overwrite), or restore the file from a backup"
+STATE_HINT = "start the run over with overwrite=True (CLI: --overwrite), or restore the file from a backup"
 
 
 def read_training_state(path: str | os.PathLike, required: Mapping[str, Any] | None = None) -> dict:
@@ -490,28 +480,28 @@ def read_training_state(path: str | os.PathLike, required: Mapping[str, Any] | N
     except OSError as err:
         raise CheckpointError(f"{path} cannot be read ({err.strerror or err})") from None
     if size == 0:
-        raise CheckpointError(f"{path} is empty (0 bytes): its write was cut short; {_STATE_HINT}")
-    check_zip_crc(path, f"; {_STATE_HINT}")
+        raise CheckpointError(f"{path} is empty (0 bytes): its write was cut short; {STATE_HINT}")
+    check_zip_crc(path, f"; {STATE_HINT}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         if _PICKLED_OBJECT.search(str(err)):
-            raise CheckpointError(f"{path} holds pickled Python objects, not a training state; {_STATE_HINT}") from None
-        raise CheckpointError(f"{path} is truncated or corrupt ({_first_line(err)}); {_STATE_HINT}") from None
+            raise CheckpointError(f"{path} holds pickled Python objects, not a training state; {STATE_HINT}") from None
+        raise CheckpointError(f"{path} is truncated or corrupt ({first_line(err)}); {STATE_HINT}") from None
     except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError, IndexError,
             UnicodeDecodeError, MemoryError, OverflowError) as err:
-        raise CheckpointError(f"{path} is truncated or corrupt ({_first_line(err)}); {_STATE_HINT}") from None
+        raise CheckpointError(f"{path} is truncated or corrupt ({first_line(err)}); {STATE_HINT}") from None
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path} does not hold a training state (found {type(state).__name__}); {_STATE_HINT}")
+        raise CheckpointError(f"{path} does not hold a training state (found {type(state).__name__}); {STATE_HINT}")
     for field, types in (required or {}).items():
         if field not in state:
-            raise CheckpointError(f"{path} does not hold a training state (field {field!r} missing); {_STATE_HINT}")
+            raise CheckpointError(f"{path} does not hold a training state (field {field!r} missing); {STATE_HINT}")
         types = types if isinstance(types, tuple) else (types,)
         value = state[field]
         if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
             names = " or ".join(t.__name__ for t in types)
             raise CheckpointError(f"{path}: field {field!r} must be {names}, got {type(value).__name__}; "
-                                  f"{_STATE_HINT}")
+                                  f"{STATE_HINT}")
     return state
 
 

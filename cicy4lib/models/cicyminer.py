@@ -90,7 +90,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..constants import HODGE, MAX_COLS, MAX_ROWS
-from .paper import _check_input
+from .paper import check_input
 from .registry import register_model
 
 TRUNK_FILTERS = (128, 128, 64)
@@ -248,7 +248,7 @@ class CICYMiner(nn.Module):
         self.input_max.copy_(hi)
 
     def _trunk(self, x):
-        x = _check_input(x)
+        x = check_input(x)
         x = (x - self.input_min) / (self.input_max - self.input_min)
         return self.trunk(x.unsqueeze(1))
 

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from ..constants import DEFAULT_SCALE, N_OUTPUTS
-from .paper import _check_input
+from .paper import check_input
 from .registry import register_model
 
 HIDDEN = 64
@@ -81,7 +81,7 @@ class BipartiteGraphNet(nn.Module):
 
     def graph_inputs(self, x):
         """Node features, edge basis and node masks of a batch of padded matrices."""
-        p = _check_input(x) * self.scale  # integer degrees (up to float rounding)
+        p = check_input(x) * self.scale  # integer degrees (up to float rounding)
         present = p > 0.5
         ind = present.to(p.dtype)
         p = p * ind

@@ -20,7 +20,7 @@ from functools import partial
 from torch import nn
 
 from ..constants import MAX_COLS, MAX_ROWS, N_OUTPUTS
-from .paper import _check_input
+from .paper import check_input
 from .registry import register_model
 
 HIDDEN = (1000, 1000, 1000)
@@ -50,7 +50,7 @@ class HeLukasNet(nn.Module):
         self.hidden = tuple(hidden)
 
     def forward(self, x):
-        return self.net(_check_input(x))
+        return self.net(check_input(x))
 
 
 register_model(

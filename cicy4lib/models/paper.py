@@ -177,7 +177,7 @@ class HodgeNet(nn.Module):
         self.fc2 = nn.Linear(HEAD_WIDTH, N_OUTPUTS)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = _check_input(x)
+        x = check_input(x)
         out, _ = self.rnn(x)  # no initial state given: zeros, as in the paper
         feats = out[:, -1, :]
         if self.features is not None:
@@ -188,7 +188,7 @@ class HodgeNet(nn.Module):
         return f"arch={self.arch!r}"
 
 
-def _check_input(x: torch.Tensor) -> torch.Tensor:
+def check_input(x: torch.Tensor) -> torch.Tensor:
     """Validate the batch shape and dtype; return it as (B, 16, 20)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
@@ -204,6 +204,9 @@ def _check_input(x: torch.Tensor) -> torch.Tensor:
             f"expected a floating-point input (the padded matrices divided by the scale), got {x.dtype}"
         )
     return x
+
+
+_check_input = check_input  # the old name: models/hodgenet.py (another engineer's, in progress) imports it
 
 
 def _family_label(spec: ModelSpec) -> str:

@@ -27,7 +27,7 @@ PUBLISHED_CLASSES = (
     "CNN_RNN_hybrid",
     "ResNet_RNN_hybrid",
 )
-_TRUST_HINT = (
+TRUST_HINT = (
     "Unpickling a whole module can execute arbitrary code. Only if you trust where the file "
     "comes from, import it with cicy4lib.models.checkpoint.import_published_module(path, trust=True)"
 )
@@ -311,7 +311,7 @@ def import_published_module(
     if not trust:
         raise UntrustedCheckpointError(
             f"refusing to unpickle {path}: the published checkpoints are whole pickled modules "
-            f"and {_TRUST_HINT[0].lower()}{_TRUST_HINT[1:]}"
+            f"and {TRUST_HINT[0].lower()}{TRUST_HINT[1:]}"
         )
     if not path.is_file():
         raise CheckpointNotFoundError(f"no published checkpoint at {path}")
@@ -320,13 +320,13 @@ def import_published_module(
     except (ImportError, AttributeError) as err:  # pickled references to code we do not have
         raise CheckpointError(f"cannot unpickle {path}: it refers to code that is not available ({err})") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
-        raise CheckpointError(f"{path} is truncated or corrupt ({_first_line(err)})") from None
+        raise CheckpointError(f"{path} is truncated or corrupt ({first_line(err)})") from None
     if isinstance(obj, nn.Module):
         published_class = type(obj).__name__
         state_dict = obj.state_dict()
     else:
         published_class = None
-        state_dict = _unwrap_state_dict(obj, path)
+        state_dict = unwrap_state_dict(obj, path)
     try:
         spec = infer_spec(convert_published_state_dict(state_dict))
     except StateDictMismatchError as err:
@@ -346,7 +346,7 @@ def import_published_module(
     return model.eval(), config
 
 
-def _unwrap_state_dict(obj: Any, weights_path: Path) -> dict:
+def unwrap_state_dict(obj: Any, weights_path: Path) -> dict:
     """The tensors of a state_dict, also when wrapped as {"model": state_dict, ...}."""
     if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return dict(obj)
@@ -362,6 +362,6 @@ def _unwrap_state_dict(obj: Any, weights_path: Path) -> dict:
     )
 
 
-def _first_line(err: BaseException) -> str:
+def first_line(err: BaseException) -> str:
     text = str(err).strip().splitlines()
     return text[0] if text else type(err).__name__

@@ -58,6 +58,26 @@ def register_model(name: str, build: Callable | None = None, **fields):
 
     Used as a call ``register_model(name, build, ...)`` or as a decorator
     ``@register_model(name, ...)``. Names are unique case-insensitively (``_`` reads as ``-``).
+
+    Parameters
+    ----------
+    name : str
+        The model's name, e.g. ``"MyNet-64"``.
+    build : callable, optional
+        Returns a fresh model; omitted when used as a decorator.
+    **fields
+        :class:`ModelEntry` fields: ``group``, ``family``, ``description``, ``paper``, ``spec``,
+        ``aliases``.
+
+    Returns
+    -------
+    callable
+        ``build`` itself (or, as a decorator, a function that registers and returns it).
+
+    Raises
+    ------
+    ValueError
+        For a name that is already registered or an unknown ``group``.
     """
     def add(fn):
         entry = ModelEntry(name=name, build=fn, **fields)
@@ -94,8 +114,21 @@ def get_entry(name) -> ModelEntry:
 def list_models(*, paper: bool | None = None, group: str | None = None) -> list[str]:
     """Names of the registered architectures in registration order (the paper's table first).
 
-    ``paper=True`` keeps the paper's 14 networks, ``paper=False`` the others; ``group`` filters
-    by notebook folder key (``"hybrid"``, ``"lstm"``, ``"beyond"``).
+    Parameters
+    ----------
+    paper : bool, optional
+        True keeps the paper's 14 networks, False the others; None keeps all.
+    group : str, optional
+        Notebook folder key (``"hybrid"``, ``"lstm"``, ``"beyond"``) to keep.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> list_models(paper=True)[:2]
+    ['CNN-GRU-384', 'CNN-GRU-416']
     """
     return [e.name for e in _REGISTRY.values()
             if (paper is None or e.paper == paper) and (group is None or e.group == group)]
@@ -115,6 +148,16 @@ def build_model(name, *, device=None):
         E.g. ``"CNN-LSTM-400"``; see :func:`list_models`.
     device : torch.device or str, optional
         Where to allocate the parameters (``"meta"`` builds a shape-only model cheaply).
+
+    Returns
+    -------
+    torch.nn.Module
+        A fresh model with random weights; its ``arch`` attribute holds the registry name.
+
+    Raises
+    ------
+    UnknownModelError
+        For a name that is not registered (the message suggests close names).
     """
     if isinstance(name, (str, ModelEntry)):
         entry = get_entry(name)
@@ -135,7 +178,18 @@ def build_model(name, *, device=None):
 
 
 def count_parameters(model, *, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameters, as counted in the paper's Table 1."""
+    """Number of (trainable) parameters, as counted in the paper's Table 1.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    trainable_only : bool
+        Count only parameters with ``requires_grad`` (the paper's count).
+
+    Returns
+    -------
+    int
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 

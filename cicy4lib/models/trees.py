@@ -234,7 +234,7 @@ class TreeHodgeModel(nn.Module):
 # --------------------------------------------------------------------------- fit
 
 
-def _known_rows(data, idx):
+def known_rows(data, idx):
     idx = np.asarray(idx, dtype=np.int64)
     y = np.asarray(data.hodge)[idx]
     keep = (y >= 0).all(axis=1)
@@ -251,7 +251,7 @@ def fit_tree_model(name, data, train_idx, *, seed: int = 42, n_jobs: int = 1, pa
     spec = tree_spec(name)
     features = features or spec.features
     settings = {**spec.params, **(params or {})}
-    idx, y = _known_rows(data, train_idx)
+    idx, y = known_rows(data, train_idx)
     if len(idx) == 0:
         raise ConfigurationError("the training set has no rows with known Hodge numbers")
     X = tree_features(np.asarray(data.conf)[idx], features)
@@ -270,14 +270,6 @@ def fit_tree_model(name, data, train_idx, *, seed: int = 42, n_jobs: int = 1, pa
 
 
 # --------------------------------------------------------------------------- save / load
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_tree_model(run_dir, model: TreeHodgeModel, meta: dict | None = None) -> Path:
@@ -371,6 +363,6 @@ def load_tree_model(path, *, map_location: Any = "cpu") -> tuple[TreeHodgeModel,
 # --------------------------------------------------------------------------- train
 
 
-def _huber(pred, y, delta: float = 1.0) -> float:
+def huber_loss(pred, y, delta: float = 1.0) -> float:
     r = np.abs(np.asarray(pred, np.float64) - y)
     return float(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)).mean())

@@ -26,7 +26,7 @@ def data_note(data) -> str | None:
     return figure_note(data)
 
 
-def _display(obj):
+def show_object(obj):
     try:
         from IPython.display import display
     except ImportError:  # plain Python: print instead
@@ -58,7 +58,7 @@ def show_markdown(text: str):
     if get_ipython is None or get_ipython() is None:
         print(repr(_MarkdownText(text)))
     else:
-        _display(_MarkdownText(text))
+        show_object(_MarkdownText(text))
 
 
 def show_image(path):
@@ -72,7 +72,7 @@ def show_image(path):
     if get_ipython() is None:
         print(f"figure: {path}")
     else:
-        _display(Image(filename=str(path)))
+        show_object(Image(filename=str(path)))
 
 
 def show_images(paths):

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-HODGE = ("h11", "h21", "h31", "h22")
-TARGETS = (*HODGE, "mean")
+from ..constants import HODGE, TARGETS  # noqa: F401  (re-exported: notebooks use nb.HODGE)
+
 HYBRID_DIR = "Models_CNN-RNN-hybrid"
 LSTM_DIR = "Models_LSTM-based"
 PROCESSING_DIR = "data-results-processing"

@@ -12,7 +12,8 @@ from typing import Iterable, Mapping
 
 from ..fileio import atomic_write_json
 from .display import data_note, is_sample, sample_banner, show_markdown
-from .render import HODGE, SUMMARY_ENV, SUMMARY_FILE, TARGETS
+from ..constants import HODGE, TARGETS
+from .render import SUMMARY_ENV, SUMMARY_FILE
 
 
 def load_notebook_data(data="sample", max_samples=None):
@@ -137,14 +138,14 @@ def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=N
         show_markdown(out.attrs["caption"])
         return _rounded(out, decimals)
     from ..data.label import data_label
-    from .display import _display
+    from .display import show_object
 
     if compare:
         ref = published_for(ours.index, test, metric)
         ref = ref[ref[[c for c in numeric if c in ref.columns]].notna().any(axis=1)]
         show_markdown("**The paper's published values, on the real CICY4 list (905,684 configurations)** -- "
                       "a different data set, shown apart because it is not comparable with ours:")
-        _display(_rounded(ref, decimals))
+        show_object(_rounded(ref, decimals))
     out = ours.copy()
     out.attrs["caption"] = (f"Test {metric} on the {test}% test set of {data_label(data)}; baselines computed "
                             "on the same rows." + ("" if compare else " The paper's real-list numbers are not set "
@@ -302,11 +303,11 @@ def inference_summary(table, dataset, split, *, write=True):
 
 
 def ensemble_notes(table) -> str:
-    """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble._notes``), and
+    """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble.ensemble_notes``), and
     what the baseline rows and "constrained" are."""
-    from ..results.ensemble import _notes
+    from ..results.ensemble import ensemble_notes
 
-    lines = _notes(table)
+    lines = ensemble_notes(table)
     lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
                  "same test rows; constrained = h31, h22 from the predicted h11, h21 and χ (h11, h21 unchanged)")
     return "\n".join(lines)

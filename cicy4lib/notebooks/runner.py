@@ -37,7 +37,8 @@ import time
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from .render import DEFAULT_OUT, HODGE, PATH_PARAMETERS, SUMMARY_ENV, TARGETS, generate, model_notebook_paths
+from ..constants import HODGE, TARGETS
+from .render import DEFAULT_OUT, PATH_PARAMETERS, SUMMARY_ENV, generate, model_notebook_paths
 
 # ============================================================================ batch runner
 

@@ -25,7 +25,8 @@ import pandas as pd
 
 from . import published
 from ..errors import UnknownNameError
-from .evaluate import HODGE, _as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
+from ..constants import HODGE
+from .evaluate import as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
 
 __all__ = [
     "PAPER_ENSEMBLES", "MEAN_ALL", "HILL_CLIMB", "HillClimbResult", "mean_ensemble", "apply_weights",
@@ -58,7 +59,7 @@ def _stack(preds) -> np.ndarray:
     preds = list(preds.values()) if isinstance(preds, Mapping) else list(preds)
     if not preds:
         raise ValueError("an ensemble needs at least one member")
-    arrays = [_as_predictions(p, f"member {i}") for i, p in enumerate(preds)]
+    arrays = [as_predictions(p, f"member {i}") for i, p in enumerate(preds)]
     if len({len(a) for a in arrays}) != 1:
         raise ValueError(f"members predict different numbers of rows: {[len(a) for a in arrays]}")
     return np.stack(arrays).astype(np.float64)
@@ -187,7 +188,7 @@ def hill_climb(valid_preds, y_valid, names: Sequence[str] | None = None, *, scor
         raise ValueError("hill climbing needs at least one model")
     order = sorted(pool)
     stacked = _stack([pool[n] for n in order])
-    y = _as_predictions(y_valid, "y_valid")
+    y = as_predictions(y_valid, "y_valid")
     if len(y) != stacked.shape[1]:
         raise ValueError(f"y_valid has {len(y)} rows, the predictions {stacked.shape[1]}")
     known = np.all(y >= 0, axis=1)
@@ -500,7 +501,7 @@ def _fmt(v, decimals=2) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.{decimals}f}"
 
 
-def _notes(table: pd.DataFrame) -> list[str]:
+def ensemble_notes(table: pd.DataFrame) -> list[str]:
     """Lines under the table: weights, skipped ensembles, excluded runs, impossible values, fallbacks."""
     attrs = table.attrs
     lines = []
@@ -531,7 +532,7 @@ def ensemble_report(table: pd.DataFrame) -> str:
              f"({attrs.get('n_test', '?'):,} rows) of {attrs.get('data', 'the data')}.",
              "raw = rounded outputs; constrained = h11, h21 as predicted, h31 and h22 from them and "
              "the exact χ (nothing clipped); group \"baseline\" rows need no training (see cicy4lib.results.baselines).",
-             "", table.to_string(float_format=lambda v: _fmt(v)), "", *_notes(table)]
+             "", table.to_string(float_format=lambda v: _fmt(v)), "", *ensemble_notes(table)]
     return "\n".join(lines).rstrip("\n")
 
 
@@ -579,7 +580,7 @@ def write_results(table: pd.DataFrame, out_dir, *, data=None, title: str = "Test
           "group *baseline* need no training and are computed on the same test rows: the favourable guess "
           "(h11 = number of rows, h21 = 0, h31 and h22 from χ), the constant predictor (rounded training "
           "mean) and constant + χ.", "", markdown_table(table, 2), ""]
-    md += [f"- {line}" for line in _notes(table)]
+    md += [f"- {line}" for line in ensemble_notes(table)]
     if data is not None:
         md += ["", f"Provenance: `{json.dumps(provenance(data), default=str)}`"]
     text = "\n".join(md).replace("\n\n\n", "\n\n") + "\n"

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..constants import HODGE, TARGETS
 from ..data.splits import as_split
 
 __all__ = [
@@ -51,8 +52,6 @@ __all__ = [
     "format_table", "markdown_table", "write_metrics", "evaluate_report", "baseline_table",
 ]
 
-HODGE = ("h11", "h21", "h31", "h22")
-TARGETS = (*HODGE, "mean")
 METRICS = ("accuracy", "mse", "mae", "r2")
 # Smallest h31 in the CICY4 list (SPEC.md §1): a derived h31 below it is certainly wrong.
 H31_MIN = 20
@@ -61,7 +60,7 @@ H31_MIN = 20
 MINIMUM = {"h11": 1, "h21": 0, "h31": H31_MIN, "h22": 0}
 
 
-def _as_predictions(pred, name: str = "pred") -> np.ndarray:
+def as_predictions(pred, name: str = "pred") -> np.ndarray:
     pred = np.asarray(pred)
     if pred.ndim != 2 or pred.shape[1] != 4:
         raise ValueError(f"{name} must have shape (n, 4) (h11, h21, h31, h22), got {pred.shape}")
@@ -166,8 +165,8 @@ def metrics_table(y_true, y_pred, *, rounded: bool = True) -> pd.DataFrame:
     """
     from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
-    y_true = _as_predictions(y_true, "y_true")
-    y_pred = _as_predictions(y_pred, "y_pred")
+    y_true = as_predictions(y_true, "y_true")
+    y_pred = as_predictions(y_pred, "y_pred")
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true has {len(y_true)} rows but y_pred has {len(y_pred)}")
     known = np.all(y_true >= 0, axis=1)
@@ -213,7 +212,7 @@ def constrain(pred, euler) -> tuple[np.ndarray, np.ndarray]:
     fallback : bool (n,)
         True where the raw h31/h22 were kept.
     """
-    hodge = round_predictions(_as_predictions(pred)).copy()
+    hodge = round_predictions(as_predictions(pred)).copy()
     euler = np.asarray(euler)
     if euler.shape != (len(hodge),):
         raise ValueError(f"euler must have shape ({len(hodge)},), got {euler.shape}")
@@ -231,7 +230,7 @@ def constrain(pred, euler) -> tuple[np.ndarray, np.ndarray]:
 def impossible_counts(pred) -> dict[str, int]:
     """Rounded predictions below the smallest possible value, per Hodge number, plus ``"rows"``
     (rows with at least one impossible value). See :data:`MINIMUM`."""
-    hodge = round_predictions(_as_predictions(pred))
+    hodge = round_predictions(as_predictions(pred))
     low = hodge < np.array([MINIMUM[h] for h in HODGE])
     out = {h: int(low[:, j].sum()) for j, h in enumerate(HODGE)}
     out["rows"] = int(low.any(axis=1).sum())
@@ -241,7 +240,7 @@ def impossible_counts(pred) -> dict[str, int]:
 def clip_to_range(pred) -> np.ndarray:
     """Rounded predictions raised to the smallest possible value of each Hodge number
     (:data:`MINIMUM`). Not used by any table unless asked for: label it "clipped" when you do."""
-    hodge = round_predictions(_as_predictions(pred))
+    hodge = round_predictions(as_predictions(pred))
     return np.maximum(hodge, np.array([MINIMUM[h] for h in HODGE]))
 
 
@@ -299,7 +298,7 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
     for subset in subsets:
         idx = np.asarray(getattr(split, subset))
         if preds is not None:
-            pred = _as_predictions(preds[subset], f"predictions for {subset!r}")
+            pred = as_predictions(preds[subset], f"predictions for {subset!r}")
             if len(pred) != len(idx):
                 raise ValueError(f"predictions for {subset!r} have {len(pred)} rows, the split has {len(idx)}")
         else:

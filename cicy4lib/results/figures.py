@@ -32,7 +32,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-HODGE = ("h11", "h21", "h31", "h22")
+from ..constants import HODGE
+
 HODGE_LABELS = {"h11": "$h^{1,1}$", "h21": "$h^{2,1}$", "h31": "$h^{3,1}$", "h22": "$h^{2,2}$"}
 SAMPLE_LABEL = "(embedded sample, not the CICY4 list)"
 DPI = 150

@@ -24,7 +24,7 @@ a user's ``CNN-LSTM-400_72`` run, not with ``CNN-LSTM-400_80``.
 Everything is returned as fresh pandas objects, so callers may modify what they get.
 
 >>> from cicy4lib.results import published
->>> published.accuracy_table("72").loc["LSTM-448", "h22"]
+>>> float(published.accuracy_table("72").loc["LSTM-448", "h22"])
 78.63
 """
 from __future__ import annotations
@@ -32,6 +32,8 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+
+from ..constants import HODGE
 
 __all__ = [
     "HODGE", "NAN", "FAVOURABLE_GUESS_H11", "PARAMETER_COUNTS", "ENSEMBLE_MEMBERS",
@@ -51,7 +53,6 @@ FROM_AUTHORS_NOTEBOOKS = {
         "tables is the 72 %-trained model (CNN-LSTM-400-d72, pred_list_80[0], overall MSE 1.035332)",
 }
 
-HODGE = ("h11", "h21", "h31", "h22")
 NAN = math.nan
 
 # h11 = number of projective factors is right for 54.5% of the 905,684 (CICYMiner, sec. 2).

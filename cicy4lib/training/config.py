@@ -46,6 +46,23 @@ class TrainConfig:
     Fields in :attr:`RECIPE_FIELDS` define the run: resuming with different values is refused.
     The others (``max_epochs``, ``time_budget_h``, ``amp``, ``device``, ``num_threads``,
     ``eval_batch_size``, ``deterministic``) only control how and how long it runs.
+
+    Parameters
+    ----------
+    lr, weight_decay, batch_size, max_epochs, patience, lr_factor, lr_patience, min_lr, huber_delta, seed
+        The recipe's optimisation values (the field comments say what each means).
+    **fields
+        Every other field below; :meth:`from_recipe` fills them from a named recipe.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range (a non-positive lr or batch size, an unknown optimizer, ...).
+
+    Examples
+    --------
+    >>> TrainConfig().lr, TrainConfig.from_recipe("fast").batch_size
+    (0.01, 512)
     """
 
     lr: float = 0.01

@@ -13,7 +13,7 @@ from ..constants import HODGE
 from ..data.splits import as_split
 from ..errors import RunExistsError
 from ..fileio import jsonable
-from ..models.trees import (CONFIG_FILE as TREE_CONFIG_FILE, _huber, _known_rows, fit_tree_model, is_tree_run,
+from ..models.trees import (CONFIG_FILE as TREE_CONFIG_FILE, fit_tree_model, huber_loss, is_tree_run, known_rows,
                             load_tree_model, save_tree_model, tree_spec)
 from .config import TrainResult
 from .runs import RunLock, data_fingerprint, data_provenance
@@ -56,9 +56,9 @@ def train_tree(model_name, data, split="72", config=None, *, output_dir="Results
         t0 = time.perf_counter()
         model = fit_tree_model(spec.name, data, split.train, seed=seed, n_jobs=n_jobs, params=params)
         seconds = time.perf_counter() - t0
-        vidx, yv = _known_rows(data, split.valid)
+        vidx, yv = known_rows(data, split.valid)
         pv = model.predict_conf(np.asarray(data.conf)[vidx]) if len(vidx) else np.zeros((0, 4))
-        val_loss = _huber(pv, yv) if len(vidx) else float("nan")
+        val_loss = huber_loss(pv, yv) if len(vidx) else float("nan")
         acc = {h: 100.0 * float(np.mean(np.rint(pv[:, j]) == yv[:, j])) for j, h in enumerate(HODGE)} if len(vidx) else {}
         meta = {"split": split_name, "seed": seed, "recipe": settings, "recipe_name": "sklearn",
                 "metrics": {"val_accuracy": acc, "val_huber_raw": val_loss},

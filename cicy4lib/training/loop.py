@@ -306,6 +306,24 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     overwrite : bool
         Start over even if the run directory holds a run (its files are replaced).
 
+    on_epoch : callable, optional
+        ``on_epoch(epoch, train_loss, val_loss)`` after each epoch's state is saved.
+
+    Returns
+    -------
+    TrainResult
+        The model with the best weights (lowest validation loss), the per-epoch history, the run
+        directory, how training stopped and the per-epoch metrics.
+
+    Raises
+    ------
+    RunLockedError
+        When another trainer holds the run directory.
+    RunExistsError, RunMismatchError
+        When the run directory holds another run (see ``resume`` and ``overwrite``).
+    DataError
+        When the split's train or validation set is empty.
+
     The run directory is locked while training (a second trainer gets a ``RunLockedError``) and
     every check (saved state, data fingerprint, ``init_from``) runs before anything in it changes
     (:func:`cicy4lib.training.runs.open_run`).

@@ -289,17 +289,17 @@ def load_state(path: str | os.PathLike, columns: Sequence[str] = ()) -> dict:
     CheckpointError
         Empty, truncated, corrupt or incomplete file (the message names it).
     """
-    from ..models.checkpoint import _STATE_HINT, read_training_state
+    from ..models.checkpoint import STATE_HINT, read_training_state
 
     state = read_training_state(path, STATE_FIELDS)
     epoch = state["epoch"]
     missing = [column for column in columns if column not in state["history"]]
     if missing:
-        raise CheckpointError(f"{path}: history lacks the columns {missing}; {_STATE_HINT}")
+        raise CheckpointError(f"{path}: history lacks the columns {missing}; {STATE_HINT}")
     for column, values in state["history"].items():
         if not isinstance(values, (list, tuple)) or len(values) != epoch:
             raise CheckpointError(f"{path}: history column {column!r} does not hold one value per epoch "
-                                  f"({epoch} epochs); {_STATE_HINT}")
+                                  f"({epoch} epochs); {STATE_HINT}")
     return state
 
 
