@@ -103,7 +103,8 @@ def bench_run(rows, run):
     s_fs, s_nn = mf.sigma_measure(z, variety=model.variety), mf.sigma_measure(z, model)
     rows.append((f"{Path(run).name}: sigma on 100,000 fresh points (seed 12345), FS -> network",
                  f"{s_fs:.4f} -> {s_nn:.4f} ({s_fs / s_nn:.1f}x)", ""))
-    d = mf.kahler_defect(z[:500], lambda data: metric_numpy(model, data), variety=model.variety)
+    exact = mf.load_metric_model(run).double()  # the same network in float64 for the finite differences
+    d = mf.kahler_defect(z[:500], lambda data: metric_numpy(exact, data), variety=model.variety)
     rows.append((f"{Path(run).name}: Kahler defect max|d_a g_bc - d_b g_ac| / max|dg| (500 points)",
                  f"{d['max_rel']:.1e}", "0 for a Kahler metric (FD error ~1e-7)"))
 

@@ -18,14 +18,14 @@ METRICFLOW_NOTEBOOKS = {
                        "Trained with the weighted Monge–Ampère loss ⟨|1 − det g/(κ|Ω|²)|⟩_w (κ of "
                        "Fubini–Study, fixed by the Kähler class). The headline network of issue 22: "
                        "σ_val against σ_FS.",
-        "epochs": 100, "batch_size": 500, "lr": 0.002, "lr_decay": 0.955}),
+        "epochs": 80, "batch_size": 500, "lr": 0.002, "lr_decay": 0.95, "dtype": "float32"}),
     "multiplicative_model": ("metricflow_model", {
         "model": "multiplicative", "title": "Multiplicative model: g = g_FS ⊙ (1 + g_NN)",
         "description": "A Hermitian correction g_NN (9 real outputs of 3 hidden layers of 64, GELU, from "
                        "Re z, Im z) multiplies the Fubini–Study metric entry by entry. σ sees only det g: "
                        "this model is not Kähler (the notebook prints its Kähler defect), so a small σ here "
                        "does not mean a Ricci-flat metric; the φ-model is the headline.",
-        "epochs": 50, "batch_size": 500, "lr": 0.002, "lr_decay": 0.95}),
+        "epochs": 50, "batch_size": 500, "lr": 0.002, "lr_decay": 0.95, "dtype": "float64"}),
     "threefold": ("metricflow_threefold", {}),
 }
 

@@ -1,4 +1,6 @@
 """The metric networks: shapes, start at Fubini–Study, Kähler condition, differentiable metric."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -103,3 +105,17 @@ def test_bicubic_phi_model():
     m = build_metric_model("phi", var, seed=0)
     assert np.array_equal(mf.metric(y, m), mf.metric(y, variety=var))
     assert np.isfinite(mf.sigma_measure(y, _perturbed("phi") if False else m))
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "Results_p2_Trained_models" / "metricflow"
+
+
+@pytest.mark.skipif(not (SHIPPED / "phi_quintic" / "model.json").exists(), reason="no shipped φ network")
+def test_shipped_network_is_kahler_and_better_than_fs():
+    model = mf.load_metric_model(SHIPPED / "phi_quintic")
+    assert sum(p.numel() for p in model.parameters()) < 20_000
+    z = mf.quintic_points(2000, seed=424242)
+    assert mf.sigma_measure(z, model) < 0.5 * mf.sigma_measure(z)
+    exact = model.double()   # the same function in float64: finite differences resolve the defect
+    d = mf.kahler_defect(z[:100], lambda data: metric_numpy(exact, data))
+    assert d["scale"] > 0.1 and d["max_rel"] < 1e-5
