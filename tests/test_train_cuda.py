@@ -12,7 +12,7 @@ from cicy4lib.training.config import TrainConfig
 from cicy4lib.training.device import amp_dtype
 from cicy4lib.training.loop import make_optimizer, train
 
-from test_train import MODEL, make_data
+from training.test_train import MODEL, make_data
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]

@@ -26,6 +26,7 @@ import pandas as pd
 from . import published
 from ..errors import UnknownNameError
 from ..constants import HODGE
+from ..data.checks import verified_euler
 from .evaluate import as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
 
 __all__ = [
@@ -435,7 +436,7 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
         test_preds[run] = preds["test"]
         if "valid" in preds:
             valid_preds[run] = preds["valid"]
-    y_test, euler_test = np.asarray(data.hodge)[test_idx], np.asarray(data.euler)[test_idx]
+    y_test, euler_test = np.asarray(data.hodge)[test_idx], verified_euler(data, test_idx)  # exact chi
 
     rows, fallbacks, member_lists, impossible = [], {}, {}, {}
 
@@ -490,7 +491,7 @@ def default_runs_dir(cwd=None) -> Path:
     """``Results_p2_Trained_models`` in the working directory when it holds runs, else the one
     of the checkout cicy4lib lives in (where the model notebooks write by default)."""
     here = Path(cwd or Path.cwd()) / DEFAULT_RUNS_DIR
-    checkout = Path(__file__).resolve().parents[1] / DEFAULT_RUNS_DIR
+    checkout = Path(__file__).resolve().parents[2] / DEFAULT_RUNS_DIR  # cicy4lib/results/ensemble.py -> the checkout
     for candidate in (here, checkout):
         if candidate.is_dir() and (any(candidate.glob("*/model.pt")) or any(candidate.glob("*/model.skops"))):
             return candidate

@@ -20,7 +20,7 @@ from cicy4lib.models import ModelSpec, build_model
 
 
 def _load_mimics():
-    """tests/test_models.py's published-layout modules, imported by path (any pytest import mode)."""
+    """tests/models/test_models.py's published-layout modules, imported by path (any pytest import mode)."""
     spec = importlib.util.spec_from_file_location("_cicy4_published_mimics", Path(__file__).with_name("test_models.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

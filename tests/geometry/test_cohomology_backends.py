@@ -5,7 +5,7 @@
 * every accepted label satisfies both index relations;
 * evaluating *every* line bundle by the perturbation-lemma transfer (the path that settles
   higher Koszul differentials and mixed-level Jacobian maps) reproduces the known Hodge
-  numbers of tests/test_cohomology.py, so that path is checked against independent values.
+  numbers of tests/geometry/test_cohomology.py, so that path is checked against independent values.
 """
 import numpy as np
 import pytest
@@ -45,7 +45,7 @@ MANY_ROWS = [
      (19, 3, 24, 210)),
 ]
 
-# known values (pyCICY-cross-checked and published, from tests/test_cohomology.py) for the
+# known values (pyCICY-cross-checked and published, from tests/geometry/test_cohomology.py) for the
 # transferred path: fast ones only
 KNOWN = [
     ([[2, 1], [1, 4]], (2, 0, 206, 876)),

@@ -16,7 +16,7 @@ from cicy4lib.errors import ConfigurationError, UnknownNameError
 from cicy4lib.training.config import TrainConfig
 from cicy4lib.training.loop import onecycle_lr, train
 
-from test_train import MODEL, assert_same_run, make_data
+from .test_train import MODEL, assert_same_run, make_data
 
 
 def fast(**kw):

@@ -16,9 +16,9 @@ import pytest
 from cicy4lib.data import CICYData, DataError, load_dataset, subsample, write_split_files
 from cicy4lib.data import dataset as dataset_mod
 from cicy4lib.data import readers
-from test_data import SPEC_FIVE, list_text, make_entries, padded, write_trio
+from .test_data import SPEC_FIVE, list_text, make_entries, padded, write_trio
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # the checkout
 
 
 def _trio(tmp_path, n=12):
@@ -387,7 +387,7 @@ def test_new_source_is_one_registered_reader(tmp_path, monkeypatch):
 
 
 def test_generated_reader_checks_and_marks_provenance(tmp_path, monkeypatch):
-    from cicy4lib.geometry import generate
+    from cicy4lib.data import generated as generate
 
     entries = make_entries(10, product_every=0)
     arrays = {"conf": np.stack([padded(e[1]) for e in entries]), "hodge": np.array([e[4] for e in entries]),

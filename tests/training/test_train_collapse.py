@@ -12,7 +12,7 @@ from cicy4lib.models import build_model
 from cicy4lib.training.config import COLLAPSE_SPREAD, TrainConfig
 from cicy4lib.training.loop import train
 from cicy4lib.training.restarts import train_restarting
-from test_train import MODEL, config, make_data
+from .test_train import MODEL, config, make_data
 
 
 class MaybeDead(nn.Module):

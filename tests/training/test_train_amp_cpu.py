@@ -16,7 +16,7 @@ from cicy4lib.training.device import Float32Linear, amp_dtype, float32_output
 from cicy4lib.training.loop import train
 from cicy4lib.training.targets import output_layer
 
-from test_train import MODEL, assert_same_run, make_data
+from .test_train import MODEL, assert_same_run, make_data
 
 CPU = torch.device("cpu")
 native_bf16 = pytest.mark.skipif(not device_mod.cpu_bf16_supported(),

@@ -24,7 +24,7 @@ def _free_port() -> int:
 def _tiny():
     """test_train's tiny dataset with 96 rows and a 64/16/16 split (batches divide the 2 ranks)."""
     from cicy4lib.data.splits import Split
-    from test_train import make_data
+    from .test_train import make_data
 
     data, _ = make_data(n=96)
     return data, Split(train=np.arange(0, 64), valid=np.arange(64, 80), test=np.arange(80, 96), name="tiny")

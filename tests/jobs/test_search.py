@@ -11,7 +11,7 @@ optuna = pytest.importorskip("optuna")
 from cicy4lib.jobs import search  # noqa: E402
 from cicy4lib.data import load_dataset, subsample  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 MODEL = "HeLukas-FC"
 
 

@@ -314,7 +314,7 @@ def test_ensemble_report_and_command(run_setup, tmp_path):
 
 
 def test_default_runs_dir(tmp_path):
-    checkout = Path(en.__file__).resolve().parents[1] / en.DEFAULT_RUNS_DIR
+    checkout = Path(__file__).resolve().parents[2] / en.DEFAULT_RUNS_DIR  # the checkout (tests/results/ -> root)
     assert en.default_runs_dir(tmp_path) in (tmp_path / en.DEFAULT_RUNS_DIR, checkout)
     runs = tmp_path / en.DEFAULT_RUNS_DIR / "LSTM-448_72"
     runs.mkdir(parents=True)

@@ -21,7 +21,7 @@ from cicy4lib.models import build_model
 from cicy4lib.training.runs import (LOCK_FILE, RunLock, check_fingerprint, data_fingerprint, load_state, open_run)
 from cicy4lib.training.config import TrainConfig
 from cicy4lib.training.loop import train
-from test_train import make_data  # the tiny learnable dataset the trainer tests use
+from .test_train import make_data  # the tiny learnable dataset the trainer tests use
 
 MODEL = "ResNet-GRU-256"  # the cheapest registered architecture to train on CPU
 

@@ -13,7 +13,7 @@ from cicy4lib.results import figures
 from cicy4lib import notebooks as nbk
 from cicy4lib.models import list_models
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 MODEL_PARAMETERS = {
     "data": "sample", "split": "72", "epochs": None, "batch_size": 128, "seed": 42, "restarts": 0,

@@ -4,7 +4,7 @@ The ``published_mimic`` modules below are laid out as the paper's notebooks lay 
 (SPEC.md section 2): the same layers registered once by name and once more inside
 ``nn.Sequential`` containers, which gives their state_dicts alias keys. They also follow the
 published forward passes, so loading their weights into our models must reproduce outputs.
-tests/test_checkpoint.py reuses them to build pickled "published" modules.
+tests/models/test_checkpoint.py reuses them to build pickled "published" modules.
 """
 import pytest
 import torch
