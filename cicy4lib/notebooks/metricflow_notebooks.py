@@ -1,6 +1,7 @@
-"""The metric-flow notebooks of issue 22 (``Models_Metric-flows/``), rendered from the
-``metricflow_*.nbtpl`` templates like the rest of the collection (``generate`` writes them,
-``generate --check`` finds hand edits). ``run Models_Metric-flows/...`` executes them.
+"""The metric-flow notebooks of issue 22 (``Models_Metric-flows/``): which notebook comes from which
+``metricflow_*.nbtpl`` template with which values. :mod:`.render` renders them with the rest of the
+collection (``generate`` writes them, ``generate --check`` finds hand edits);
+``run Models_Metric-flows/...`` executes them. Data only (no imports from render: no cycle).
 """
 from __future__ import annotations
 
@@ -33,14 +34,3 @@ METRICFLOW_NOTEBOOKS = {
 def metricflow_notebook_paths(root) -> list[Path]:
     return [Path(root) / METRICFLOW_DIR / f"{stem}.ipynb" for stem in METRICFLOW_NOTEBOOKS]
 
-
-def rendered_metricflow_notebooks() -> list[tuple[Path, str]]:
-    """(path relative to the checkout, notebook JSON text) of every metric-flow notebook."""
-    from .render import TEMPLATE_DIR, _notebook_text, build_notebook, fill_template, parse_template
-
-    out = []
-    for stem, (template, values) in METRICFLOW_NOTEBOOKS.items():
-        text = fill_template((TEMPLATE_DIR / f"{template}.nbtpl").read_text(), values)
-        nb = build_notebook(parse_template(text), notebook_id=f"metricflow-{stem.replace('_', '-')}")
-        out.append((Path(METRICFLOW_DIR) / f"{stem}.ipynb", _notebook_text(nb)))
-    return out

@@ -240,8 +240,11 @@ def _rendered_notebooks(stamp) -> tuple:
         out.append((path.relative_to("/"), _notebook_text(render_processing_notebook(kind))))
     for kind in STUDY_NOTEBOOKS:
         out.append((Path(PROCESSING_DIR) / f"{kind}.ipynb", _notebook_text(render_processing_notebook(kind))))
-    from .metricflow_notebooks import rendered_metricflow_notebooks  # Models_Metric-flows/ (issue 22)
-    out += rendered_metricflow_notebooks()
+    from .metricflow_notebooks import METRICFLOW_DIR, METRICFLOW_NOTEBOOKS  # Models_Metric-flows/ (issue 22)
+    for stem, (template, values) in METRICFLOW_NOTEBOOKS.items():
+        text = fill_template((TEMPLATE_DIR / f"{template}.nbtpl").read_text(), values)
+        nb = build_notebook(parse_template(text), notebook_id=f"metricflow-{stem.replace('_', '-')}")
+        out.append((Path(METRICFLOW_DIR) / f"{stem}.ipynb", _notebook_text(nb)))
     return tuple(out)
 
 
