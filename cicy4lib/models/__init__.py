@@ -13,6 +13,7 @@ from .registry import (GROUP_DIRS, ModelEntry, build_model, canonical_name, coun
                        format_model_table, get_entry, list_models, register_model)
 from .paper import HodgeNet, ModelSpec, get_spec  # registers the paper's 14 networks
 from . import cicyminer, graph, helukas  # noqa: F401  (register CICYMiner, BipartiteGNN-64, HeLukas-FC)
+from . import hodgenet  # noqa: F401  (registers HodgeGNN-64 with its default recipe)
 from .published_layout import (check_state_dict, convert_published_state_dict, infer_spec,
                                load_published_state_dict)
 

@@ -40,6 +40,7 @@ class ModelEntry:
     paper: bool = False  # one of the 14 networks of the paper under reproduction
     spec: Any = None  # architecture details (ModelSpec for the paper's networks)
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    recipe: dict | None = None  # the architecture's default TrainConfig values (TrainConfig.from_recipe(name))
 
     @property
     def notebook_dir(self) -> str:

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import HODGE, TARGETS
+from ..constants import DEFAULT_SCALE, HODGE, TARGETS
 from ..data.splits import as_split
 
 __all__ = [
@@ -98,7 +98,59 @@ def _n_rows(data) -> int:
     return len(data.conf) if hasattr(data, "conf") else len(data)
 
 
-def predict(model, data, idx=None, batch_size: int = 4096, device=None, *, scale=None) -> np.ndarray:
+def canonical_matrices(conf, scale=None) -> np.ndarray:
+    """Every matrix mapped to its canonical form under row and column permutations.
+
+    The canonical form is :func:`cicy4lib.geometry.generate.canonical_form` of the occupied block
+    (the nonzero rows and columns, wherever they sit), placed top-left in the same padded shape;
+    matrices that differ only by an ordering of rows or columns map to the same array. The
+    generated set is stored in canonical form, so on it this is the identity. Repeated matrices
+    are computed once; about 1.3 ms per distinct matrix on one CPU core.
+
+    Parameters
+    ----------
+    conf : array (N, R, C)
+        Padded matrices: integer degrees, or floats (degrees / ``scale``).
+    scale : float, optional
+        For float input: the divisor (default 6); when ``conf * scale`` is not integral the values
+        are relabelled by rank instead (still a function of the permutation class).
+
+    Returns
+    -------
+    np.ndarray, same shape and dtype as ``conf``
+    """
+    from ..geometry.generate import canonical_form
+
+    conf = np.asarray(conf)
+    if conf.ndim != 3:
+        raise ValueError(f"conf must have shape (N, rows, cols), got {conf.shape}")
+    if not np.issubdtype(conf.dtype, np.integer):
+        degrees = conf.astype(np.float64) * float(scale or DEFAULT_SCALE)
+        if np.allclose(degrees, np.rint(degrees), atol=1e-4):
+            ints = canonical_matrices(np.rint(degrees).astype(np.int64))
+            return (ints / float(scale or DEFAULT_SCALE)).astype(conf.dtype)
+    if np.issubdtype(conf.dtype, np.integer):
+        values, codes = None, conf.astype(np.int64)
+    else:  # float input: integer codes by rank (0 stays 0, the smallest value)
+        values, inverse = np.unique(np.concatenate([[0.0], conf.ravel()]), return_inverse=True)
+        codes = (inverse[1:] - inverse[0]).reshape(conf.shape).astype(np.int64)
+    out = np.zeros_like(conf)
+    seen: dict = {}
+    for i, m in enumerate(codes):
+        key = m.tobytes()
+        if key not in seen:
+            rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+            block = canonical_form(m[np.ix_(rows, cols)]) if len(rows) else np.zeros((0, 0), np.int64)
+            full = np.zeros(m.shape, np.int64)
+            full[:block.shape[0], :block.shape[1]] = block
+            seen[key] = full
+        full = seen[key]
+        out[i] = full if values is None else values[full + np.searchsorted(values, 0.0)]
+    return out
+
+
+def predict(model, data, idx=None, batch_size: int = 4096, device=None, *, scale=None,
+            canonical=None) -> np.ndarray:
     """Raw network outputs for rows of a dataset, in large inference batches.
 
     Parameters
@@ -117,6 +169,13 @@ def predict(model, data, idx=None, batch_size: int = 4096, device=None, *, scale
     scale : float, optional
         Divisor for the integer matrices, overriding ``data.scale`` (use the checkpoint's
         recorded scale when it differs from the dataset's).
+    canonical : bool or None
+        Map every matrix to its canonical form under row and column permutations
+        (:func:`canonical_matrices`) before the network, so that any ordering of the same
+        configuration gets the same prediction (models trained on the generated set, which is stored
+        canonical, see the form they were trained on). None (default): on for arrays of matrices
+        (a user's input, any ordering), off for a CICYData (a dataset in its stored order; the
+        generated set is canonical already). About 1.3 ms per distinct matrix.
 
     Returns
     -------
@@ -134,12 +193,17 @@ def predict(model, data, idx=None, batch_size: int = 4096, device=None, *, scale
     else:
         param = next(model.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
+    if canonical is None:
+        canonical = not hasattr(data, "conf")
     model.eval()
     out = np.empty((len(idx), 4), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(idx), batch_size):
             rows = idx[start:start + batch_size]
-            x = torch.from_numpy(np.ascontiguousarray(_features(data, rows, scale))).to(device)
+            feats = _features(data, rows, scale)
+            if canonical:
+                feats = canonical_matrices(feats, scale if scale is not None else getattr(data, "scale", None))
+            x = torch.from_numpy(np.ascontiguousarray(feats)).to(device)
             out[start:start + len(rows)] = model(x).float().cpu().numpy()
     return out
 

@@ -129,10 +129,28 @@ def recipe_values(name: str) -> dict:
     """The TrainConfig values of recipe ``name`` (a copy)."""
     key = str(name).strip().lower()
     if key not in RECIPES:
+        model_recipe = _model_recipe(name)  # an architecture's own default recipe (ModelEntry.recipe)
+        if model_recipe is not None:
+            return model_recipe
         from ..errors import UnknownNameError
 
-        raise UnknownNameError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+        raise UnknownNameError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)} "
+                               "or a model name with a default recipe (e.g. HodgeGNN-64)")
     return {"recipe_name": key, **RECIPES[key]}
+
+
+def _model_recipe(name) -> dict | None:
+    """The default recipe registered beside a model (``register_model(..., recipe={...})``), or None."""
+    from ..errors import UnknownModelError
+    from ..models.registry import get_entry
+
+    try:
+        entry = get_entry(str(name))
+    except UnknownModelError:
+        return None
+    if not entry.recipe:
+        return None
+    return {"recipe_name": entry.name.lower(), **entry.recipe}
 
 
 def scaled_lr(batch_size: int, base_lr: float = FAST_BASE_LR, base_batch: int = FAST_BASE_BATCH) -> float:
