@@ -530,6 +530,8 @@ class _Cech:
             if dec is None:
                 dec = decisions[sig0] = self._decision(key)
             r0, step0 = dec
+            # the walk over the bits of S is koszul()'s, written out again on purpose: this is the
+            # labeller's innermost loop, and a shared helper (a call per bit) costs more than the copy
             S = key >> sh
             rest = S
             while rest:

@@ -1,9 +1,11 @@
 """The main job (``make demo`` / ``python -m cicy4lib demo``): the paper's recipe and the fast
 recipe side by side on the same models and budget, then ensembles, baselines, tables and figures.
 
-What it does (from a clean clone on this project's 2-core CI-class machine: 6 min 4 s idle, 8 min
-29 s with the second core busy, set-up included; the VM ran 2.7x slower in an earlier session;
-the README has the measured times):
+It is a pipeline of four stages, each returning a value: :func:`prepare_data` (:class:`DemoData`)
+-> :func:`train_runs` (:class:`DemoTraining`) -> :func:`evaluate_runs` (:class:`DemoEvaluation`)
+-> :func:`write_report` (every table and figure, through :mod:`cicy4lib.fileio` and
+:mod:`cicy4lib.results.figures`); :func:`run_demo` runs them for a :class:`DemoSettings`.
+Measured times are in ``benchmarks/RESULTS.md``.
 
 1. data: the genuine generated set (``load_dataset("generated")``, a subset of ``max_samples``)
    when it is installed, else the embedded 10,000-configuration sample; 72% split;
@@ -33,9 +35,14 @@ a result on the CICY4 list.
 """
 from __future__ import annotations
 
-import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from .. import threads
+from ..data.choice import load_auto
+from ..fileio import atomic_write_json, atomic_write_text
+from ..training.recipes import recipe_values
 
 
 DEMO_RUNS = (("CNN-LSTM-400", "paper"), ("CNN-LSTM-400", "fast"), ("LSTM-448", "fast"))
@@ -66,18 +73,10 @@ def demo_pairs(models=None, recipes=None) -> list[tuple[str, str]]:
 
 def load_demo_data(data="auto", max_samples=DEMO_MAX_SAMPLES, say=print):
     """``"auto"``: the generated set if installed (a ``max_samples`` subset), else the sample."""
-    from ..data import load_dataset, subsample
-    from ..errors import Cicy4Error
-
-    if data == "auto":
-        try:
-            dataset = load_dataset("generated")
-        except (Cicy4Error, OSError, ImportError, AttributeError) as err:
-            say(f"generated set not available ({str(err).splitlines()[0][:100]}); using the embedded sample")
-            dataset = load_dataset("sample")
-    else:
-        dataset = load_dataset(data)
-    return subsample(dataset, max_samples)
+    dataset, reason = load_auto(data, max_samples)
+    if reason is not None:
+        say(f"generated set not available ({reason[:100]}); using the embedded sample")
+    return dataset
 
 
 def resolve_amp(amp=False) -> bool:
@@ -189,6 +188,194 @@ def recipes_table(runs, dataset, split):
     return pd.DataFrame(rows)
 
 
+@dataclass(frozen=True)
+class DemoSettings:
+    """What :func:`run_demo` is asked to do (the command line's options); see :func:`run_demo`."""
+
+    output_dir: Path = Path("demo_output")
+    epochs: int = DEMO_EPOCHS
+    pairs: tuple = tuple(DEMO_RUNS)  # (model, recipe) runs
+    quiet: bool = False
+    data: object = "auto"
+    jobs: int | None = None
+    max_samples: int | None = DEMO_MAX_SAMPLES
+    fast_batch: int | None = DEMO_FAST_BATCH
+    amp: bool = False  # resolved: True or False
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+
+@dataclass
+class DemoData:
+    """Stage 1: the data, its 72 % split and the label every table and figure carries."""
+
+    dataset: object
+    split: object
+    note: str
+
+
+@dataclass
+class DemoTraining:
+    """Stage 2: one record per run (:func:`_train_job`) and how the runs were scheduled."""
+
+    runs: list
+    rounds: list
+    workers: int
+    precision: str
+    seconds: float
+
+
+@dataclass
+class DemoEvaluation:
+    """Stage 3: the side-by-side recipe table, the test table and what is said beneath them."""
+
+    side: object  # pandas.DataFrame, one row per run
+    table: object  # pandas.DataFrame of results.ensemble.run_ensembles
+    weights: dict = field(default_factory=dict)  # hill-climbed weights > 0
+    fallbacks: dict = field(default_factory=dict)  # constraint fallbacks per row
+    not_learned: list = field(default_factory=list)  # "model / recipe" above NOT_LEARNED_RATIO
+
+
+def prepare_data(settings: DemoSettings) -> DemoData:
+    """Stage 1: load the data (``"auto"``: the generated set, else the sample) and split it 72 %."""
+    from ..data.label import data_label
+    from ..data.splits import get_split
+
+    dataset = load_demo_data(settings.data, settings.max_samples, settings.say)
+    split = get_split(dataset, "72")
+    note = data_label(dataset)  # e.g. "embedded sample, 10,000 configurations – not the CICY4 list"
+    settings.say(f"data: {note}; {len(dataset)} configurations; 72% split "
+                 f"{len(split.train)}/{len(split.valid)}/{len(split.test)}")
+    return DemoData(dataset, split, note)
+
+
+def train_runs(settings: DemoSettings, data: DemoData) -> DemoTraining:
+    """Stage 2: train every (model, recipe) pair, in rounds of parallel processes (one per core,
+    one thread each); a last, smaller round takes the free cores' threads when the probe finds
+    them faster now."""
+    pairs = list(settings.pairs)
+    workers = threads.default_workers(len(pairs)) if settings.jobs is None else max(1, int(settings.jobs))
+    precision = "bfloat16 autocast (native on this CPU), float32 output layer" if settings.amp else "float32"
+    settings.say(f"training {len(pairs)} runs ({', '.join(f'{m}/{r}' for m, r in pairs)}) for {settings.epochs} "
+                 f"epochs each, {workers} at a time, {precision}")
+    t0 = time.perf_counter()
+    runs, rounds = [], []
+    for start in range(0, len(pairs), workers):
+        chunk = pairs[start:start + workers]
+        n_threads = 1
+        spare = threads.available_cpus() // len(chunk)
+        if len(chunk) < workers and spare > 1:  # cores are free unless someone else uses them: the
+            # probe times 1..spare threads now and keeps the fastest
+            n_threads = threads.probe_threads([n for n in (1, 2, 4, 8) if n <= spare])["threads"]
+        settings.say(f"round {len(rounds) + 1}: {len(chunk)} run(s), {n_threads} thread(s) each")
+        rounds.append({"runs": [f"{m}/{r}" for m, r in chunk], "threads": n_threads})
+        jobs = [(m, r, data.dataset, data.split, settings.output_dir / "models", settings.epochs, not settings.quiet,
+                 settings.fast_batch, settings.amp) for m, r in chunk]
+        runs += threads.parallel_map(_train_job, jobs, workers=len(chunk), threads=n_threads)
+    threads.configure_threads()  # evaluation in this process
+    return DemoTraining(runs, rounds, workers, precision, time.perf_counter() - t0)
+
+
+def evaluate_runs(settings: DemoSettings, data: DemoData, training: DemoTraining) -> DemoEvaluation:
+    """Stage 3: the recipe table, then test accuracies of every run, the paper's ensembles whose
+    members exist, the mean of all, a hill-climbed ensemble and the baselines' rows."""
+    from ..results.ensemble import run_ensembles
+
+    side = recipes_table(training.runs, data.dataset, data.split)
+    table = run_ensembles(settings.output_dir / "models", data.dataset, split=data.split, hill_climb=True,
+                          members=[r["run"] for r in training.runs])
+    weights = {k: round(float(v), 3) for k, v in table.attrs.get("weights", {}).items() if v > 0}
+    stuck = [f"{row['model']} / {row['recipe']}" for _, row in side.iterrows()
+             if not row.get("÷ constant's", float("inf")) <= NOT_LEARNED_RATIO]
+    return DemoEvaluation(side, table, weights, dict(table.attrs.get("fallbacks", {})), stuck)
+
+
+def _results_text(settings: DemoSettings, data: DemoData, training: DemoTraining, ev: DemoEvaluation,
+                  side_md: str) -> str:
+    """``results.md``: both tables and the sentences beneath them."""
+    from ..results.evaluate import markdown_table
+
+    learned = (f"**Did not learn in this budget** (best validation loss above {NOT_LEARNED_RATIO}x the constant "
+               f"predictor's): {', '.join(ev.not_learned)}." if ev.not_learned else
+               f"Every run's best validation loss is below {NOT_LEARNED_RATIO}x the constant predictor's.")
+    learned += restart_sentence(training.runs)
+    fast_note = f"batch {settings.fast_batch} here" if settings.fast_batch else "batch 512"
+    return (f"# Demo on the {data.note}\n\n"
+            f"## Paper recipe vs fast recipe ({settings.epochs} epochs each)\n\n"
+            f"The fast recipe is opt-in and NOT the paper's (standardised targets, {fast_note} with the lr of its "
+            "square-root rule, warm-up + cosine, early stopping; cicy4lib.training.recipes). Validation Huber loss in "
+            "raw Hodge units at each run's best epoch, and its ratio to the constant predictor's (train means "
+            "for everything).\n\n"
+            + side_md + "\n\n" + learned + "\n\n"
+            f"## Test accuracy (%), {len(data.split.test)} configurations\n\n"
+            "Raw = rounded network outputs; constrained = h11, h21 as predicted (nothing clipped), h31, h22 "
+            "from them and the exact Euler number. Rows of group 'baseline' need no training and are "
+            "computed on the same test rows (favourable guess: h11 = number of rows, h21 = 0, h31, h22 from "
+            "χ; constant: rounded training mean; constant + χ).\n\n"
+            + markdown_table(ev.table, 2) + "\n\n"
+            f"Hill-climbed weights (fitted on the validation set): {ev.weights}\n"
+            f"Training wall time: {training.seconds:.0f} s for {len(training.runs)} runs, {training.workers} at a "
+            f"time (threads per round: {[r['threads'] for r in training.rounds]}); precision: {training.precision}.\n")
+
+
+def _write_figures(settings: DemoSettings, data: DemoData, training: DemoTraining, ev: DemoEvaluation) -> None:
+    import pandas as pd
+
+    from ..results import figures
+    from ..results.baselines import constant_loss
+
+    fig_dir = settings.output_dir / "figures"
+    dataset, split = data.dataset, data.split
+    figures.plot_hodge_distributions(
+        {name: dataset.hodge[idx] for name, idx in (("train", split.train), ("valid", split.valid),
+                                                     ("test", split.test))},
+        fig_dir / "fig_hodge_distributions_72.png", data=dataset)
+    for r in training.runs:
+        standardized = bool(recipe_values(r["recipe"]).get("standardize_targets", False))  # log.csv's units
+        figures.plot_training_curves(pd.DataFrame(r["history"]), fig_dir / f"fig_curves_{r['run']}.png",
+                                     title=f"{r['model']}, {r['recipe']} recipe, 72% split{_restart_note(r)}",
+                                     data=dataset, reference=constant_loss(dataset, split, standardized=standardized),
+                                     ylabel="Huber loss (standardised targets)" if standardized else "Huber loss")
+    acc = ev.table.xs("raw", level="kind")
+    figures.plot_ranking(acc, "mean", fig_dir / "fig_ranking_72_mean.png", groups=dict(acc["group"]),
+                         metric="test accuracy (%, average of h11, h21, h31, h22)", data=dataset,
+                         title="Demo: runs, ensembles and baselines (raw), 72% test set")
+
+
+def write_report(settings: DemoSettings, data: DemoData, training: DemoTraining, ev: DemoEvaluation,
+                 seconds: float) -> str:
+    """Stage 4: every table and figure the demo writes, all here: ``recipes.md``/``.csv``,
+    ``results.md``/``.csv``, ``provenance.json``, ``run.json`` and ``figures/``. Returns the text of
+    ``results.md``."""
+    from ..results.evaluate import markdown_table
+
+    out = settings.output_dir
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    _write_figures(settings, data, training, ev)
+    side_md = markdown_table(ev.side, {"val Huber (raw)": 3, "constant's val Huber": 3, "wall s": 1}, index=False)
+    text = _results_text(settings, data, training, ev, side_md)
+    atomic_write_text(ev.side.to_csv(index=False), out / "recipes.csv")
+    atomic_write_text(ev.table.round(2).to_csv(), out / "results.csv")
+    atomic_write_json({**data.dataset.provenance, "label": data.note}, out / "provenance.json")
+    atomic_write_text(side_md + "\n", out / "recipes.md")
+    atomic_write_text(text, out / "results.md")
+    pairs = list(settings.pairs)
+    atomic_write_json({
+        "data": data.note, "provenance": data.dataset.provenance, "n": len(data.dataset),
+        "models": list(dict.fromkeys(m for m, _ in pairs)), "recipes": list(dict.fromkeys(r for _, r in pairs)),
+        "epochs": settings.epochs, "workers": training.workers, "rounds": training.rounds,
+        "precision": training.precision, "amp": settings.amp, "train_seconds": round(training.seconds, 1),
+        "fast_batch": settings.fast_batch, "not_learned": ev.not_learned,
+        "runs": [{k: v for k, v in r.items() if k not in ("history", "metrics")} for r in training.runs],
+        "hill_climb_weights": ev.weights, "constraint_fallbacks": ev.fallbacks, "seconds": round(seconds, 1),
+    }, out / "run.json")
+    return text
+
+
+# ten parameters: the command line's options, kept as keywords for notebooks and scripts;
+# the stages take them as one DemoSettings
 def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, data="auto", recipes=None,
              jobs=None, max_samples=DEMO_MAX_SAMPLES, fast_batch=DEMO_FAST_BATCH, amp=False):
     """Train (both recipes, in parallel processes), compare, ensemble, evaluate and plot.
@@ -216,126 +403,24 @@ def run_demo(output_dir="demo_output", epochs=None, models=None, quiet=False, da
         The fast recipe's batch size here (default 128; its lr follows the recipe's square-root
         rule); ``None`` keeps the recipe's own 512.
     amp : bool or "auto"
-        bfloat16 autocast for every run (:func:`resolve_amp`, off by default: faster, but it hurt
-        learning in this budget; "auto": when the CPU runs bfloat16 natively). The output layer
-        stays float32. Recorded in ``results.md`` and ``run.json``.
+        bfloat16 autocast for every run (:func:`resolve_amp`, off by default; "auto": when the
+        CPU runs bfloat16 natively). The output layer stays float32. Recorded in ``results.md``
+        and ``run.json``.
 
     Returns
     -------
     pandas.DataFrame
         Test accuracies (%) per run, ensemble and baseline, raw and constrained (`ensemble.run_ensembles`).
     """
-    from ..results import figures
-    from ..data.splits import get_split
-    from ..results.ensemble import run_ensembles
-    from ..threads import available_cpus, configure_threads, default_workers, parallel_map, probe_threads
-
     t0 = time.perf_counter()
-    say = (lambda *a, **k: None) if quiet else (lambda text: print(text, flush=True))
-    out = Path(output_dir)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(parents=True, exist_ok=True)
-    pairs = demo_pairs(models, recipes)
-    models = list(dict.fromkeys(m for m, _ in pairs))
-    recipes = list(dict.fromkeys(r for _, r in pairs))
-    epochs = int(epochs or DEMO_EPOCHS)
-    dataset = load_demo_data(data, max_samples, say)
-    split = get_split(dataset, "72")
-    from ..data.label import data_label
-
-    note = data_label(dataset)  # e.g. "embedded sample, 10,000 configurations – not the CICY4 list"
-    say(f"data: {note}; {len(dataset)} configurations; 72% split "
-        f"{len(split.train)}/{len(split.valid)}/{len(split.test)}")
-    figures.plot_hodge_distributions(
-        {name: dataset.hodge[idx] for name, idx in (("train", split.train), ("valid", split.valid),
-                                                     ("test", split.test))},
-        fig_dir / "fig_hodge_distributions_72.png", data=dataset)
-
-    workers = default_workers(len(pairs)) if jobs is None else max(1, int(jobs))
-    amp = resolve_amp(amp)
-    precision = "bfloat16 autocast (native on this CPU), float32 output layer" if amp else "float32"
-    say(f"training {len(pairs)} runs ({', '.join(f'{m}/{r}' for m, r in pairs)}) for {epochs} epochs each, "
-        f"{workers} at a time, {precision}")
-    t_train = time.perf_counter()
-    runs, rounds = [], []
-    for start in range(0, len(pairs), workers):  # rounds of `workers` runs, one process per core
-        chunk = pairs[start:start + workers]
-        threads = 1
-        spare = available_cpus() // len(chunk)
-        if len(chunk) < workers and spare > 1:  # a last, smaller round: cores are free, unless someone
-            # else uses them -- the probe times 1..spare threads now and keeps the fastest
-            threads = probe_threads([n for n in (1, 2, 4, 8) if n <= spare])["threads"]
-        say(f"round {len(rounds) + 1}: {len(chunk)} run(s), {threads} thread(s) each")
-        rounds.append({"runs": [f"{m}/{r}" for m, r in chunk], "threads": threads})
-        runs += parallel_map(_train_job, [(m, r, dataset, split, out / "models", epochs, not quiet, fast_batch, amp)
-                                          for m, r in chunk], workers=len(chunk), threads=threads)
-    train_s = time.perf_counter() - t_train
-    configure_threads()  # evaluation in this process
-
-    import pandas as pd
-
-    from ..results.baselines import constant_loss
-    from ..training.config import TrainConfig
-
-    for r in runs:
-        history = pd.DataFrame(r["history"])
-        standardized = bool(getattr(TrainConfig.from_recipe(r["recipe"]), "standardize_targets", False))  # log.csv units
-        figures.plot_training_curves(history, fig_dir / f"fig_curves_{r['run']}.png",
-                                     title=f"{r['model']}, {r['recipe']} recipe, 72% split{_restart_note(r)}",
-                                     data=dataset,
-                                     reference=constant_loss(dataset, split, standardized=standardized),
-                                     ylabel="Huber loss (standardised targets)" if standardized else "Huber loss")
-    side = recipes_table(runs, dataset, split)
-    side.to_csv(out / "recipes.csv", index=False)
-
-    # test accuracies: members, paper ensembles, mean, hill-climb, and the baselines' rows
-    # (run_ensembles adds cicy4lib.results.baselines' rows, group "baseline")
-    table = run_ensembles(out / "models", dataset, split=split, hill_climb=True,
-                          members=[r["run"] for r in runs])
-    from ..results.evaluate import markdown_table
-
-    table.round(2).to_csv(out / "results.csv")
-    (out / "provenance.json").write_text(json.dumps({**dataset.provenance, "label": note}, indent=2, default=str))
-    acc = table.xs("raw", level="kind")
-    figures.plot_ranking(acc, "mean", fig_dir / "fig_ranking_72_mean.png", groups=dict(acc["group"]),
-                         metric="test accuracy (%, average of h11, h21, h31, h22)", data=dataset,
-                         title="Demo: runs, ensembles and baselines (raw), 72% test set")
-    weights = {k: round(float(v), 3) for k, v in table.attrs.get("weights", {}).items() if v > 0}
-    stuck = [f"{row['model']} / {row['recipe']}" for _, row in side.iterrows()
-             if not row.get("÷ constant's", float("inf")) <= NOT_LEARNED_RATIO]
-    learned = (f"**Did not learn in this budget** (best validation loss above {NOT_LEARNED_RATIO}x the constant "
-               f"predictor's): {', '.join(stuck)}." if stuck else
-               f"Every run's best validation loss is below {NOT_LEARNED_RATIO}x the constant predictor's.")
-    learned += restart_sentence(runs)
-    fast_note = f"batch {fast_batch} here" if fast_batch else "batch 512"
-    text = (f"# Demo on the {note}\n\n"
-            f"## Paper recipe vs fast recipe ({epochs} epochs each)\n\n"
-            f"The fast recipe is opt-in and NOT the paper's (standardised targets, {fast_note} with the lr of its "
-            "square-root rule, warm-up + cosine, early stopping; cicy4lib.training.recipes). Validation Huber loss in "
-            "raw Hodge units at each run's best epoch, and its ratio to the constant predictor's (train means "
-            "for everything).\n\n"
-            + markdown_table(side, {"val Huber (raw)": 3, "constant's val Huber": 3, "wall s": 1}, index=False) + "\n\n"
-            + learned + "\n\n"
-            f"## Test accuracy (%), {len(split.test)} configurations\n\n"
-            "Raw = rounded network outputs; constrained = h11, h21 as predicted (nothing clipped), h31, h22 "
-            "from them and the exact Euler number. Rows of group 'baseline' need no training and are "
-            "computed on the same test rows (favourable guess: h11 = number of rows, h21 = 0, h31, h22 from "
-            "χ; constant: rounded training mean; constant + χ).\n\n"
-            + markdown_table(table, 2) + "\n\n"
-            f"Hill-climbed weights (fitted on the validation set): {weights}\n"
-            f"Training wall time: {train_s:.0f} s for {len(pairs)} runs, {workers} at a time "
-            f"(threads per round: {[r['threads'] for r in rounds]}); precision: {precision}.\n")
-    (out / "recipes.md").write_text(markdown_table(side, {"val Huber (raw)": 3, "constant's val Huber": 3, "wall s": 1}, index=False) + "\n")
-    (out / "results.md").write_text(text)
-    (out / "run.json").write_text(json.dumps({
-        "data": note, "provenance": dataset.provenance, "n": len(dataset), "models": models, "recipes": recipes, "epochs": epochs,
-        "workers": workers, "rounds": rounds, "precision": precision, "amp": amp,
-        "train_seconds": round(train_s, 1), "fast_batch": fast_batch, "not_learned": stuck,
-        "runs": [{k: v for k, v in r.items() if k not in ("history", "metrics")} for r in runs],
-        "hill_climb_weights": weights, "constraint_fallbacks": table.attrs.get("fallbacks", {}),
-        "seconds": round(time.perf_counter() - t0, 1),
-    }, indent=2, default=str))
+    settings = DemoSettings(output_dir=Path(output_dir), epochs=int(epochs or DEMO_EPOCHS),
+                            pairs=tuple(demo_pairs(models, recipes)), quiet=quiet, data=data, jobs=jobs,
+                            max_samples=max_samples, fast_batch=fast_batch, amp=resolve_amp(amp))
+    data_ = prepare_data(settings)
+    training = train_runs(settings, data_)
+    evaluation = evaluate_runs(settings, data_, training)
+    text = write_report(settings, data_, training, evaluation, time.perf_counter() - t0)
     print("\n" + text, flush=True)
-    print(f"wrote {out}/results.md, recipes.md, results.csv, figures/ and models/ "
+    print(f"wrote {settings.output_dir}/results.md, recipes.md, results.csv, figures/ and models/ "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    return table
+    return evaluation.table

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..constants import HODGE, TARGETS
+from ..constants import TARGETS
 
 __all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
 
@@ -43,22 +43,17 @@ COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped", 
 
 
 def load_zoo_data(data="auto", max_samples=None):
-    """(dataset, note): ``"auto"`` = the generated dataset if it loads, else the embedded sample."""
-    from ..data import load_dataset, subsample
+    """(dataset, note): ``"auto"`` = the generated dataset if it loads, else the embedded sample
+    (:func:`cicy4lib.data.choice.load_auto`); the note says which for ``"auto"``."""
+    from ..data.choice import load_auto  # the data layer loads numpy readers: not needed for --help
 
-    note = ""
-    if data is None or (isinstance(data, str) and data == "auto"):
-        try:
-            dataset = load_dataset("generated")
-            note = "the generated dataset"
-        except Exception as err:  # noqa: BLE001 - any reason it is not there: fall back, say why
-            dataset = load_dataset("sample")
-            note = f"the embedded sample (the generated dataset is not available: {str(err).splitlines()[0][:160]})"
-    elif isinstance(data, str):
-        dataset = load_dataset(data)
-    else:
-        dataset = data
-    return subsample(dataset, max_samples), note
+    dataset, reason = load_auto(data, max_samples)
+    auto = data is None or (isinstance(data, str) and data == "auto")
+    if not auto:
+        return dataset, ""
+    if reason is None:
+        return dataset, "the generated dataset"
+    return dataset, f"the embedded sample (the generated dataset is not available: {reason[:160]})"
 
 
 def zoo_models(models=None, *, trees: bool = True) -> list[str]:
@@ -118,9 +113,10 @@ def recipe_for(name: str, recipe: str) -> str:
     if is_tree_model(name):
         return "sklearn"
     if recipe_values(recipe).get("standardize_targets"):
-        from ..models import build_model
+        from ..models import build_model  # torch: the help of the command line needs none
+        from ..models.hooks import hooks_of
 
-        if hasattr(build_model(name, device="meta"), "training_loss"):
+        if hooks_of(build_model(name, device="meta")).training_loss is not None:
             return name.lower() if name.lower() in list_recipes() else "paper"
     return recipe_values(recipe)["recipe_name"]
 
@@ -134,6 +130,7 @@ def estimate_minutes(name, data, split, config) -> float:
     import torch.nn.functional as F
 
     from ..models import build_model
+    from ..models.hooks import hooks_of
 
     model = build_model(name).train()
     rows = np.asarray(split.train)[:config.batch_size]
@@ -143,7 +140,8 @@ def estimate_minutes(name, data, split, config) -> float:
     seconds = 0.0
     for _ in range(2):
         t0 = time.perf_counter()
-        loss = model.training_loss(x, y) if hasattr(model, "training_loss") else F.huber_loss(model(x), y)
+        own_loss = hooks_of(model).training_loss
+        loss = own_loss(x, y) if own_loss is not None else F.huber_loss(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -14,6 +14,7 @@ from .registry import (GROUP_DIRS, ModelEntry, build_model, canonical_name, coun
 from .paper import HodgeNet, ModelSpec, get_spec  # registers the paper's 14 networks
 from . import cicyminer, graph, helukas  # noqa: F401  (register CICYMiner, BipartiteGNN-64, HeLukas-FC)
 from . import hodgenet  # noqa: F401  (registers HodgeGNN-64 with its default recipe)
+from . import trees  # noqa: F401  (registers the scikit-learn models: Trees-RF, Trees-ET, Trees-HGB)
 from .published_layout import (check_state_dict, convert_published_state_dict, infer_spec,
                                load_published_state_dict)
 

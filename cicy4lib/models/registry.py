@@ -18,7 +18,12 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..errors import UnknownModelError
+from ..errors import ConfigurationError, UnknownModelError
+
+# what a registry entry builds: a torch network (build() returns an nn.Module), or scikit-learn
+# estimators that are fitted on data (cicy4lib.training.estimators; spec: a models.trees.TreeSpec)
+TORCH, SKLEARN = "torch", "sklearn"
+KINDS = (TORCH, SKLEARN)
 
 # notebook folder of each group (the paper's two folders, plus ours)
 GROUP_DIRS = {
@@ -40,6 +45,7 @@ class ModelEntry:
     paper: bool = False  # one of the 14 networks of the paper under reproduction
     spec: Any = None  # architecture details (ModelSpec for the paper's networks)
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    kind: str = TORCH  # TORCH or SKLEARN (see KINDS)
     recipe: dict | None = None  # the architecture's default TrainConfig values (TrainConfig.from_recipe(name))
 
     @property
@@ -82,6 +88,8 @@ def register_model(name: str, build: Callable | None = None, **fields):
     """
     def add(fn):
         entry = ModelEntry(name=name, build=fn, **fields)
+        if entry.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {entry.kind!r}")
         if entry.group not in GROUP_DIRS:
             raise ValueError(f"group must be one of {sorted(GROUP_DIRS)}, got {entry.group!r}")
         taken = {_key(k) for e in _REGISTRY.values() for k in (e.name, *e.aliases)}
@@ -112,7 +120,7 @@ def get_entry(name) -> ModelEntry:
     raise UnknownModelError(f"unknown model {name!r}.{hint} Known models: {', '.join(_REGISTRY)}")
 
 
-def list_models(*, paper: bool | None = None, group: str | None = None) -> list[str]:
+def list_models(*, paper: bool | None = None, group: str | None = None, kind: str | None = TORCH) -> list[str]:
     """Names of the registered architectures in registration order (the paper's table first).
 
     Parameters
@@ -121,6 +129,8 @@ def list_models(*, paper: bool | None = None, group: str | None = None) -> list[
         True keeps the paper's 14 networks, False the others; None keeps all.
     group : str, optional
         Notebook folder key (``"hybrid"``, ``"lstm"``, ``"beyond"``) to keep.
+    kind : str, optional
+        :data:`TORCH` (the default: the networks), :data:`SKLEARN` (the estimators) or None (all).
 
     Returns
     -------
@@ -132,7 +142,16 @@ def list_models(*, paper: bool | None = None, group: str | None = None) -> list[
     ['CNN-GRU-384', 'CNN-GRU-416']
     """
     return [e.name for e in _REGISTRY.values()
-            if (paper is None or e.paper == paper) and (group is None or e.group == group)]
+            if (paper is None or e.paper == paper) and (group is None or e.group == group)
+            and (kind is None or e.kind == kind)]
+
+
+def model_kind(name) -> str | None:
+    """The kind (:data:`TORCH` or :data:`SKLEARN`) of a registered name; None for any other value."""
+    try:
+        return get_entry(name).kind
+    except (UnknownModelError, TypeError):
+        return None
 
 
 def canonical_name(name) -> str:
@@ -162,6 +181,9 @@ def build_model(name, *, device=None):
     """
     if isinstance(name, (str, ModelEntry)):
         entry = get_entry(name)
+        if entry.kind != TORCH:
+            raise ConfigurationError(f"{entry.name} is a scikit-learn model: it is fitted on data "
+                                     "(train it, or load its run directory), not built")
         build, arch = entry.build, entry.name
     elif callable(getattr(name, "build", None)):  # an unregistered spec, e.g. a custom ModelSpec
         build, arch = name.build, name.name
@@ -198,7 +220,7 @@ def format_model_table() -> str:
     """A plain-text table of every registered model with its parameter count."""
     header = ("name", "family", "paper", "params")
     rows = []
-    for name, entry in _REGISTRY.items():
+    for name, entry in ((n, e) for n, e in _REGISTRY.items() if e.kind == TORCH):
         n = count_parameters(build_model(name, device="meta"))
         rows.append((name, entry.family, "yes" if entry.paper else "-", f"{n:,}"))
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]

@@ -59,6 +59,8 @@ import torch
 from torch import nn
 
 from ..constants import HODGE
+from ..errors import UnknownModelError
+from .registry import SKLEARN, get_entry, model_kind, register_model
 from ..errors import CheckpointError, ConfigurationError
 from ..fileio import atomic_write_many, jsonable
 
@@ -160,9 +162,55 @@ def _key(name) -> str:
     return str(name).strip().upper().replace("_", "-")
 
 
+def register_estimator(name: str, description: str, parts, params: dict | None = None,
+                       features: str = "flat+summary") -> TreeSpec:
+    """Register a scikit-learn model by name: what :func:`cicy4lib.models.registry.register_model`
+    is for a network. It then trains, saves, evaluates, ensembles and enters the zoo by name.
+
+    Parameters
+    ----------
+    name : str
+        Unique among networks and estimators (case-insensitive).
+    description : str
+    parts : sequence of (columns, "classifier" | "regressor", estimator class path)
+        Which estimator predicts which Hodge numbers (indices into ``HODGE``), e.g.
+        ``(((0, 1, 2, 3), "regressor", "sklearn.ensemble.RandomForestRegressor"),)``.
+    params : dict, optional
+        Keyword arguments of every estimator (those a class does not accept are left out).
+    features : str
+        One of :data:`FEATURE_SETS`.
+
+    Returns
+    -------
+    TreeSpec
+
+    Raises
+    ------
+    ValueError
+        For a name already taken or an unknown feature set.
+    """
+    if features not in FEATURE_SETS:
+        raise ValueError(f"features must be one of {FEATURE_SETS}, got {features!r}")
+    spec = TreeSpec(name, description, tuple((tuple(c), kind, path) for c, kind, path in parts), dict(params or {}),
+                    features)
+    _register(spec)
+    return spec
+
+
+def _register(spec: TreeSpec) -> None:
+    register_model(spec.name, _fitted_not_built, kind=SKLEARN, spec=spec, group="beyond",
+                   family="scikit-learn", description=spec.description)  # refuses a name already taken
+    TREE_MODELS[spec.name] = spec
+
+
+def _fitted_not_built():
+    # never called: build_model refuses SKLEARN entries before calling build (they are fitted on data)
+    raise AssertionError("a scikit-learn model is fitted, not built")
+
+
 def is_tree_model(name) -> bool:
-    """Whether ``name`` is one of the tree baselines (case-insensitive)."""
-    return isinstance(name, str) and _key(name) in {_key(k) for k in TREE_MODELS}
+    """Whether ``name`` is a registered scikit-learn model (case-insensitive): the registry's word."""
+    return isinstance(name, str) and model_kind(name) == SKLEARN
 
 
 def list_tree_models() -> list[str]:
@@ -170,12 +218,16 @@ def list_tree_models() -> list[str]:
 
 
 def tree_spec(name) -> TreeSpec:
-    for key, spec in TREE_MODELS.items():
-        if _key(key) == _key(name):
-            return spec
-    from ..errors import UnknownModelError
+    """The :class:`TreeSpec` of a registered scikit-learn model.
 
-    raise UnknownModelError(f"unknown tree model {name!r}; known: {', '.join(TREE_MODELS)}")
+    Raises
+    ------
+    UnknownModelError
+        For a name that is not a scikit-learn model.
+    """
+    if not is_tree_model(name):
+        raise UnknownModelError(f"unknown tree model {name!r}; known: {', '.join(TREE_MODELS)}")
+    return get_entry(name).spec
 
 
 def _estimator_class(path: str):
@@ -366,3 +418,7 @@ def load_tree_model(path, *, map_location: Any = "cpu") -> tuple[TreeHodgeModel,
 def huber_loss(pred, y, delta: float = 1.0) -> float:
     r = np.abs(np.asarray(pred, np.float64) - y)
     return float(np.where(r <= delta, 0.5 * r ** 2, delta * (r - 0.5 * delta)).mean())
+
+
+for _spec in list(TREE_MODELS.values()):  # the built-in estimators enter the one registry
+    _register(_spec)

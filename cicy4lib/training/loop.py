@@ -44,8 +44,8 @@ CPU threads: unless ``num_threads`` is given, :func:`cicy4lib.threads.configure_
 intra-op thread count for the call (one thread per process on small machines: torch's default
 of one per core is several times slower there as soon as another process runs).
 
-GPU path and what is deterministic (``deterministic=True`` is the default; none of this was
-measured on a GPU in the session that wrote it -- see ``benchmarks/gpu_check.sh``):
+GPU path and what is deterministic (``deterministic=True`` is the default; these are
+expectations, which ``benchmarks/gpu_check.sh`` checks on a GPU):
 
 - float32 (``amp=False``): cuDNN RNN kernels, cuDNN deterministic algorithms,
   ``CUBLAS_WORKSPACE_CONFIG=:4096:8`` set if unset: expected reproducible run to run on the same
@@ -96,7 +96,8 @@ from ..errors import CheckpointError, DataError, RunMismatchError
 from ..fileio import atomic_torch_save
 from ..models import build_model, canonical_name
 from ..models.checkpoint import read_weights, save_checkpoint
-from ..models.trees import is_tree_model
+from ..models.hooks import hooks_of
+from ..models.registry import SKLEARN, model_kind
 from ..threads import configure_threads
 from . import distributed as ddp
 from .augment import permute_occupied
@@ -186,6 +187,7 @@ def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=Fals
     Returns the mean of the per-batch losses (one host synchronisation per call).
     """
     model.train()
+    own_loss = hooks_of(model).training_loss
     cast = autocast(x.device, amp)
     total = torch.zeros((), dtype=torch.float64, device=x.device)
     n_batches = 0
@@ -200,8 +202,8 @@ def train_epoch(model, x, y, perm, *, batch_size, optimizer, delta=1.0, amp=Fals
         with cast:
             if loss_module is not None:
                 loss = loss_module(xb, yb)
-            elif hasattr(model, "training_loss"):  # a model with its own objective (CICYMiner)
-                loss = model.training_loss(xb, yb).float()
+            elif own_loss is not None:  # a model with its own objective (CICYMiner)
+                loss = own_loss(xb, yb).float()
             else:
                 loss = F.huber_loss(model(xb).float(), yb, delta=delta)
         optimizer.zero_grad(set_to_none=True)
@@ -227,8 +229,9 @@ def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=
     """
     model.eval()
     with autocast(x.device, amp):
-        if hasattr(model, "validation_loss_per_sample"):  # the model's own objective (CICYMiner)
-            per_sample = torch.cat([model.validation_loss_per_sample(as_input(x[i:i + eval_batch_size], scale),
+        own_loss = hooks_of(model).validation_loss_per_sample
+        if own_loss is not None:  # the model's own objective (CICYMiner)
+            per_sample = torch.cat([own_loss(as_input(x[i:i + eval_batch_size], scale),
                                                                      y[i:i + eval_batch_size])
                                     for i in range(0, len(x), eval_batch_size)]).double()
         else:
@@ -335,7 +338,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
         config = TrainConfig() if epochs is None else TrainConfig(max_epochs=epochs)
         if note:
             print(note, flush=True)
-    if is_tree_model(model_name):  # scikit-learn baselines (Trees-RF, ...): fitted, no epochs
+    if model_kind(model_name) == SKLEARN:  # the registry says: estimators are fitted, no epochs
         return train_tree(model_name, data, split, config, output_dir=output_dir, run_name=run_name,
                           resume=resume, overwrite=overwrite, progress=progress)
     name = canonical_name(model_name)
@@ -455,10 +458,11 @@ def _prepare_tensors(job: _Job) -> _Tensors:
     x_train, y_train = _tensors(job.data, job.split.train, "train", job.device)
     x_valid, y_valid = _tensors(job.data, job.split.valid, "valid", job.device)
     scale = float(job.data.scale)
-    if job.amp and not (hasattr(model, "training_loss") or hasattr(model, "validation_loss_per_sample")):
+    hooks = hooks_of(model)
+    if job.amp and not hooks.has_own_loss:
         float32_output(model)  # exact integers need float32 outputs (see float32_output)
-    if job.fresh and hasattr(model, "fit_input_scaling"):
-        model.fit_input_scaling(as_input(x_train, scale))  # input rescaling with train statistics (CICYMiner)
+    if job.fresh and hooks.fit_input_scaling is not None:
+        hooks.fit_input_scaling(as_input(x_train, scale))  # input rescaling with train statistics (CICYMiner)
     # targets: raw (the paper) or standardised with the train statistics (fast recipe)
     stats = None
     if config.standardize_targets:
@@ -646,7 +650,7 @@ def _validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
     """Validation loss in training units (mean of per-batch means) and raw-unit metrics of one pass,
     among them ``val_pred_spread``: the largest standard deviation over rows of any raw output (0: a
     constant predictor)."""
-    if hasattr(model, "validation_loss_per_sample") or hasattr(model, "training_loss"):
+    if hooks_of(model).has_own_loss:
         loss = validation_loss(model, x, y_fit, batch_size=config.batch_size,
                                eval_batch_size=config.eval_batch_size, delta=config.huber_delta, amp=amp,
                                scale=scale)

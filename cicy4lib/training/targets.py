@@ -7,6 +7,7 @@ import copy
 import torch
 
 from ..errors import ConfigurationError
+from ..models.hooks import hooks_of
 
 
 def target_stats(y: torch.Tensor):
@@ -67,7 +68,7 @@ def check_foldable(model, xb, stats) -> None:
     """Refuse standardised targets for a model whose output is not an affine image of its last Linear."""
     from ..errors import ConfigurationError
 
-    if hasattr(model, "training_loss"):
+    if hooks_of(model).training_loss is not None:
         raise ConfigurationError(f"{type(model).__name__} defines its own training_loss: "
                                  "standardised targets do not apply (use its own recipe)")
     was_training = model.training

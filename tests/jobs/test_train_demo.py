@@ -53,12 +53,12 @@ def test_demo_gives_a_last_smaller_round_the_free_cores(tmp_path, monkeypatch):
     monkeypatch.setattr(threads, "available_cpus", lambda: 2)
     monkeypatch.setattr(threads, "parallel_map", fake_map)
     monkeypatch.setattr(threads, "probe_threads", lambda c: probed.append(c) or {"threads": 2})
-    from cicy4lib.results import figures
+    from cicy4lib.jobs import demo
 
     def stop(*a, **k):  # training is done; the rest of the demo is tested above
         raise StopIteration("trained")
 
-    monkeypatch.setattr(figures, "plot_training_curves", stop)
+    monkeypatch.setattr(demo, "evaluate_runs", stop)
     with pytest.raises(StopIteration, match="trained"):
         run_demo(output_dir=tmp_path, epochs=1, quiet=True, data="sample", max_samples=200)
     assert calls == [(2, 2, 1), (1, 1, 2)] and probed == [[1, 2]]

@@ -115,3 +115,31 @@ def test_cli_train_evaluate_predict(tmp_path, capsys):
     assert main(["predict", "[[6]]", "--checkpoint", str(run), "--no-exact", "--json"]) == 0
     out = capsys.readouterr().out
     assert "Trees-ET" in out and "prediction_constrained" in out
+
+
+def test_an_estimator_is_added_like_a_network(data, tmp_path):
+    """README's "Adding a model": one register_estimator call and the registry knows its kind;
+    train_model, load_model and predict then work by name."""
+    import cicy4lib
+    from cicy4lib.models import registry
+
+    name = "Test-Forest-1"
+    spec = trees.register_estimator(name, "one forest for all four numbers",
+                                    parts=[((0, 1, 2, 3), "regressor", "sklearn.ensemble.RandomForestRegressor")],
+                                    params={"n_estimators": 3})
+    try:
+        assert registry.model_kind(name) == registry.SKLEARN and trees.tree_spec(name) is spec
+        assert name in registry.list_models(kind=None) and name not in registry.list_models()
+        with pytest.raises(ValueError, match="already registered"):
+            trees.register_estimator(name, "again", parts=spec.parts)
+        with pytest.raises(cicy4lib.ConfigurationError, match="fitted on data"):
+            cicy4lib.build_model(name)
+        result = cicy4lib.train_model(name, data, "72", output_dir=tmp_path, progress=False)
+        assert result.stopped == "fitted"
+        model, config = cicy4lib.load_model(result.run_dir)
+        assert config["arch"] == name
+        split = cicy4lib.get_split(data, "72")
+        assert cicy4lib.predict_hodge(model, data, split.test[:5], scale=config["scale"]).shape == (5, 4)
+    finally:
+        registry._REGISTRY.pop(name, None)  # the registry is global: leave it as it was
+        trees.TREE_MODELS.pop(name, None)
