@@ -211,16 +211,25 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
     cfg_json = jsonable(asdict(cfg))
     if (run / CONFIG_FILE).exists() and not overwrite:
         record = _read_record(run)
-        if record["config"] != cfg_json:
-            diff = sorted(k for k in cfg_json if record["config"].get(k) != cfg_json[k])
+        diff = sorted(k for k in cfg_json if record["config"].get(k) != cfg_json[k] and k != "epochs")
+        if diff:  # more (or fewer) epochs is the same run: it continues (or stops) there
             raise MetricFlowError(f"{run} holds a run with another config (differs in {diff}); "
                                   "pass overwrite=True or use another directory")
         if not resume:
             raise MetricFlowError(f"{run} holds a run; pass resume=True to continue or overwrite=True")
-        state = _load_torch(run / STATE_FILE, record.get("sha256", {}).get("state"))
         model.load_state_dict(_load_torch(run / MODEL_FILE, record.get("sha256", {}).get("weights")))
+        start, history = int(record.get("epoch", 0)), record.get("history", [])
+        if not (run / STATE_FILE).exists() and start < cfg.epochs:
+            raise MetricFlowError(f"{run}: {STATE_FILE} is missing (a shipped run keeps only its weights): "
+                                  f"cannot continue from epoch {start} to {cfg.epochs}; train into a new directory")
+        if start >= cfg.epochs:
+            # a finished run shipped without its resume file (Results_p2_Trained_models/metricflow/)
+            model.eval()
+            model.run_config, model.history = cfg, history
+            return model, history
+        state = _load_torch(run / STATE_FILE, record.get("sha256", {}).get("state"))
         opt.load_state_dict(state["optimizer"])
-        start, history = int(state["epoch"]), record.get("history", [])
+        start = int(state["epoch"])
     elif overwrite:
         for name in (MODEL_FILE, STATE_FILE, LOG_FILE, CONFIG_FILE):
             (run / name).unlink(missing_ok=True)

@@ -66,3 +66,25 @@ def test_bicubic_run(tmp_path):
     assert model.variety.dims == (2, 2) and np.isfinite(history[-1]["sigma_val"])
     loaded = mf.load_metric_model(tmp_path / "b")
     assert loaded.variety.dims == (2, 2)
+
+
+def test_finished_run_without_state_file_is_read_not_retrained(tmp_path):
+    cfg = MetricTrainConfig(model="phi", **dict(TINY, epochs=1))
+    model, history = train_metric(tmp_path / "r", cfg, threads=1, progress=False)
+    (tmp_path / "r" / "state.pt").unlink()          # as shipped in Results_p2_Trained_models/metricflow/
+    again, h2 = train_metric(tmp_path / "r", cfg, threads=1, progress=False)
+    assert h2 == history
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    longer = MetricTrainConfig(model="phi", **dict(TINY, epochs=2))
+    with pytest.raises(MetricFlowError, match="state.pt is missing"):
+        train_metric(tmp_path / "r", longer, threads=1, progress=False)
+
+
+def test_more_epochs_continue_the_run(tmp_path):
+    short = MetricTrainConfig(model="multiplicative", **dict(TINY, epochs=1))
+    train_metric(tmp_path / "r", short, threads=1, progress=False)
+    cfg = MetricTrainConfig(model="multiplicative", **TINY)
+    _, h = train_metric(tmp_path / "r", cfg, threads=1, progress=False)
+    _, h_full = train_metric(tmp_path / "f", cfg, threads=1, progress=False)
+    assert _strip(h) == _strip(h_full)
