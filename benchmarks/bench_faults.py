@@ -671,7 +671,7 @@ def area_outputs(rng, quick, tmp):
             os.chdir(cwd)
     cases.append(Case("outputs", "generator default --out where a sample exists", default_sample_out,
                       protected=[shipped]))
-    generate = _module("cicy4lib.geometry.generate")
+    generate = _module("cicy4lib.jobs.generate", "cicy4lib.geometry.generate")
     if "sample_output" in getattr(generate.main, "__code__", type("x", (), {"co_names": ()})).co_names:
         cases.append(Case("outputs", "generator main without --out (refuses before generating)",
                           lambda: _in_dir(tmp / "gen_cwd", lambda: generate.main(["--n", "1", "--out",
@@ -866,7 +866,7 @@ def _failing_fsync(err_no, after=0):
 def area_chunks(rng, quick, tmp):
     """Generated chunks damaged by a crash or a disk: a rerun must not count them as done."""
     outputs = importlib.import_module("cicy4lib.outputs")
-    generate = _module("cicy4lib.geometry.generate")
+    generate = _module("cicy4lib.data.generated", "cicy4lib.geometry.generate")
     cases = []
     data = sample(30)
     arrays = {"conf": data.conf, "hodge": data.hodge, "euler": data.euler}

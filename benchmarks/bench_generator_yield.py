@@ -15,22 +15,23 @@ import time
 
 import numpy as np
 
-from cicy4lib.geometry import generate
+from cicy4lib.geometry import walks
+from cicy4lib.geometry.canonical import canonical_form
 from cicy4lib.geometry.euler import euler_numbers
 from cicy4lib.geometry.splitting import _padded, redundant_mask
 
 
 def layer_yields(parents_per_layer=300, tries=30, seed=1, max_rows=16):
-    settings = generate.default_chunk_settings()
+    settings = walks.default_chunk_settings()
     rng = np.random.default_rng(seed)
-    parents = generate.seed_layers(settings["seed_rows"], minimal=True)[settings["seed_rows"]]
+    parents = walks.seed_layers(settings["seed_rows"], minimal=True)[settings["seed_rows"]]
     out = []
     for rows in range(settings["seed_rows"] + 1, max_rows + 1):
         c0 = time.process_time()
         picks = rng.integers(len(parents), size=parents_per_layer)
         cands, owner = [], []
         for i in picks:
-            plan = generate._SplitPlan(parents[i][0])
+            plan = walks._SplitPlan(parents[i][0])
             for _ in range(tries):
                 Q = plan.draw(rng, settings["split_dims"], settings["block_share"], 20)
                 if Q is not None:
@@ -45,7 +46,7 @@ def layer_yields(parents_per_layer=300, tries=30, seed=1, max_rows=16):
         children = {}
         for Q, chi, ok in zip(eff, chis[effective].tolist(), minimal.tolist()):
             if ok:
-                C = generate.canonical_form(Q)
+                C = canonical_form(Q)
                 children.setdefault(C.tobytes() + bytes(C.shape), (C, chi))
         cpu = time.process_time() - c0
         out.append({"rows": rows, "splittings": len(cands), "effective": float(effective.mean()),

@@ -50,9 +50,9 @@ def main(argv=None):
 
     source = args.source
     if source is None:
-        from cicy4lib.geometry import generate
+        from cicy4lib.data.generated import GENERATED_DIR, completed_chunks
 
-        source = "generated" if generate.completed_chunks(generate.GENERATED_DIR) else "sample"
+        source = "generated" if completed_chunks(GENERATED_DIR) else "sample"
     os.environ.setdefault("CICY4_GENERATED_PARTIAL", "1")  # the generated set while it grows, too
     data = load_dataset(source)
     if args.min_rows > 1:
@@ -75,13 +75,13 @@ def main(argv=None):
     hidx_euler = euler_numbers(data.conf[hidx].astype(np.int64), n_jobs=1)
     times, methods = [], []
     c = time.process_time()
-    from cicy4lib.geometry.generate import _label_with_limit
+    from cicy4lib.geometry.labelling import label_with_limit
 
     for i, chi in zip(hidx, hidx_euler):
         P = data.conf[i]
         P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()].astype(np.int64)
         t = time.perf_counter()
-        _, m = _label_with_limit(P, args.timeout, euler=int(chi))
+        _, m = label_with_limit(P, args.timeout, euler=int(chi))
         times.append(time.perf_counter() - t)
         methods.append(m)
     c_hodge = time.process_time() - c

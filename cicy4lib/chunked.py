@@ -1,6 +1,6 @@
 """Chunked, resumable runs of independent tasks: local worker processes or a Dask cluster.
 
-The generator (:mod:`cicy4lib.geometry.generate`) and the verifier (:mod:`cicy4lib.jobs.verify`)
+The generator (:mod:`cicy4lib.jobs.generate`) and the verifier (:mod:`cicy4lib.jobs.verify`)
 split their work into numbered chunks. A chunk's result is a pure function of its arguments;
 the *driver* (the process that calls :func:`run_chunks`) writes each result to its own file
 atomically as soon as it arrives, so after a kill only the chunks without a file are run

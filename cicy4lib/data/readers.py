@@ -300,7 +300,7 @@ def _checked_labels(conf, hodge, euler, is_product, ids, path, options, *, hodge
 # --------------------------------------------------------------------------- npz (sample)
 
 @register_reader("sample", default=lambda: SAMPLE_PATH, description="embedded sample",
-                 missing_hint="; regenerate it with `python -m cicy4lib.geometry.generate`")
+                 missing_hint="; regenerate it with `python -m cicy4lib.jobs.generate`")
 def _read_sample(path: Path, options: LoadOptions) -> CICYData:
     return _load_npz(path, options, source_name="sample", kind="embedded-sample")
 
@@ -372,21 +372,21 @@ def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict 
 # --------------------------------------------------------------------------- the generated set
 
 def _generated_dir() -> Path:
-    from ..geometry import generate
+    from .generated import GENERATED_DIR
 
-    return Path(getattr(generate, "GENERATED_DIR", SAMPLE_PATH.parent / "generated"))
+    return Path(GENERATED_DIR)
 
 
 def _generated_r2_dir() -> Path:
-    from ..geometry import generate
+    from .generated import GENERATED_R2_DIR
 
-    return Path(generate.GENERATED_R2_DIR)
+    return Path(GENERATED_R2_DIR)
 
 
 @register_reader("generated", default=_generated_dir, folder=("chunk_*.npz",),
                  description="the large generated set, release 3: minimal descriptions only "
                              "(chunks under cicy4lib/_data/generated-r3/)",
-                 missing_hint="; make it with `python -m cicy4lib.geometry.generate` (see its --help for chunks)")
+                 missing_hint="; make it with `python -m cicy4lib.jobs.generate` (see its --help for chunks)")
 def _read_generated(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options)
 
@@ -399,11 +399,9 @@ def _read_generated_r2(path: Path, options: LoadOptions) -> CICYData:
 
 
 def _generated_dataset(path: Path, options: LoadOptions) -> CICYData:
-    from ..geometry import generate
+    from .generated import load_generated
 
-    if not hasattr(generate, "load_generated"):
-        raise DataError(f"{path}: this version of cicy4lib.geometry.generate cannot read generated chunks")
-    arrays = generate.load_generated(path)
+    arrays = load_generated(path)
     meta = arrays.pop("meta", {}) or {}
     arrays = {k: v for k, v in arrays.items() if k != "chunk"}
     settings = meta.get("settings") or {}

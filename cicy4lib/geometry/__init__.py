@@ -1,8 +1,11 @@
 """Exact geometry of CICY four-folds, in layers that import one way:
 
 ``validate`` (the one validation edge) -> ``products`` -> ``euler`` -> ``cohomology``
-(line-bundle cohomology) -> ``hodge`` (validated Hodge numbers) -> ``generate`` (the
-sample generator and its card). ``random`` makes random configurations for tests.
+(line-bundle cohomology) -> ``hodge`` (validated Hodge numbers); the generators build on them:
+``canonical`` (canonical forms) -> ``enumeration`` (small configurations) -> ``labelling``
+(Hodge numbers under a time limit) -> ``sample_generator`` (the embedded sample) -> ``walks``
+(the chunked random walks of the generated set); ``generate`` re-exports them under the old
+path. ``random`` makes random configurations for tests.
 """
 from ..errors import ConfigurationError
 from .validate import as_degree_matrix, dims, pad_configuration

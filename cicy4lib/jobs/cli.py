@@ -330,11 +330,11 @@ def _main(argv) -> int:
 
         with _one_line_usage_errors():
             return notebooks_main(argv[1:]) or 0
-    if argv[:1] == ["sample"]:
-        from ..geometry.generate import main as sample_main
+    if argv[:1] in (["generate"], ["sample"]):  # the generator (cicy4lib/jobs/generate.py); "sample": old name
+        from .generate import main as generate_main
 
         with _one_line_usage_errors():
-            return sample_main(argv[1:]) or 0
+            return generate_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     if args.command in ("evaluate", "ensemble", "predict", "zoo", "search"):
         from ..threads import configure_threads

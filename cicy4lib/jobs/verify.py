@@ -61,7 +61,7 @@ def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
     ``hodge_rows`` (indices into ``conf``). Returns a dict of arrays (``euler`` (n,),
     ``hidx`` (k,), ``hodge`` (k,4), -1 where not determined, ``method`` (k,))."""
     from ..geometry.euler import euler_numbers
-    from ..geometry.generate import _consistent, _label_with_limit
+    from ..geometry.labelling import index_relations_hold, label_with_limit
     from ..geometry.splitting import ineffective_rows
 
     conf = np.asarray(conf)
@@ -72,8 +72,8 @@ def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
     for k, i in enumerate(hidx):
         P = conf[i]
         P = P[:(P != 0).any(1).sum(), :(P != 0).any(0).sum()].astype(np.int64)
-        h, method = _label_with_limit(P, timeout, euler=int(euler[i]))  # the χ just recomputed
-        if h is not None and not _consistent(h, int(euler[i])):
+        h, method = label_with_limit(P, timeout, euler=int(euler[i]))  # the χ just recomputed
+        if h is not None and not index_relations_hold(h, int(euler[i])):
             h, method = None, "inconsistent"
         if h is not None:
             hodge[k] = h
@@ -111,8 +111,8 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
     from ..chunked import default_workers, run_chunks
     from ..data import load_dataset
     from ..errors import DataError
-    from ..fileio import atomic_write_json, atomic_write_text, remove_stale_temp_files
-    from ..geometry.generate import write_npz_deterministic
+    from ..fileio import atomic_open, atomic_write_json, atomic_write_text, remove_stale_temp_files
+    from ..data.generated import write_npz_deterministic
 
     t0 = time.perf_counter()
     if hasattr(source, "conf"):
@@ -172,8 +172,9 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
     counts = Counter()
     methods = Counter()
     csv_path = out / "mismatches.csv"
-    tmp = out / ".mismatches.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    # a fresh temporary name, created exclusively (a link planted at a fixed name is never written
+    # through); mismatches.csv is replaced only when the whole report is written
+    with atomic_open(csv_path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(CSV_FIELDS)
         for c, (lo, hi) in enumerate(bounds):
@@ -224,7 +225,6 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
                 else:
                     counts["hodge_mismatch"] += 1
                     row(int(i), "hodge", tuple(comp), method)
-    os.replace(tmp, csv_path)
     wall = time.perf_counter() - t0
     determined = counts["hodge_agree"] + counts["hodge_mismatch"]
     summary = {

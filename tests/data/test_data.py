@@ -385,7 +385,7 @@ def test_kaggle_missing_or_mismatched_pair(tmp_path):
 
 def test_sample_loads():
     if not data_mod.SAMPLE_PATH.exists():
-        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.geometry.generate)")
+        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.jobs.generate)")
     data = load_dataset()
     assert data.source == "sample" and len(data) > 0
     assert data.conf.dtype == np.int8 and data.conf.shape[1:] == (16, 20)

@@ -5,19 +5,20 @@ import numpy as np
 import pytest
 
 from cicy4lib import geometry
-from cicy4lib.geometry import generate as sample
+from cicy4lib.data import generated
+from cicy4lib.geometry import canonical, enumeration, sample_generator, splitting
 
 
 @pytest.fixture(scope="module")
 def small_seeds():
-    return sample.enumerate_configurations(2)
+    return enumeration.enumerate_configurations(2)
 
 
 @pytest.fixture(scope="module")
 def shipped():
-    if not sample.SAMPLE_PATH.exists():
+    if not generated.SAMPLE_PATH.exists():
         pytest.skip("sample.npz not generated yet")
-    return sample.load_sample(sample.SAMPLE_PATH)
+    return generated.load_sample(generated.SAMPLE_PATH)
 
 
 def _permuted(P, rng):
@@ -29,25 +30,25 @@ def test_one_row_configurations_are_the_partitions(small_seeds):
     got = sorted(tuple(sorted(P[0])) for P in small_seeds[1])
     assert got == [(2, 2, 2, 2, 2), (2, 2, 2, 3), (2, 2, 4), (2, 3, 3), (2, 5), (3, 4), (6,)]
     for Ps in small_seeds.values():
-        assert all(sample.is_valid_cy4(P) and not geometry.is_product(P) for P in Ps)
+        assert all(enumeration.is_valid_cy4(P) and not geometry.is_product(P) for P in Ps)
 
 
 def test_split_explicit():
-    Q = sample.split([[6]], 0, [[2], [4]])
+    Q = splitting.split([[6]], 0, [[2], [4]])
     assert Q.tolist() == [[1, 1], [2, 4]]
     with pytest.raises(ValueError):
-        sample.split([[6]], 0, [[6], [0]])  # a zero part is a linear constraint, not a splitting
+        splitting.split([[6]], 0, [[6], [0]])  # a zero part is a linear constraint, not a splitting
 
 
 def test_random_splittings_keep_calabi_yau_and_dimension():
     rng = np.random.default_rng(0)
     for start in ([[6]], [[2, 5]], [[2, 1, 0], [1, 2, 3]]):
-        assert sample.is_valid_cy4(start)
+        assert enumeration.is_valid_cy4(start)
         P = np.array(start)
         for _ in range(8):
-            Q = sample.random_splitting(P, rng)
+            Q = sample_generator.random_splitting(P, rng)
             assert Q.shape[0] == P.shape[0] + 1
-            assert sample.is_valid_cy4(Q)
+            assert enumeration.is_valid_cy4(Q)
             n = Q.sum(1) - 1
             assert n.sum() - Q.shape[1] == 4  # dimension four
             geometry.as_degree_matrix(Q)  # the library's own validation accepts it
@@ -58,7 +59,7 @@ def test_random_splittings_keep_calabi_yau_and_dimension():
 def _find_splitting(P, rng, effective, tries=400):
     chi = geometry.euler_number(P)
     for _ in range(tries):
-        Q = sample.random_splitting(P, rng)
+        Q = sample_generator.random_splitting(P, rng)
         if (geometry.euler_number(Q) != chi) == effective:
             return Q
     pytest.skip("no such splitting found")
@@ -67,31 +68,31 @@ def _find_splitting(P, rng, effective, tries=400):
 def test_ineffective_splittings_are_discarded(monkeypatch):
     rng = np.random.default_rng(1)
     P = np.array([[1, 1, 0, 0], [0, 1, 1, 1], [2, 0, 1, 1], [0, 1, 1, 1]])
-    assert sample.is_valid_cy4(P)
+    assert enumeration.is_valid_cy4(P)
     chi = geometry.euler_number(P)
     bad = _find_splitting(P, rng, effective=False)
     good = _find_splitting(P, rng, effective=True)
     # an ineffective splitting contracts back to P with the same Euler number
-    assert sample._redundant_mask([bad], [chi])[0]
-    monkeypatch.setattr(sample, "random_splitting", lambda P, rng: bad)
-    assert sample._split_layer([(P, chi)], 5, rng, set()) == []
-    monkeypatch.setattr(sample, "random_splitting", lambda P, rng: good)
-    kept = sample._split_layer([(P, chi)], 5, rng, set())
-    assert len(kept) == 1 and sample.equivalent(kept[0][0], good)
+    assert enumeration.ineffective_mask([bad], [chi])[0]
+    monkeypatch.setattr(sample_generator, "random_splitting", lambda P, rng: bad)
+    assert sample_generator._split_layer([(P, chi)], 5, rng, set()) == []
+    monkeypatch.setattr(sample_generator, "random_splitting", lambda P, rng: good)
+    kept = sample_generator._split_layer([(P, chi)], 5, rng, set())
+    assert len(kept) == 1 and canonical.equivalent(kept[0][0], good)
     assert kept[0][1] == geometry.euler_number(good) != chi
 
 
 def test_generated_candidates_effective_distinct_no_products(small_seeds):
-    cands, _ = sample.generate_candidates(40, seed=3, max_rows=6, seeds=small_seeds)
+    cands, _ = sample_generator.generate_candidates(40, seed=3, max_rows=6, seeds=small_seeds)
     assert len(cands) >= 30
-    keys = {sample.canonical_key(P) for P, _ in cands}
+    keys = {canonical.canonical_key(P) for P, _ in cands}
     assert len(keys) == len(cands)
     chis = geometry.euler_numbers([P for P, _ in cands])
     assert chis.tolist() == [c for _, c in cands]
     for P, chi in cands:
-        assert sample.is_valid_cy4(P) and not geometry.is_product(P)
+        assert enumeration.is_valid_cy4(P) and not geometry.is_product(P)
     # every one is reachable by an effective splitting (or is a primitive seed)
-    assert not sample._redundant_mask([P for P, _ in cands], chis, rule="all").any()
+    assert not enumeration.ineffective_mask([P for P, _ in cands], chis, rule="all").any()
 
 
 def test_canonical_form_under_permutations(small_seeds):
@@ -99,29 +100,29 @@ def test_canonical_form_under_permutations(small_seeds):
     Ps = small_seeds[2][:40] + [np.array([[1, 1, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 1, 1, 0],
                                           [1, 0, 0, 1, 1], [0, 0, 1, 1, 0]]).T[:4]]
     for P in small_seeds[2][:40]:
-        key = sample.canonical_key(P)
+        key = canonical.canonical_key(P)
         for _ in range(3):
-            assert sample.canonical_key(_permuted(P, rng)) == key
+            assert canonical.canonical_key(_permuted(P, rng)) == key
     # a symmetric configuration (a cycle of P^1's) too
     cyc = np.array([[1, 1, 0, 0, 0, 0], [0, 1, 1, 0, 0, 0], [0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 1, 0],
                     [0, 0, 0, 0, 1, 1], [1, 0, 0, 0, 0, 1], [1, 1, 1, 1, 1, 1]])
     for _ in range(5):
-        assert sample.equivalent(cyc, _permuted(cyc, rng))
+        assert canonical.equivalent(cyc, _permuted(cyc, rng))
     # distinct configurations keep distinct keys
-    keys = [sample.canonical_key(P) for P in small_seeds[2]]
+    keys = [canonical.canonical_key(P) for P in small_seeds[2]]
     assert len(set(keys)) == len(keys)
-    assert not sample.equivalent([[1, 1], [2, 4]], [[1, 1], [3, 3]])
+    assert not canonical.equivalent([[1, 1], [2, 4]], [[1, 1], [3, 3]])
     assert len(Ps) == 41
 
 
 def test_generator_deterministic(small_seeds):
     kw = dict(n=30, seed=11, workers=1, max_rows=5, seeds=small_seeds)
-    a = sample.build_sample(**kw)
-    b = sample.build_sample(**kw)
+    a = sample_generator.build_sample(**kw)
+    b = sample_generator.build_sample(**kw)
     assert len(a["id"]) >= 20
     for key in ("conf", "euler", "hodge", "method", "id", "is_product"):
         np.testing.assert_array_equal(a[key], b[key])
-    c = sample.build_sample(**{**kw, "seed": 13, "timeout": 5.0})
+    c = sample_generator.build_sample(**{**kw, "seed": 13, "timeout": 5.0})
     assert not np.array_equal(a["conf"], c["conf"]) or not np.array_equal(a["hodge"], c["hodge"])
     chi = a["euler"]
     h11, h21, h31, h22 = a["hodge"].T
@@ -133,7 +134,7 @@ def test_generator_deterministic(small_seeds):
 def test_shipped_keys_dtypes_shapes(shipped):
     N = len(shipped["id"])
     assert N >= 5000
-    assert sample.SAMPLE_PATH.stat().st_size < 5_000_000
+    assert generated.SAMPLE_PATH.stat().st_size < 5_000_000
     assert shipped["conf"].dtype == np.int8 and shipped["conf"].shape == (N, 16, 20)
     assert shipped["euler"].dtype == np.int64 and shipped["euler"].shape == (N,)
     assert shipped["hodge"].dtype == np.int64 and shipped["hodge"].shape == (N, 4)
@@ -144,8 +145,8 @@ def test_shipped_keys_dtypes_shapes(shipped):
     meta = shipped["meta"]
     for key in ("seed", "generator_version", "n_generated", "n_undetermined"):
         assert key in meta
-    with np.load(sample.SAMPLE_PATH) as z:
-        assert set(z.files) == set(sample.META_KEYS)
+    with np.load(generated.SAMPLE_PATH) as z:
+        assert set(z.files) == set(sample_generator.META_KEYS)
         json.loads(str(z["meta"]))
 
 
@@ -165,12 +166,12 @@ def test_shipped_valid_distinct_no_products(shipped):
     keys = set()
     for A, m, K in zip(conf, rows, cols):
         P = A[:m, :K].astype(np.int64)
-        assert sample.is_valid_cy4(P)
+        assert enumeration.is_valid_cy4(P)
         keys.add(P.tobytes() + bytes([m, K]))
     # entries are stored in canonical form, so equivalent ones would be byte-identical
     assert len(keys) == len(conf)
     rng = np.random.default_rng(0)
     for i in rng.choice(len(conf), size=min(300, len(conf)), replace=False):
         P = conf[i, :rows[i], :cols[i]].astype(np.int64)
-        np.testing.assert_array_equal(sample.canonical_form(_permuted(P, rng)), P)
+        np.testing.assert_array_equal(canonical.canonical_form(_permuted(P, rng)), P)
         assert not geometry.is_product(P)

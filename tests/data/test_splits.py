@@ -200,7 +200,7 @@ def test_write_single_schemes(tmp_path):
 
 def test_sample_split_sizes_scale():
     if not data_mod.SAMPLE_PATH.exists():
-        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.geometry.generate)")
+        pytest.skip(f"embedded sample {data_mod.SAMPLE_PATH} not generated yet (python -m cicy4lib.jobs.generate)")
     data = load_dataset("sample")
     n = len(data)
     s72 = get_split(data, "72")

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cicy4lib.geometry import euler_number
-from cicy4lib.geometry.generate import equivalent
+from cicy4lib.geometry.canonical import equivalent
 from cicy4lib.geometry.splitting import (contractions, ineffective_rows, ineffective_splittings,
                                          minimal_description, redundant_mask, split)
 

@@ -1,0 +1,392 @@
+"""The generated data files: the chunk folders of the large set and the embedded sample.
+
+Chunks (``chunk_NNNNN.npz``, made by :func:`cicy4lib.geometry.walks.generate_chunk`) are written
+atomically with byte-deterministic contents (:func:`write_npz_deterministic`); :func:`run_generation`
+skips the chunks present (a damaged one is moved aside and made again), so a killed run resumes
+without duplicates or gaps and ends with the same files as an uninterrupted one.
+:func:`release_chunks` declares the served set, :func:`load_generated` reads it;
+:func:`save_sample`/:func:`load_sample` write and read ``sample.npz``. The command:
+``python -m cicy4lib.jobs.generate``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import platform
+import time
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from .. import outputs
+from ..chunked import run_chunks
+from ..errors import ConfigurationError, DataError
+from ..fileio import atomic_write, atomic_write_json, remove_stale_temp_files
+from ..geometry.labelling import labeller_version
+from ..geometry.sample_generator import DEFAULT_N, DEFAULT_SEED
+from ..geometry.walks import (CHUNK_FORMAT, CHUNKED_GENERATOR_VERSION, chunk_seeds, default_chunk_settings,
+                              generate_chunk, settings_key)
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "_data"
+SAMPLE_PATH = DATA_DIR / "sample.npz"
+CARD_PATH = DATA_DIR / "SAMPLE_CARD.md"
+GENERATED_DIR = DATA_DIR / "generated-r3"  # release 3 (minimal descriptions): load_dataset("generated")
+GENERATED_CARD = GENERATED_DIR / "CARD.md"
+GENERATED_R2_DIR = DATA_DIR / "generated"  # release 2, kept for reproducibility: load_dataset("generated-r2")
+
+GENERATED_MIN_ENTRIES = 50_000  # served by load_dataset("generated") from this size on
+PARTIAL_ENV = "CICY4_GENERATED_PARTIAL"  # =1: serve a smaller (partial) generated set anyway
+RELEASE_FILE = "release.json"
+
+
+def write_npz_deterministic(path, arrays):
+    """Write a compressed .npz whose bytes depend only on the arrays (fixed zip timestamps), atomically.
+
+    Parameters
+    ----------
+    path : path
+    arrays : dict
+        name -> array (no object arrays).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (``np.load`` reads it like any .npz).
+    """
+    def write(f):
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            for name, a in arrays.items():
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.asanyarray(a), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                z.writestr(info, buf.getvalue())
+
+    return atomic_write(path, write)
+
+
+def chunk_path(out_dir, index):
+    """The file of chunk ``index`` in ``out_dir`` (``chunk_NNNNN.npz``).
+
+    Parameters
+    ----------
+    out_dir : path
+    index : int
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return Path(out_dir) / f"chunk_{index:05d}.npz"
+
+
+def completed_chunks(out_dir):
+    """Indices of the chunk files present in ``out_dir``, sorted (complete or not: see
+    :func:`cicy4lib.outputs.verified_chunks`).
+
+    Parameters
+    ----------
+    out_dir : path
+
+    Returns
+    -------
+    list of int
+    """
+    out = []
+    for p in Path(out_dir).glob("chunk_*.npz"):
+        try:
+            out.append(int(p.stem.split("_")[1]))
+        except (IndexError, ValueError):
+            continue
+    return sorted(out)
+
+
+def _check_manifest(out_dir, settings, force=False):
+    path = Path(out_dir) / "manifest.json"
+    want = {"format": CHUNK_FORMAT, "settings": json.loads(settings_key(settings))}
+    if path.exists() and not force:
+        have = json.loads(path.read_text(encoding="utf-8"))
+        if have.get("settings") != want["settings"]:
+            raise ConfigurationError(
+                f"{out_dir} holds chunks made with other settings ({path}); use the same settings "
+                f"to resume, another --out-dir, or --force to overwrite the manifest")
+        return
+    atomic_write_json(want, path, sort_keys=True)
+
+
+def run_generation(out_dir=GENERATED_DIR, n_chunks=1, settings=None, workers=None, scheduler=None,
+                   progress=True, force=False, log=None):
+    """Generate chunks ``0 .. n_chunks-1`` into ``out_dir``, skipping the complete ones already there.
+
+    A damaged chunk file (cut by a crash, unreadable) is moved aside by
+    :func:`cicy4lib.outputs.verified_chunks` and made again.
+
+    Parameters
+    ----------
+    out_dir : path
+        Chunk folder (its ``manifest.json`` must hold the same settings unless ``force``).
+    n_chunks : int
+    settings : dict, optional
+        :func:`cicy4lib.geometry.walks.default_chunk_settings` (default: release 3).
+    workers : int, optional
+        Local processes (default: every core this process may use).
+    scheduler : str, optional
+        Dask scheduler address.
+    progress : bool
+    force : bool
+        Overwrite a manifest with other settings.
+    log : callable, optional
+        Progress lines.
+
+    Returns
+    -------
+    list of int
+        The chunk indices written by this call.
+
+    Raises
+    ------
+    ConfigurationError
+        When ``out_dir`` holds chunks made with other settings.
+    """
+    settings = settings or default_chunk_settings()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out_dir)
+    _check_manifest(out_dir, settings, force)
+    chunk_seeds(settings)  # once here: forked local workers inherit it
+    labeller_version()  # and the labeller, imported once, with its version
+    have = set(outputs.verified_chunks(out_dir, completed_chunks(out_dir), lambda i: chunk_path(out_dir, i),
+                                       say=log))
+    todo = [i for i in range(n_chunks) if i not in have]
+    written = []
+    timing_path = out_dir / "timings.jsonl"
+
+    def on_result(index, result):
+        arrays, seconds = result
+        write_npz_deterministic(chunk_path(out_dir, index), arrays)
+        written.append(index)
+        line = {"chunk": index, "n": int(len(arrays["conf"])), **seconds,
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "labeller_version": json.loads(str(arrays["meta"]))["labeller_version"]}
+        with open(timing_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(line) + "\n")
+        if log:
+            log(f"chunk {index}: {line['n']} entries in {seconds['total']:.0f} s")
+
+    run_chunks(generate_chunk, ((i, (settings, i)) for i in todo), on_result, workers=workers,
+               scheduler=scheduler, total=n_chunks, done=len(have & set(range(n_chunks))),
+               progress=progress, desc="generate", name="cicy4-generate")
+    return sorted(written)
+
+
+def release_chunks(out_dir=GENERATED_DIR, n_chunks=None):
+    """Declare chunks ``0 .. n_chunks-1`` the served set: ``release.json`` in ``out_dir``.
+
+    ``load_dataset("generated")`` then serves exactly these (the folder may keep growing: results
+    and run fingerprints stay valid until the next release).
+
+    Parameters
+    ----------
+    out_dir : path
+    n_chunks : int, optional
+        Default: the longest run of chunks present from 0.
+
+    Returns
+    -------
+    dict
+        The release record (``chunks``, ``n``, ``sha256_of_chunks``, ``released``).
+
+    Raises
+    ------
+    DataError
+        When a chunk of the release is missing.
+    """
+    out_dir = Path(out_dir)
+    have = set(completed_chunks(out_dir))
+    if n_chunks is None:
+        n_chunks = 0
+        while n_chunks in have:
+            n_chunks += 1
+    missing = sorted(set(range(n_chunks)) - have)
+    if missing or n_chunks < 1:
+        raise DataError(f"{out_dir}: cannot release chunks 0..{n_chunks - 1}: missing {missing[:10]}")
+    arrays = load_generated(out_dir, chunks=n_chunks, allow_partial=True)
+    digest = hashlib.sha256()
+    for i in range(n_chunks):
+        digest.update(chunk_path(out_dir, i).read_bytes())
+    record = {"chunks": n_chunks, "n": int(len(arrays["conf"])), "sha256_of_chunks": digest.hexdigest(),
+              "released": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    atomic_write_json(record, out_dir / RELEASE_FILE, sort_keys=True)
+    return record
+
+
+def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None, chunks=None):
+    """The generated set as arrays: chunks in index order, de-duplicated across chunks (the
+    first chunk holding a canonical form keeps it).
+
+    While the set is being generated it starts with the complete enumeration of <= 4 rows, a
+    shape distribution unlike the list's: below ``GENERATED_MIN_ENTRIES`` entries it is refused
+    (so ``--data auto`` falls back to the sample) unless ``allow_partial``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Chunk folder.
+    labelled_only : bool
+        Only entries whose Hodge numbers were determined (``method`` says how).
+    allow_partial : bool, optional
+        Serve a set below ``GENERATED_MIN_ENTRIES`` (default: the environment variable
+        ``CICY4_GENERATED_PARTIAL=1``; a release is served whatever its size).
+    chunks : int, optional
+        Chunks 0..chunks-1, all required; default: the release (``release.json``, see
+        :func:`release_chunks`) when there is one, else every chunk present.
+
+    Returns
+    -------
+    dict
+        ``conf`` int8 (N,16,20), ``euler``, ``hodge`` (N,4), ``method``, ``chunk`` (source chunk
+        index), ``meta`` (dict: settings, versions, counts, methods of all distinct candidates).
+
+    Raises
+    ------
+    DataError
+        No chunks, a chunk of the release missing, or a partial set not allowed.
+    """
+    out_dir = Path(out_dir)
+    idx = completed_chunks(out_dir)
+    if not idx:
+        raise DataError(f"{out_dir}: no generated chunks (chunk_*.npz); make them with "
+                        f"`python -m cicy4lib.jobs.generate --chunks N --out-dir {out_dir}`")
+    release = None
+    if chunks is None and (out_dir / RELEASE_FILE).exists():
+        release = json.loads((out_dir / RELEASE_FILE).read_text(encoding="utf-8"))
+        chunks = int(release["chunks"])
+    if chunks is not None:
+        missing = sorted(set(range(chunks)) - set(idx))
+        if missing:
+            raise DataError(f"{out_dir}: chunks {missing[:10]} of the {'release' if release else 'requested'} "
+                            f"0..{chunks - 1} are missing")
+        idx = list(range(chunks))
+        if release is not None:
+            allow_partial = True  # a release is served whatever its size
+    parts = {k: [] for k in ("conf", "euler", "hodge", "method", "chunk")}
+    versions = Counter()
+    settings = None
+    for i in idx:
+        with np.load(chunk_path(out_dir, i), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            for k in ("conf", "euler", "hodge", "method"):
+                parts[k].append(z[k])
+        parts["chunk"].append(np.full(len(parts["conf"][-1]), i, np.int32))
+        versions[f"{meta['generator_version']}/{meta['labeller_version']}"] += 1
+        settings = settings or meta["settings"]
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    flat = np.ascontiguousarray(arrays["conf"]).reshape(len(arrays["conf"]), -1)
+    _, first = np.unique(flat.view(np.dtype((np.void, flat.shape[1]))).ravel(), return_index=True)
+    keep = np.zeros(len(flat), bool)
+    keep[first] = True
+    n_all, n_dup = len(flat), int(len(flat) - len(first))
+    methods_all = dict(sorted(Counter(arrays["method"][keep].tolist()).items()))
+    if labelled_only:
+        keep &= (arrays["hodge"] >= 0).all(1)
+    arrays = {k: v[keep] for k, v in arrays.items()}
+    if allow_partial is None:
+        allow_partial = os.environ.get(PARTIAL_ENV, "") not in ("", "0")
+    if len(arrays["conf"]) < GENERATED_MIN_ENTRIES and not allow_partial:
+        raise DataError(f"{out_dir}: the generated set holds {len(arrays['conf'])} entries so far (generation in "
+                        f"progress; {len(idx)} chunks); it is served from {GENERATED_MIN_ENTRIES} on. Continue it with "
+                        f"`python -m cicy4lib.jobs.generate --chunks N` (see CARD.md), or set "
+                        f"{PARTIAL_ENV}=1 to load the partial set")
+    arrays["meta"] = {"settings": settings, "chunks": idx, "n_chunks": len(idx), "release": release,
+                      "chunk_versions": dict(versions), "n_candidates": n_all, "n_duplicates_across_chunks": n_dup,
+                      "methods_all": methods_all, "n": int(len(arrays["conf"]))}
+    return arrays
+
+
+def sample_from_generated(out_dir=None, n=DEFAULT_N, seed=DEFAULT_SEED):
+    """The embedded sample drawn from the generated set: ``n`` entries, uniformly at random
+    (seeded) from its release, so the sample holds minimal descriptions only like the release.
+
+    Parameters
+    ----------
+    out_dir : path, optional
+        Chunk folder (default: release 3, :data:`GENERATED_DIR`).
+    n : int
+        Entries wanted (all of the release when it holds fewer).
+    seed : int
+
+    Returns
+    -------
+    dict
+        Arrays with the keys of ``sample.npz`` (``meta`` a dict).
+    """
+    out_dir = Path(out_dir or GENERATED_DIR)
+    t0 = time.perf_counter()
+    arrays = load_generated(out_dir, allow_partial=True)
+    gmeta = arrays["meta"]
+    rng = np.random.default_rng(seed)
+    take = np.sort(rng.permutation(len(arrays["conf"]))[:n])
+    take = take[rng.permutation(len(take))]
+    N = len(take)
+    meta = {
+        "description": "CICY four-folds generated by effective splittings, minimal descriptions only, "
+                       "and labelled by cicy4lib (NOT the Oxford CICY4 list): a uniform draw from the "
+                       "generated set's release",
+        "seed": seed, "generator_version": CHUNKED_GENERATOR_VERSION, "n_requested": n,
+        "drawn_from": {"folder": out_dir.name, "release": gmeta.get("release"), "n": gmeta["n"],
+                       "settings": gmeta["settings"]},
+        "n_generated": gmeta["n_candidates"], "n_labelled_ok": gmeta["n"], "n_shipped": N,
+        "n_undetermined": gmeta["methods_all"].get("undetermined", 0),
+        "n_timeout": gmeta["methods_all"].get("timeout", 0), "methods_generated": gmeta["methods_all"],
+        "wall_seconds": round(time.perf_counter() - t0, 1),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}",
+        "python": platform.python_version(), "numpy": np.__version__,
+    }
+    return {"conf": arrays["conf"][take].astype(np.int8), "euler": arrays["euler"][take].astype(np.int64),
+            "hodge": arrays["hodge"][take].astype(np.int64), "method": arrays["method"][take].astype("<U16"),
+            "id": np.arange(N, dtype=np.int64), "is_product": np.zeros(N, dtype=bool), "meta": meta}
+
+
+def save_sample(arrays, path=SAMPLE_PATH):
+    """Write ``sample.npz`` atomically (``meta`` stored as a JSON string).
+
+    Parameters
+    ----------
+    arrays : dict
+        :func:`cicy4lib.geometry.sample_generator.build_sample` or :func:`sample_from_generated`.
+    path : path
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = dict(arrays)
+    data["meta"] = np.array(json.dumps(arrays["meta"], sort_keys=True))
+    return atomic_write(path, lambda f: np.savez_compressed(f, **data))
+
+
+def load_sample(path=SAMPLE_PATH):
+    """The arrays of ``sample.npz``.
+
+    Parameters
+    ----------
+    path : path
+
+    Returns
+    -------
+    dict
+        name -> array; ``meta`` parsed from JSON.
+    """
+    with np.load(path, allow_pickle=False) as z:
+        out = {k: z[k] for k in z.files}
+    out["meta"] = json.loads(str(out["meta"]))
+    return out
+
+
