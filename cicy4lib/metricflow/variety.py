@@ -163,6 +163,8 @@ def from_configuration(conf, *, dims=None, seed: int = 0, fermat: bool | None = 
         if len(rows) != 1:
             raise MetricFlowError("a Fermat polynomial is defined here only for a single projective factor")
         n = ndims[0] + 1
+        if degrees[0] == 5:
+            return fermat_quintic()
         return Hypersurface((ndims[0],), degrees[0] * np.eye(n, dtype=np.int64), np.ones(n),
                             name=f"Fermat degree {degrees[0]} in P^{ndims[0]}", configuration=rows)
     blocks = [_monomials(n + 1, d) for n, d in zip(ndims, degrees)]
