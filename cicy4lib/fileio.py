@@ -37,8 +37,10 @@ def _kept(paths: list[Path], existed: dict) -> str:
     if len(paths) == 1:
         return (f"the previous {paths[0].name} is kept unchanged" if before
                 else "nothing was written there")
-    return (f"none of the {len(paths)} files was replaced"
-            + (f" (the previous {', '.join(p.name for p in before)} kept unchanged)" if before else ""))
+    if not before:
+        return f"nothing was written there (none of the {len(paths)} files existed before)"
+    return (f"none of the {len(paths)} files was replaced (the previous "
+            f"{', '.join(p.name for p in before)} kept unchanged)")
 
 
 def write_failed(path, err: OSError, kept: str) -> OutputError:

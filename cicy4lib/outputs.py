@@ -150,6 +150,8 @@ def check_dataset_folder(folder, fingerprint: Mapping | None = None, *, what: st
         return folder
     own = set(own_files)
     present = dataset_files(folder)
+    present += [folder / name for name in sorted(own) if os.path.lexists(folder / name)
+                and folder / name not in present]
     foreign = [p.name for p in present if p.name not in own]
     if foreign:
         raise OutputRefusedError(f"{what} {folder} already holds another dataset ({', '.join(foreign[:4])}"

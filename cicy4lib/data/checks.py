@@ -581,12 +581,12 @@ def verified_euler(data, idx=None) -> np.ndarray:
     todo = np.unique(idx[~mask[idx]]) if len(idx) else idx
     if len(todo):
         chi = computed_euler(np.asarray(data.conf)[todo], getattr(data, "source", "data"),
-                             None if data.ids is None else np.asarray(data.ids)[todo])
+                             None if getattr(data, "ids", None) is None else np.asarray(data.ids)[todo])
         stored = np.asarray(data.euler)[todo]
         wrong = np.flatnonzero((stored != -1) & (stored != chi))
         if len(wrong):
             i = int(todo[wrong[0]])
-            raise DataError(f"{getattr(data, 'source', 'data')}: {_entry(i, data.ids)} has stored Euler number "
+            raise DataError(f"{getattr(data, 'source', 'data')}: {_entry(i, getattr(data, 'ids', None))} has stored Euler number "
                             f"{int(data.euler[i])} but its configuration has chi = {int(chi[wrong[0]])} "
                             f"({len(wrong)} such entries among {len(todo)} recomputed); its labels are wrong: "
                             "`python -m cicy4lib verify` lists them all")

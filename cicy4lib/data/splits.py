@@ -24,6 +24,8 @@ Sizes scale with the data (sklearn rounds the test part up, the train part down)
 """
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,16 +244,64 @@ def as_split(data, split, seed: int | None = None, *, parts=("train", "valid")) 
 
 
 def _save_pair(data, idx, names, out_dir: Path, dtype) -> list:
+    """The two files of one part as ``(path, write(binary_file))`` items for
+    :func:`cicy4lib.fileio.atomic_write_many` (nothing is written here)."""
     conf_name, hodge_name = names
     conf_path, hodge_path = out_dir / f"{conf_name}.npy", out_dir / f"{hodge_name}.npy"
+    idx = np.asarray(idx)
+
     # same layout as the Kaggle files: float matrices divided by the scale, int Hodge numbers
-    np.save(conf_path, (data.conf[idx].astype(dtype) / dtype(data.scale)).astype(dtype))
-    np.save(hodge_path, data.hodge[idx].astype(np.int64))
-    return [conf_path, hodge_path]
+    def write_conf(f):
+        np.save(f, (data.conf[idx].astype(dtype) / dtype(data.scale)).astype(dtype))
+
+    def write_hodge(f):
+        np.save(f, data.hodge[idx].astype(np.int64))
+
+    return [(conf_path, write_conf), (hodge_path, write_hodge)]
+
+
+def layout_files() -> list:
+    """Every file name of the published split layout (72 %, 80 %, the five folds, provenance.json)."""
+    from ..constants import PROVENANCE_FILE
+
+    parts = [FILES_72, FILES_80] + [fold_files(i) for i in range(5)]
+    return sorted({f"{name}.npy" for part in parts for names in part.values() for name in names}
+                  | {PROVENANCE_FILE})
+
+
+def split_fingerprint(data, split: Split) -> dict:
+    """What identifies split files: the data (size, scale, a hash of every matrix and its Hodge
+    numbers) and the split (its name and a hash of its index arrays). Stored in ``provenance.json``;
+    a folder whose record differs holds another dataset or another split."""
+    import hashlib
+
+    content = hashlib.sha256()
+    conf, hodge = np.asarray(data.conf), np.asarray(data.hodge)
+    for start in range(0, len(conf), 1 << 16):  # in chunks: no copy of a whole large dataset
+        content.update(np.ascontiguousarray(conf[start:start + (1 << 16)], dtype=np.int16).tobytes())
+        content.update(np.ascontiguousarray(hodge[start:start + (1 << 16)], dtype=np.int64).tobytes())
+    parts = hashlib.sha256()
+    for part in ("train", "valid", "test"):
+        idx = np.ascontiguousarray(np.asarray(getattr(split, part), dtype=np.int64).ravel())
+        parts.update(f"{part}:{len(idx)};".encode())
+        parts.update(idx.tobytes())
+    return {"n": int(len(data)), "scale": float(data.scale), "content_sha256": content.hexdigest(),
+            "split": str(split.name), "split_sha256": parts.hexdigest()}
+
+
+def _input_paths(data) -> list:
+    """The files or folder ``data`` was read from (to refuse writing over them)."""
+    prov = getattr(data, "provenance", None) or {}
+    found = []
+    for value in (prov.get("loaded_from"), prov.get("provenance_file"), prov.get("folder"), prov.get("file"),
+                  prov.get("source"), getattr(data, "source", None)):
+        if isinstance(value, (str, Path)) and str(value) and os.path.exists(str(value)):
+            found.append(str(value))
+    return found
 
 
 def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DEFAULT_SEED,
-                      derived: bool = True, dtype=np.float32) -> list:
+                      derived: bool = True, dtype=np.float32, force: bool = False, inputs=()) -> list:
     """Write ``split`` of ``data`` as .npy files with the Kaggle names; return their paths.
 
     "72" (or any 3-way split) -> conf_Xtrain/Xvalid/Xtest, hodge_ytrain/yvalid/ytest;
@@ -261,28 +311,50 @@ def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DE
     by ``data.scale`` (float32 by default; the published files are float64: pass
     ``dtype=np.float64``), so ``load_dataset(out_dir)`` gives back the same data and splits.
     A ``provenance.json`` beside the files records where the data came from (the dataset's
-    ``provenance``: embedded sample, generated set, real list or user data, with its size);
-    the folder reader reads it back.
+    ``provenance``: embedded sample, generated set, real list or user data, with its size) and
+    the data's fingerprint (:func:`split_fingerprint`); the folder reader reads it back.
+
+    Before anything is written the folder is checked (:func:`cicy4lib.outputs.check_dataset_folder`):
+    a folder inside the package, the input itself (``inputs``, and the files ``data`` was read
+    from), a folder holding another kind of dataset, or split files of other data or another
+    split is refused (:class:`~cicy4lib.errors.OutputRefusedError`) unless ``force``. Every file is
+    then staged and moved into place together (:func:`cicy4lib.fileio.atomic_write_many`): a
+    link at a file's name is replaced, never written through.
     """
+    from ..constants import PROVENANCE_FILE
+    from ..fileio import atomic_write_many
+    from ..outputs import check_dataset_folder
+
     split = split if isinstance(split, Split) else get_split(data, split, seed)
     dtype = np.dtype(dtype).type
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = _write_split(data, split, out_dir, dtype, derived)
-    paths.append(write_provenance(data, out_dir, files=[p.name for p in paths], split=split.name,
-                                  sizes=dict(zip(("train", "valid", "test"), split.sizes))))
-    return paths
+    fingerprint = split_fingerprint(data, split)
+    check_dataset_folder(out_dir, fingerprint, what="split folder", inputs=[*_input_paths(data), *inputs],
+                         force=force, own_files=layout_files())
+    items = _write_split(data, split, out_dir, dtype, derived)
+    prov = provenance_record(data, files=[p.name for p, _ in items], split=split.name,
+                             sizes=dict(zip(("train", "valid", "test"), split.sizes)), fingerprint=fingerprint)
+    text = (json.dumps(prov, indent=2) + "\n").encode("utf-8")
+    items.append((out_dir / PROVENANCE_FILE, lambda f: f.write(text)))
+    return atomic_write_many(items)
+
+
+def provenance_record(data, **extra) -> dict:
+    """The ``provenance.json`` record (JSON types) for files written from ``data``."""
+    from ..fileio import jsonable
+
+    prov = dict(getattr(data, "provenance", None) or {"kind": "user", "source": str(getattr(data, "source", ""))})
+    prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file", "reader")}
+    prov.update(n=len(data), scale=float(data.scale), written_by="cicy4lib", **extra)
+    return jsonable(prov)
 
 
 def write_provenance(data, out_dir, **extra) -> Path:
     """Write ``provenance.json`` for files written from ``data`` into ``out_dir``; its path."""
     from ..constants import PROVENANCE_FILE
-    from ..fileio import atomic_write_json, jsonable
+    from ..fileio import atomic_write_json
 
-    prov = dict(getattr(data, "provenance", None) or {"kind": "user", "source": str(getattr(data, "source", ""))})
-    prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file", "reader")}
-    prov.update(n=len(data), scale=float(data.scale), written_by="cicy4lib", **extra)
-    return atomic_write_json(jsonable(prov), Path(out_dir) / PROVENANCE_FILE)
+    return atomic_write_json(provenance_record(data, **extra), Path(out_dir) / PROVENANCE_FILE)
 
 
 def _write_split(data, split: Split, out_dir: Path, dtype, derived: bool) -> list:

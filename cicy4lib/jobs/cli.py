@@ -64,7 +64,7 @@ def _cmd_data(args):
 
     data = load_dataset(args.source, drop_products=not args.keep_products)
     split = split_72(len(data), seed=args.seed)
-    paths = write_split_files(data, split, args.out)
+    paths = write_split_files(data, split, args.out, force=args.force, inputs=[args.source])
     print(f"{data.source}: {len(data)} configurations, scale {data.scale:g}")
     print(f"wrote {len(paths)} files to {args.out}")
 
@@ -192,6 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="data-splits", help="output folder")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--keep-products", action="store_true", help="keep direct products (dropped by default)")
+    p.add_argument("--force", action="store_true",
+                   help="write even into a folder holding other data, another split or the input")
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("train", help="train one model (resumable)")

@@ -34,14 +34,18 @@
 from __future__ import annotations
 
 import inspect
+import json
 import math
+import os
 import re
 import socket
+import sqlite3
 import warnings
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ConfigurationError
+from .. import outputs
+from ..errors import ConfigurationError, DataError
 from ..fileio import atomic_write_json
 
 __all__ = ["DEFAULT_STORAGE", "make_storage", "default_study_name", "search_space", "family_of", "run_search",
@@ -75,13 +79,82 @@ def safe_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
 
 
+def _sqlite_path(url: str) -> str | None:
+    """The database file of a ``sqlite:///path`` URL (None for other URLs and in-memory ones)."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return None if not path or path == ":memory:" else path
+
+
+def storage_id(url: str | None) -> str:
+    """The storage as it identifies a study's output folder: the URL without its password, a
+    SQLite or journal file as its absolute path (``sqlite:///a.db`` and ``sqlite:///./a.db`` agree)."""
+    url = url or DEFAULT_STORAGE
+    db = _sqlite_path(url)
+    if db is not None:
+        return "sqlite:///" + os.path.abspath(os.path.expanduser(db))
+    if _is_journal(url):
+        return "journal:///" + os.path.abspath(os.path.expanduser(_journal_path(url))).lstrip("/")
+    return safe_url(url)
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(path) -> None:
+    """Refuse a SQLite study file that is not a SQLite database or is damaged, before Optuna opens
+    it (and before anything is written to it): the header is read, then ``PRAGMA quick_check``
+    runs on a read-only connection. A missing or empty file is fine (a new study database).
+
+    Raises
+    ------
+    DataError
+        Naming the file and what is wrong with it; the file is left as it was.
+    """
+    path = os.path.expanduser(str(path))
+    hint = "the file is left as it is: restore it from a backup, or give another --storage"
+    try:
+        if os.path.isdir(path):
+            raise DataError(f"search storage {path} is a folder, not a SQLite database file; give a file path")
+        if not os.path.exists(path):
+            return
+        size = os.path.getsize(path)
+        if size == 0:
+            return
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as err:
+        raise DataError(f"search storage {path} cannot be read ({err.strerror or err})") from None
+    if head != SQLITE_HEADER:
+        raise DataError(f"search storage {path} is not a SQLite database (its first bytes are {head[:16]!r}); "
+                        + hint)
+    uri = "file:" + os.path.abspath(path).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
+    try:
+        con = sqlite3.connect(uri, uri=True, timeout=60)
+        try:
+            rows = con.execute("PRAGMA quick_check").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as err:
+        raise DataError(f"search storage {path} is a damaged SQLite database ({err}); {hint}") from None
+    problems = [str(r[0]) for r in rows if r and r[0] != "ok"]
+    if problems:
+        raise DataError(f"search storage {path} is a damaged SQLite database (quick_check: "
+                        f"{'; '.join(problems[:3])[:200]}); {hint}")
+
+
 def make_storage(url: str | None = None):
     """An Optuna storage for ``url``: a database URL (RDBStorage, with a heartbeat so trials of
-    killed workers are failed and queued again) or a journal file (``journal:///path``, ``*.log``)."""
+    killed workers are failed and queued again) or a journal file (``journal:///path``, ``*.log``).
+    A SQLite file that is not a database or is damaged is refused first (:func:`check_sqlite_file`)."""
     import optuna
     from optuna.storages import RDBStorage
 
     url = url or DEFAULT_STORAGE
+    db = _sqlite_path(url)
+    if db is not None:
+        check_sqlite_file(db)
     if _is_journal(url):
         from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
@@ -110,10 +183,12 @@ def make_storage(url: str | None = None):
                                       **callback)
             except (ImportError, ModuleNotFoundError):
                 raise
-            except Exception:  # noqa: BLE001 - workers creating the tables of a new database race
+            except Exception as err:  # noqa: BLE001 - workers creating the tables of a new database race
                 # ("table ... already exists", "UNIQUE constraint failed: alembic_version", "locked")
                 if attempt == 5:
-                    raise
+                    first = " ".join(str(err).split())[:200]
+                    raise ConfigurationError(f"storage {safe_url(url)} cannot be opened "
+                                             f"({type(err).__name__}: {first})") from None
                 import random
                 import time
 
@@ -307,6 +382,7 @@ def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, devi
     run_dir = study_dir / run_name
     trial.set_user_attr("run_dir", str(run_dir.resolve()))
     trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", os.getpid())
     if is_tree_model(model):
         config = TrainConfig(seed=seed)
         result = train_tree(model, data, split, config, output_dir=study_dir, run_name=run_name, params=settings,
@@ -342,7 +418,7 @@ def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, devi
 def run_search(model: str, data, *, trials: int = 20, storage: str | None = None, study_name: str | None = None,
                epochs: int = 30, split: str = "72", recipe: str = "paper", output_dir=DEFAULT_OUTPUT_DIR,
                pruner: str = "median", sampler_seed: int | None = None, seed: int = 42, device: str | None = None,
-               timeout_s: float | None = None, progress: bool = False, log=print):
+               timeout_s: float | None = None, progress: bool = False, log=print, force: bool = False):
     """Run (or join, or resume) the study and return it; see the module docstring.
 
     Parameters
@@ -358,6 +434,15 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
     sampler_seed : seed of the TPE sampler (None: random; give each worker its own).
     seed : the training seed of every trial (the same for all: trials differ by their settings only).
     timeout_s : this worker stops starting new trials after this many seconds.
+    force : write into ``output_dir/<study_name>`` even if it holds another study's results
+        (another storage, or files no study claims); without it such a folder is refused.
+
+    The study folder is claimed for (study name, storage) before anything runs
+    (:func:`cicy4lib.outputs.claim_folder`): a second search with the same (default) name on another
+    database is refused instead of overwriting the first one's runs and ``best_trial.json``. A
+    study name is one plain folder name. On every start, RUNNING trials of killed workers are
+    marked failed (and queued again when they had started training) before the ``--trials``
+    budget is counted (:func:`fail_stale_trials`), so a killed study always resumes.
     """
     import optuna
 
@@ -377,8 +462,11 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
         recipe = "sklearn"
     space = search_space(name, recipe)
     split_name = split if isinstance(split, str) else (getattr(split, "name", None) or "custom")
-    study_name = study_name or default_study_name(name, recipe, split_name, data)
+    study_name = outputs.child_name(study_name if study_name is not None else
+                                    default_study_name(name, recipe, split_name, data),
+                                    "study name")
     url = storage or DEFAULT_STORAGE
+    study_dir = claim_study_folder(output_dir, study_name, url, force=force)
     sampler = optuna.samplers.TPESampler(seed=sampler_seed)
     study = optuna.create_study(study_name=study_name, storage=make_storage(url), direction="minimize",
                                 sampler=sampler, pruner=_pruner(pruner, epochs), load_if_exists=True)
@@ -393,8 +481,10 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
         raise ConfigurationError(f"study {study_name!r} in {safe_url(url)} searches {old.get('model')} / "
                                  f"{old.get('recipe')} / split {old.get('split')}, not {name} / {recipe} / "
                                  f"{split_name}; choose another --study name")
-    study_dir = Path(output_dir) / study_name
-    study_dir.mkdir(parents=True, exist_ok=True)
+    stale = fail_stale_trials(study)
+    if stale:
+        log(f"study {study_name}: {len(stale)} trial(s) left RUNNING by a killed worker marked failed "
+            f"({', '.join(str(n) for n in stale[:10])}); those that had started training are queued again")
     failures = []
 
     def objective(trial):
@@ -439,6 +529,111 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
                 pass
     _write_best(study, study_dir, url)
     return study
+
+
+def claim_study_folder(output_dir, study_name: str, url: str, *, force: bool = False) -> Path:
+    """``output_dir/study_name`` claimed for the study ``study_name`` in the storage ``url``
+    (:func:`cicy4lib.outputs.claim_folder`); a folder of an earlier version (no owner record) whose
+    ``best_trial.json`` names the same study and storage is adopted."""
+    study_dir = outputs.child_path(output_dir, study_name, "study name")
+    owner = {"study": study_name, "storage": storage_id(url)}
+    if not force and not (study_dir / outputs.OWNER_FILE).exists() and (study_dir / "best_trial.json").is_file():
+        try:
+            best = json.loads((study_dir / "best_trial.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            best = None
+        if isinstance(best, dict) and best.get("study") == study_name and \
+                best.get("storage") in (safe_url(url), owner["storage"]):
+            return outputs.claim_folder(study_dir, owner, what="search", force=True)
+    return outputs.claim_folder(study_dir, owner, what="search", force=force)
+
+
+def _alive(pid) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, ValueError, TypeError, OverflowError):
+        return True  # another user's process, or no way to tell: assume alive
+    return True
+
+
+def fail_stale_trials(study) -> list[int]:
+    """Mark FAILED the trials a killed worker left RUNNING, so that they no longer fill the study's
+    ``--trials`` budget; return their numbers. A RUNNING trial is stale when
+
+    - its heartbeat is older than the storage's grace period (database storage), or it has no
+      heartbeat at all although the storage keeps them (every worker of this library beats from
+      the start of its trial: a trial without one was started outside ``run_search`` and abandoned);
+    - it was started on this machine by a process that no longer exists (any storage).
+
+    A stale trial that had started training (it names a run directory) is queued again with the
+    same parameters: the next trial continues that run (as a trial interrupted with Ctrl-C)."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running:
+        return []
+    stale_ids = set()
+    with _quiet_optuna_warnings():
+        if is_heartbeat_enabled(storage):
+            stale_ids.update(storage._get_stale_trial_ids(study._study_id))
+            silent = _without_heartbeat(storage, running)
+            if silent:
+                # a worker records its first heartbeat right after creating its trial: give a trial
+                # created a moment ago that moment before calling it abandoned
+                import datetime
+                import time
+
+                now = datetime.datetime.now()
+                youngest = min((now - t.datetime_start).total_seconds() if t.datetime_start else HEARTBEAT_WAIT_S
+                               for t in silent)
+                if youngest < HEARTBEAT_WAIT_S:
+                    time.sleep(HEARTBEAT_WAIT_S - max(youngest, 0.0))
+                    silent = _without_heartbeat(storage, silent)
+                stale_ids.update(t._trial_id for t in silent)
+    host = socket.gethostname()
+    for t in running:
+        attrs = t.user_attrs
+        if attrs.get("host") == host and attrs.get("pid") is not None and not _alive(attrs["pid"]):
+            stale_ids.add(t._trial_id)
+    failed = []
+    for t in running:
+        if t._trial_id not in stale_ids:
+            continue
+        try:
+            storage.set_trial_user_attr(t._trial_id, "stale", "left RUNNING by a killed worker; marked failed")
+            if storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                failed.append(t)
+        except UpdateFinishedTrialError:  # its worker (or another one) finished it meanwhile
+            continue
+    for t in failed:
+        if t.user_attrs.get("run_dir") and not t.user_attrs.get("interrupted"):
+            study.enqueue_trial(t.params, user_attrs={"resume_of": _origin(t)})
+    return [t.number for t in failed]
+
+
+HEARTBEAT_WAIT_S = 2.0  # how long a new trial may go without its first heartbeat
+
+
+def _without_heartbeat(storage, trials) -> list:
+    """The ``trials`` that have no heartbeat record ([] if the storage cannot say)."""
+    try:
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        ids = [t._trial_id for t in trials]
+        backend = getattr(storage, "_backend", storage)  # a study's storage is a caching wrapper
+        with _create_scoped_session(backend.scoped_session) as session:
+            rows = (session.query(models.TrialHeartbeatModel.trial_id)
+                    .filter(models.TrialHeartbeatModel.trial_id.in_(ids)).all())
+        beating = {int(r[0]) for r in rows}
+    except Exception:  # noqa: BLE001 - another storage or Optuna version: rely on the grace period only
+        return []
+    return [t for t in trials if t._trial_id not in beating]
 
 
 class _Surplus(Exception):
@@ -507,7 +702,7 @@ def main_search(args) -> int:
                        epochs=args.epochs, split=args.split, recipe=args.recipe, output_dir=args.output_dir,
                        pruner=args.pruner, sampler_seed=args.sampler_seed, seed=args.seed, device=args.device,
                        timeout_s=args.timeout, progress=not args.quiet,
-                       log=(lambda *a: None) if args.quiet else print)
+                       log=(lambda *a: None) if args.quiet else print, force=getattr(args, "force", False))
     counts = study_summary(study)
     print(f"study {study.study_name} ({safe_url(args.storage or DEFAULT_STORAGE)}): "
           + ", ".join(f"{v} {k.lower()}" for k, v in sorted(counts.items())))
@@ -538,6 +733,8 @@ def add_parser(sub) -> None:
     p.add_argument("--device", default=None)
     p.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--force", action="store_true",
+                   help="write into DIR/<study> even if it holds another study's results (another storage)")
     p.set_defaults(func=lambda args: main_search(args))
 
 

@@ -7,8 +7,12 @@ A checkpoint is two files side by side::
                           "created", "sha256", ...the rest of the config}
 
 ``model.json`` records the SHA-256 of every weight file it describes (``"sha256": {"weights": ...,
-"optimizer": ...}``); :func:`load_model` recomputes it and refuses a file whose bytes changed
-(a flipped bit would otherwise load silently with changed weights). Every field of
+"optimizer": ...}``) and of its own content (``"json_sha256"``, over the canonical JSON of every
+other field: :func:`config_sha256`); :func:`load_model` recomputes both and refuses a file whose
+bytes changed (a flipped bit would otherwise load silently with changed weights) and a
+``model.json`` edited after saving (its scale, split or arch would silently change what the
+model predicts). A run directory without ``model.json`` loads with the architecture inferred from
+the weights' shapes (with a warning); a ``model.pt`` that is not a torch file is refused. Every field of
 ``model.json`` the library uses is checked for its type and range on load
 (:func:`validate_config`): a damaged or hand-edited file gives a :class:`CheckpointError` naming
 the field, never a ``TypeError`` later on. :func:`read_training_state` reads the trainer's
@@ -61,6 +65,8 @@ _CONFIG_ORDER = ("arch", "scale", "split", "seed", "recipe", "metrics", "library
 _PICKLED_OBJECT = re.compile(r"was not an allowed global|whose module \S+ is blocked|\S+ must be \S+ to load")
 # model.json's "sha256" entry: which file each key stands for (relative to the weights file)
 SHA256_KEY = "sha256"
+# model.json's hash of its own content (every other field, canonical JSON)
+JSON_SHA256_KEY = "json_sha256"
 
 # --------------------------------------------------------------------------- paths
 
@@ -135,8 +141,11 @@ def save_checkpoint(
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
         })
     record[SHA256_KEY] = {role: hashlib.sha256(blob).hexdigest() for role, blob in blobs.items()}
-    validate_config(jsonable(record), config_path)
-    text = json.dumps(record, indent=2, default=jsonable) + "\n"
+    record = jsonable(record)  # plain JSON types (NaN -> null): what is written is what is hashed
+    record.pop(JSON_SHA256_KEY, None)
+    record[JSON_SHA256_KEY] = config_sha256(record)
+    validate_config(record, config_path)
+    text = json.dumps(record, indent=2) + "\n"
     files = [(weights_path, lambda f: f.write(blobs["weights"]))]
     if "optimizer" in blobs:
         files.append((weights_path.with_name(OPTIMIZER_FILE), lambda f: f.write(blobs["optimizer"])))
@@ -149,6 +158,14 @@ def _torch_bytes(obj: Any) -> bytes:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
+
+
+def config_sha256(config: Mapping[str, Any]) -> str:
+    """Hex SHA-256 of ``model.json``'s content without its ``json_sha256`` field: the canonical
+    JSON (sorted keys, no spaces, ASCII), so re-indenting the file does not change it."""
+    body = {k: v for k, v in config.items() if k != JSON_SHA256_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -233,6 +250,7 @@ def load_model(
         where = f"{path} holds no {MODEL_FILE}" if Path(path).is_dir() else f"no checkpoint at {weights_path}"
         raise CheckpointNotFoundError(where)
     config = _read_config(config_path) if config_path.exists() else None
+    as_saved = dict(config) if config is not None else None  # for its own hash, checked last
     if config is not None:
         verify_sha256(weights_path, config, "weights", config_path)
     # Deserialise on the CPU and move the built model afterwards: a checkpoint written on a GPU
@@ -250,19 +268,19 @@ def load_model(
             raise CheckpointMismatchError(f"checkpoint is {recorded}, expected {expected} ({weights_path})")
         config["arch"] = recorded
     else:
-        inferred = _infer_arch(state_dict, weights_path)
-        if expected is not None and inferred.name != expected:
+        inferred = _infer_arch_name(state_dict, weights_path, config_path)
+        if expected is not None and inferred != expected:
             raise CheckpointMismatchError(
-                f"checkpoint is {inferred.name} (inferred from the weights; {config_path.name} is "
+                f"checkpoint is {inferred} (inferred from the weights; {config_path.name} is "
                 f"missing), expected {expected} ({weights_path})"
             )
         if expected is None:
             warnings.warn(
-                f"{config_path} not found: architecture {inferred.name} inferred from the weights' "
+                f"{config_path} not found: architecture {inferred} inferred from the weights' "
                 "shapes; scale and split unknown (pass arch= to state it)",
                 stacklevel=2,
             )
-        config = {"arch": inferred.name, "arch_inferred": expected is None}
+        config = {"arch": inferred, "arch_inferred": expected is None}
 
     try:
         model = build_model(config["arch"])
@@ -276,6 +294,9 @@ def load_model(
         load_published_state_dict(model, state_dict)
     except StateDictMismatchError as err:
         raise CheckpointMismatchError(f"{weights_path}: {err}") from None
+    if as_saved is not None:
+        # last: an edit that breaks a field, the weights' hash or the architecture is named above
+        verify_config_sha256(as_saved, config_path)
     if on_device:
         model.to(map_location)
     return model.eval(), config
@@ -315,8 +336,31 @@ def check_zip_crc(path: str | os.PathLike, hint: str = "") -> None:
                               f"after it was written){hint}")
 
 
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")  # torch.save: a zip archive (or the legacy format, a pickle)
+
+
+def _check_torch_file(weights_path: Path) -> None:
+    """Refuse a file that is not a torch file at all (text, JSON, an empty file) by its first bytes."""
+    try:
+        with open(weights_path, "rb") as f:
+            head = f.read(4)
+    except IsADirectoryError:
+        raise CheckpointError(f"{weights_path} is a folder, not a weights file") from None
+    except FileNotFoundError:
+        raise CheckpointNotFoundError(f"no checkpoint at {weights_path}") from None
+    except OSError as err:
+        raise CheckpointError(f"{weights_path} cannot be read ({err.strerror or err})") from None
+    if not head:
+        raise CheckpointError(f"{weights_path} is truncated or corrupt (empty: 0 bytes); restore it or retrain")
+    if not head.startswith(_TORCH_MAGIC):
+        kind = "text" if all(32 <= b < 127 or b in (9, 10, 13) for b in head) else "another kind of file"
+        raise CheckpointError(f"{weights_path} is not a torch weights file (it begins with {head!r}: {kind}); "
+                              "restore it or retrain")
+
+
 def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
     """``torch.load(weights_only=True)`` with errors that name the file and the cause."""
+    _check_torch_file(weights_path)
     check_zip_crc(weights_path)
     try:
         obj = torch.load(weights_path, map_location=map_location, weights_only=True)
@@ -329,10 +373,13 @@ def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
                 f"not a plain state_dict, so weights_only loading refused it. {TRUST_HINT}"
             ) from None
         raise CheckpointError(f"{weights_path} is truncated or corrupt ({first_line(err)})") from None
-    except (RuntimeError, EOFError, ValueError, OSError) as err:
+    except (RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile, KeyError, IndexError,
+            UnicodeDecodeError, MemoryError, OverflowError, TypeError, AttributeError) as err:
+        # a damaged pickle stream fails with whatever its broken opcodes lead to (KeyError: 101 ...)
         if isinstance(err, FileNotFoundError):
             raise CheckpointNotFoundError(f"no checkpoint at {weights_path}") from None
-        raise CheckpointError(f"{weights_path} is truncated or corrupt ({first_line(err)})") from None
+        raise CheckpointError(f"{weights_path} is truncated or corrupt "
+                              f"({type(err).__name__}: {first_line(err)})") from None
     return unwrap_state_dict(obj, weights_path)
 
 
@@ -353,6 +400,19 @@ def _read_config(config_path: Path) -> dict:
         raise CheckpointError(f"{config_path} cannot be read ({err.strerror or err})") from None
     validate_config(config, config_path)
     return config
+
+
+def verify_config_sha256(config: Mapping[str, Any], config_path: str | os.PathLike) -> None:
+    """Refuse a ``model.json`` whose content no longer matches the ``json_sha256`` it recorded when
+    it was saved (an edit after saving). Files written before the library recorded it have none."""
+    expected = config.get(JSON_SHA256_KEY)
+    if expected is None:
+        return
+    if config_sha256(config) != expected:
+        raise CheckpointError(
+            f"{config_path} was changed after it was saved (its content no longer matches its "
+            f"{JSON_SHA256_KEY} {str(expected)[:12]}...): an edited scale, split or arch would change what "
+            "the model predicts; restore the file, or save the model again with save_checkpoint")
 
 
 # --------------------------------------------------------------------------- validation
@@ -399,6 +459,8 @@ _FIELD_RULES = {
     "target_std": (lambda v: v is None or (_is_number_list(v) and all(x > 0 for x in v)),
                    "a list of 4 positive finite numbers or null"),
     SHA256_KEY: (_is_sha256_map, "an object of 64-digit lowercase hex SHA-256 strings"),
+    JSON_SHA256_KEY: (lambda v: isinstance(v, str) and _HEX64.fullmatch(v) is not None,
+                      "a 64-digit lowercase hex SHA-256 string"),
 }
 
 
@@ -503,6 +565,34 @@ def read_training_state(path: str | os.PathLike, required: Mapping[str, Any] | N
             raise CheckpointError(f"{path}: field {field!r} must be {names}, got {type(value).__name__}; "
                                   f"{STATE_HINT}")
     return state
+
+
+def _infer_arch_name(state_dict: Mapping[str, torch.Tensor], weights_path: Path, config_path: Path) -> str:
+    """The architecture of weights saved without ``model.json``: the paper's layouts by their
+    shapes (:func:`infer_spec`), else the one registry model whose parameter names and shapes
+    are exactly these; otherwise a :class:`CheckpointMismatchError` saying so."""
+    try:
+        return infer_spec(state_dict).name
+    except StateDictMismatchError as err:
+        paper_error = err
+    from .registry import list_models
+
+    wanted = sorted((k, tuple(v.shape)) for k, v in state_dict.items() if hasattr(v, "shape"))
+    matches = []
+    for name in list_models():
+        try:
+            model = build_model(name)
+        except Exception:  # noqa: BLE001 - a model that cannot be built here is no candidate
+            continue
+        if sorted((k, tuple(v.shape)) for k, v in model.state_dict().items()) == wanted:
+            matches.append(name)
+    if len(matches) == 1:
+        return matches[0]
+    why = (f"several registry models fit ({', '.join(matches)})" if matches
+           else f"no registry model has these parameters ({first_line(paper_error)})")
+    raise CheckpointMismatchError(f"{weights_path}: {config_path.name} is missing and the architecture cannot be "
+                                  f"inferred from the weights: {why}; pass arch= (CLI: --arch) or restore "
+                                  f"{config_path.name}")
 
 
 def _infer_arch(state_dict: Mapping[str, torch.Tensor], weights_path: Path) -> ModelSpec:

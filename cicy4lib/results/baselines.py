@@ -32,6 +32,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..data.checks import verified_euler
+
 __all__ = [
     "BASELINE_GROUP", "LEARNED_GROUP", "FAVOURABLE", "CONSTANT", "CONSTANT_CHI", "Baseline",
     "register_baseline", "list_baselines", "number_of_factors", "chi_completion", "favourable_guess",
@@ -107,7 +109,7 @@ def favourable_guess(data, idx=None) -> np.ndarray:
     """The zero-parameter guess for rows ``idx`` of a dataset (see the module text)."""
     idx = _rows(idx, len(data.conf))
     h11 = number_of_factors(np.asarray(data.conf)[idx])
-    return chi_completion(h11, np.zeros_like(h11), np.asarray(data.euler)[idx]).astype(np.float64)
+    return chi_completion(h11, np.zeros_like(h11), verified_euler(data, idx)).astype(np.float64)
 
 
 def constant_prediction(data, train_idx) -> np.ndarray:
@@ -130,7 +132,7 @@ def _constant(data, split, idx):
 def _constant_chi(data, split, idx):
     c = constant_prediction(data, split.train).astype(np.int64)
     n = len(idx)
-    return chi_completion(np.full(n, c[0]), np.full(n, c[1]), np.asarray(data.euler)[idx]).astype(np.float64)
+    return chi_completion(np.full(n, c[0]), np.full(n, c[1]), verified_euler(data, idx)).astype(np.float64)
 
 
 register_baseline(FAVOURABLE, _favourable,

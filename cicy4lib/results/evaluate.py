@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from ..constants import DEFAULT_SCALE, HODGE, TARGETS
+from ..data.checks import verified_euler
 from ..data.splits import as_split
 
 __all__ = [
@@ -314,6 +315,15 @@ def _long_rows(subset: str, kind: str, table: pd.DataFrame) -> list[dict]:
             for target in TARGETS]
 
 
+def _check_run_data(config, data, split, run) -> None:
+    """A :class:`~cicy4lib.errors.DataMismatchWarning` when ``run`` is scored on other data than
+    its own (:func:`cicy4lib.training.runs.warn_if_other_data`)."""
+    from ..training.runs import warn_if_other_data
+
+    if hasattr(data, "conf") and hasattr(data, "hodge"):
+        warn_if_other_data(config.get("data_fingerprint"), data, as_split(data, split), run)
+
+
 def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"), batch_size: int = 4096,
              device=None) -> pd.DataFrame:
     """Raw and χ-constrained metrics of a model on the subsets of a split.
@@ -355,6 +365,7 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
 
         model, config = load_model(model_or_preds)
         scale = config.get("scale")
+        _check_run_data(config, data, split, model_or_preds)
     else:
         model = model_or_preds
 
@@ -369,7 +380,7 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
             pred = predict(model, data, idx, batch_size=batch_size, device=device, scale=scale)
         y_true = np.asarray(data.hodge)[idx]
         raw = metrics_table(y_true, pred)
-        hodge, fallback = constrain(pred, np.asarray(data.euler)[idx])
+        hodge, fallback = constrain(pred, verified_euler(data, idx))  # exact chi, never an unchecked one
         rows += _long_rows(subset, "raw", raw)
         rows += _long_rows(subset, "constrained", metrics_table(y_true, hodge))
         fallbacks[subset] = int(fallback.sum())
@@ -388,7 +399,7 @@ def baseline_table(data, split, subset: str = "test") -> pd.DataFrame:
     from .baselines import BASELINE_GROUP, baseline_predictions
 
     idx = np.asarray(getattr(split, subset))
-    y, euler = np.asarray(data.hodge)[idx], np.asarray(data.euler)[idx]
+    y, euler = np.asarray(data.hodge)[idx], verified_euler(data, idx)
     rows = []
     for name, preds in baseline_predictions(data, split, (subset,)).items():
         pred = preds[subset]
@@ -524,6 +535,7 @@ def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: in
     model, config = load_model(run)
     split_name = split or config.get("split", "72")
     split_obj = as_split(data, str(split_name)) if not hasattr(split_name, "test") else split_name
+    _check_run_data(config, data, split_obj, run)
     table = evaluate(model, data, split_obj, batch_size=batch_size, device=device)
     base = baseline_metrics(data, split_obj)
     arch = config.get("arch", Path(run).name)

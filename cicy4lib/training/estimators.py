@@ -13,6 +13,7 @@ from ..constants import HODGE
 from ..data.splits import as_split
 from ..errors import RunExistsError
 from ..fileio import jsonable
+from ..outputs import child_path
 from ..models.trees import (CONFIG_FILE as TREE_CONFIG_FILE, fit_tree_model, huber_loss, is_tree_run, known_rows,
                             load_tree_model, save_tree_model, tree_spec)
 from .config import TrainResult
@@ -35,7 +36,8 @@ def train_tree(model_name, data, split="72", config=None, *, output_dir="Results
     split_name = split.name or "custom"
     seed = int(getattr(config, "seed", 42) if config is not None else 42)
     n_jobs = int(getattr(config, "num_threads", None) or 1) if config is not None else 1
-    run_dir = Path(output_dir) / (run_name or f"{spec.name}_{split_name}")
+    run_dir = (child_path(output_dir, run_name, "run name") if run_name is not None
+               else Path(output_dir) / f"{spec.name}_{split_name}")
     fingerprint = data_fingerprint(data, split)
     settings = {**spec.params, **(params or {})}
     run_dir.mkdir(parents=True, exist_ok=True)

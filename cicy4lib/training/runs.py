@@ -230,6 +230,11 @@ def _fingerprint(data, split) -> dict:
         content.update(np.ascontiguousarray(conf[rows], dtype=np.int16).tobytes())
         content.update(np.ascontiguousarray(hodge[rows], dtype=np.int64).tobytes())
     content.update(repr(float(getattr(data, "scale", 0.0))).encode())
+    test = hashlib.sha256()  # not compared on resume (FINGERPRINT_KEYS); evaluation checks it
+    for start in range(0, len(parts["test"]), _HASH_CHUNK):
+        rows = parts["test"][start:start + _HASH_CHUNK]
+        test.update(np.ascontiguousarray(conf[rows], dtype=np.int16).tobytes())
+        test.update(np.ascontiguousarray(hodge[rows], dtype=np.int64).tobytes())
     return {
         "kind": provenance.get("kind"),
         "source": str(provenance.get("source", getattr(data, "source", ""))),
@@ -240,6 +245,7 @@ def _fingerprint(data, split) -> dict:
         "split": getattr(split, "name", None),
         "split_sha256": split_hash.hexdigest(),
         "content_sha256": content.hexdigest(),
+        "test_sha256": test.hexdigest(),
     }
 
 
@@ -274,6 +280,33 @@ def check_fingerprint(saved: Mapping | None, current: Mapping | None, path: str 
         raise RunMismatchError(
             f"{path} was trained on other data ({'; '.join(diffs)}). Resume with the same data "
             f"(source, max_samples, split), or {_OVERWRITE_HINT}.")
+
+
+# what must agree for a run to be scored on "its own" data (the source's spelling may differ)
+EVALUATION_KEYS = ("n", "n_train", "n_valid", "n_test", "split_sha256", "content_sha256", "test_sha256")
+
+
+def warn_if_other_data(saved: Mapping | None, data, split, run) -> list[str]:
+    """Warn :class:`~cicy4lib.errors.DataMismatchWarning` when ``data`` (with ``split``) is not the
+    data the run at ``run`` was trained on (its ``model.json`` ``data_fingerprint`` ``saved``):
+    other rows, sizes, split or labels. The warning names both fingerprints; returns the entries
+    that differ ([] when they agree or the run records none)."""
+    from ..errors import DataMismatchWarning
+
+    if not isinstance(saved, Mapping):
+        return []
+    current = data_fingerprint(data, split)
+    diffs = [key for key in EVALUATION_KEYS if key in saved and saved.get(key) != current.get(key)]
+    if diffs:
+        def says(fp):
+            return (f"{fp.get('kind')} {Path(str(fp.get('source') or '')).name or '?'}, n={fp.get('n')}, split "
+                    f"{fp.get('split')} {str(fp.get('split_sha256'))[:10]}, rows {str(fp.get('content_sha256'))[:10]}"
+                    f"/{str(fp.get('test_sha256'))[:10]}")
+        warnings.warn(DataMismatchWarning(
+            f"{run} is evaluated on data other than its own ({', '.join(diffs)} differ): trained on "
+            f"[{says(saved)}], evaluated on [{says(current)}]; its scores are not those of its own test set"),
+            stacklevel=3)
+    return diffs
 
 
 # --------------------------------------------------------------------------- state and log
@@ -451,6 +484,14 @@ def _describe(run_dir: Path) -> str:
 
 
 def run_directory(model_name, data, split="72", output_dir="Results_p2_Trained_models", run_name=None) -> Path:
-    """Where :func:`train` keeps the run: ``output_dir/run_name``, by default ``<model>_<split>``."""
+    """Where :func:`train` keeps the run: ``output_dir/run_name``, by default ``<model>_<split>``.
+
+    A given ``run_name`` must be one plain folder name (:func:`cicy4lib.outputs.child_path`): ``..``,
+    a separator, an absolute or hidden name would leave ``output_dir`` and is an
+    :class:`~cicy4lib.errors.OutputRefusedError` before anything is written."""
+    from ..outputs import child_path
+
+    if run_name is not None:  # a user-given name: one plain folder name inside output_dir
+        return child_path(output_dir, run_name, "run name")
     split_name = as_split(data, split).name or "custom"
-    return Path(output_dir) / (run_name or f"{canonical_name(model_name)}_{split_name}")
+    return Path(output_dir) / f"{canonical_name(model_name)}_{split_name}"

@@ -153,7 +153,7 @@ def test_truncated_or_corrupt_file(tmp_path, damage, legacy):
         load_model(tmp_path)
     # ... and a checkpoint without one (older versions) still gets a clear error from the loader
     record = json.loads((tmp_path / "model.json").read_text())
-    del record["sha256"]
+    del record["sha256"], record["json_sha256"]  # as an older version wrote it
     (tmp_path / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match=r"model\.pt is (truncated or )?corrupt"):
         load_model(tmp_path)
@@ -353,7 +353,7 @@ def test_flipped_bytes_in_model_pt_are_refused(tmp_path):
     offset = len(data) - 2000
     data[offset] ^= 0x01
     weights.write_bytes(bytes(data))
-    record_without = {k: v for k, v in record.items() if k != "sha256"}
+    record_without = {k: v for k, v in record.items() if k not in ("sha256", "json_sha256")}  # an older version's
     with pytest.raises(CheckpointError, match=r"model\.pt does not match the SHA-256 recorded in model\.json"):
         load_model(tmp_path)
     (tmp_path / "model.json").write_text(json.dumps(record_without))
@@ -503,7 +503,7 @@ def test_checkpoints_without_a_recorded_hash_still_load(tmp_path):
     model = _model("LSTM-400")
     save_checkpoint(tmp_path, model, CONFIG)
     record = json.loads((tmp_path / "model.json").read_text())
-    del record["sha256"]  # written by an earlier version of the library
+    del record["sha256"], record["json_sha256"]  # written by an earlier version of the library
     (tmp_path / "model.json").write_text(json.dumps(record))
     loaded, config = load_model(tmp_path)
     assert torch.equal(_outputs(loaded), _outputs(model)) and "sha256" not in config
