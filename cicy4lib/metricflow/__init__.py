@@ -21,7 +21,7 @@ import numpy as np
 from .variety import Hypersurface, as_variety, fermat_quintic, from_configuration
 from .points import charts, check_points, n_charts, normalise, quintic_points, sample_points
 from .geometry import PointData, fs_metric, kappa, prepare, weights
-from .measures import kahler_defect, ma_loss, sigma_measure, sigma_of
+from .measures import kahler_defect, ma_loss, ricci_scalar, sigma_measure, sigma_of
 # part 2 (metric-NTK, kernel flows, clustering): numpy/scikit-learn; torch only inside ntk/kernel_flow calls
 from .distances import fs_distance, mean_nearest_distance, nearest_distances
 from .kernels import delta_kernel, gaussian_kernel, make_kernel, real_features, relu_ntk
@@ -64,4 +64,5 @@ __all__ = ["fs_distance", "mean_nearest_distance", "nearest_distances", "delta_k
            "noised_points", "MetricTrainConfig", "MultiplicativeMetric", "PhiMetric", "build_metric_model", "metric_numpy",
            "metric_torch", "point_tensors", "train_metric", "Hypersurface", "PointData", "as_variety", "charts", "check_points", "fermat_quintic", "fs_metric",
            "from_configuration", "kahler_defect", "kappa", "load_metric_model", "ma_loss", "metric", "n_charts",
-           "normalise", "prepare", "quintic_points", "sample_points", "sigma_measure", "sigma_of", "weights"]
+           "normalise", "prepare", "quintic_points", "ricci_scalar", "sample_points", "sigma_measure", "sigma_of",
+           "weights"]
