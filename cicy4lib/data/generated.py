@@ -25,7 +25,7 @@ import numpy as np
 from .. import outputs
 from ..chunked import run_chunks
 from ..errors import ConfigurationError, DataError
-from ..fileio import atomic_write, atomic_write_json, remove_stale_temp_files
+from ..fileio import append_text, atomic_write, atomic_write_json, remove_stale_temp_files
 from ..geometry.labelling import labeller_version
 from ..geometry.sample_generator import DEFAULT_N, DEFAULT_SEED
 from ..geometry.walks import (CHUNK_FORMAT, CHUNKED_GENERATOR_VERSION, chunk_seeds, default_chunk_settings,
@@ -173,8 +173,7 @@ def run_generation(out_dir=GENERATED_DIR, n_chunks=1, settings=None, workers=Non
         line = {"chunk": index, "n": int(len(arrays["conf"])), **seconds,
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "labeller_version": json.loads(str(arrays["meta"]))["labeller_version"]}
-        with open(timing_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line) + "\n")
+        append_text(timing_path, json.dumps(line) + "\n")  # never through a link; a full disk names the file
         if log:
             log(f"chunk {index}: {line['n']} entries in {seconds['total']:.0f} s")
 

@@ -135,5 +135,18 @@ def _main_chunked(args, log):
     log(f"card: {card}")
 
 
+def run_main(argv=None) -> int:
+    """:func:`main` as a command: a library error (an output refused, a damaged chunk that cannot be
+    moved aside, other settings in the folder) is one ``error:`` line and exit status 2."""
+    from ..errors import Cicy4Error
+
+    try:
+        main(argv)
+    except Cicy4Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(run_main())

@@ -332,3 +332,69 @@ def test_a_failed_first_write_says_nothing_was_written(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="nothing was written"):
         atomic_write_many([(tmp_path / "a", lambda f: f.write(b"a")), (tmp_path / "b", lambda f: f.write(b"b"))])
     assert not (tmp_path / "a").exists()
+
+
+# --------------------------------------------------------------------------- 7. the generator
+
+def test_sample_command_never_writes_into_the_package_without_force(tmp_path, capsys):
+    from cicy4lib import outputs
+    from cicy4lib.jobs import generate
+
+    shipped = outputs.PACKAGE_DIR / "_data" / "sample.npz"
+    before = shipped.read_bytes()
+    for target in (shipped, outputs.PACKAGE_DIR / "_data" / "new_sample.npz"):
+        assert generate.run_main(["--n", "1", "--out", str(target)]) == 2
+        assert "inside the installed package" in capsys.readouterr().err
+    assert shipped.read_bytes() == before and not (outputs.PACKAGE_DIR / "_data" / "new_sample.npz").exists()
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        (tmp_path / "sample.npz").write_bytes(b"an earlier sample")
+        assert generate.run_main(["--n", "1"]) == 2  # the default ./sample.npz exists: refused
+    finally:
+        os.chdir(cwd)
+    assert (tmp_path / "sample.npz").read_bytes() == b"an earlier sample"
+
+
+def _fake_generation(monkeypatch, made):
+    """run_generation with the chunk work replaced: records which chunks it was asked for."""
+    from cicy4lib.data import generated
+
+    def fake_run_chunks(fn, jobs, on_result, **_kw):
+        for index, _args in jobs:
+            made.append(index)
+            arrays = {"conf": np.zeros((1, 16, 20), np.int8), "hodge": np.zeros((1, 4), np.int64),
+                      "meta": np.array(json.dumps({"labeller_version": "test"}))}
+            on_result(index, (arrays, {"total": 0.0}))
+    monkeypatch.setattr(generated, "run_chunks", fake_run_chunks)
+    monkeypatch.setattr(generated, "chunk_seeds", lambda settings: {})  # the seed walk takes ~1 min
+    return generated
+
+
+def test_generation_counts_only_verified_chunks(tmp_path, monkeypatch):
+    made = []
+    generated = _fake_generation(monkeypatch, made)
+    out = tmp_path / "chunks"
+    generated.run_generation(out, 2, progress=False)
+    assert made == [0, 1]
+    good = (out / "chunk_00001.npz").read_bytes()
+    (out / "chunk_00001.npz").write_bytes(good[: len(good) // 2])  # cut by a crash
+    made.clear()
+    with pytest.warns(UserWarning, match="damaged"):
+        generated.run_generation(out, 2, progress=False)
+    assert made == [1]  # made again, not counted done
+    assert (out / "chunk_00001.npz.damaged").read_bytes() == good[: len(good) // 2]  # kept aside
+    assert len((out / "timings.jsonl").read_text().splitlines()) == 3
+
+
+def test_generation_timings_never_written_through_a_link(tmp_path, monkeypatch):
+    made = []
+    generated = _fake_generation(monkeypatch, made)
+    out = tmp_path / "chunks"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.symlink(victim, out / "timings.jsonl")
+    with pytest.raises(OutputError, match="symbolic link"):
+        generated.run_generation(out, 1, progress=False)
+    assert victim.read_text() == "precious\n"
