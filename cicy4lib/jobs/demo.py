@@ -281,15 +281,16 @@ def train_runs(settings: DemoSettings, data: DemoData) -> DemoTraining:
 def evaluate_runs(settings: DemoSettings, data: DemoData, training: DemoTraining) -> DemoEvaluation:
     """Stage 3: the recipe table, then test accuracies of every run, the paper's ensembles whose
     members exist, the mean of all, a hill-climbed ensemble and the baselines' rows."""
-    from ..results.ensemble import run_ensembles
+    from ..results.ensemble import ensemble_results
 
     side = recipes_table(training.runs, data.dataset, data.split)
-    table = run_ensembles(settings.output_dir / "models", data.dataset, split=data.split, hill_climb=True,
-                          members=[r["run"] for r in training.runs])
-    weights = {k: round(float(v), 3) for k, v in table.attrs.get("weights", {}).items() if v > 0}
+    results = ensemble_results(settings.output_dir / "models", data.dataset, split=data.split, hill_climb=True,
+                               members=[r["run"] for r in training.runs])
+    weights = {k: round(float(v), 3) for k, v in results.weights.items() if v > 0}
     stuck = [f"{row['model']} / {row['recipe']}" for _, row in side.iterrows()
              if not row.get("÷ constant's", float("inf")) <= NOT_LEARNED_RATIO]
-    return DemoEvaluation(side, table, weights, dict(table.attrs.get("fallbacks", {})), stuck)
+    # the table keeps its attrs: run_demo returns it, as run_ensembles' callers expect
+    return DemoEvaluation(side, results.as_frame(), weights, dict(results.fallbacks), stuck)
 
 
 def _results_text(settings: DemoSettings, data: DemoData, training: DemoTraining, ev: DemoEvaluation,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping, Sequence
@@ -27,6 +27,8 @@ from . import published
 from ..errors import UnknownNameError
 from ..constants import HODGE
 from ..data.checks import verified_euler
+from ..data.label import data_label
+from ..data.splits import as_split
 from .evaluate import as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
 
 __all__ = [
@@ -341,6 +343,141 @@ def _accuracy_rows(name: str, group: str, pred, y, euler) -> tuple[list[dict], i
     return rows, int(fallback.sum())
 
 
+@dataclass
+class EnsembleResults:
+    """What :func:`ensemble_results` computes: the accuracy table and, as values, what is said beneath it.
+
+    ``table`` is indexed by (name, kind) as :func:`run_ensembles` describes; the other fields are
+    the ones :func:`run_ensembles` also puts into ``table.attrs`` for notebooks written against it.
+    """
+
+    table: pd.DataFrame
+    weights: dict  # hill-climb weights by run name ({} without a hill climb)
+    members: dict  # row name -> run names
+    missing: dict  # paper ensemble -> its missing run names
+    excluded: dict  # run name -> why it was left out
+    fallbacks: dict  # row name -> constraint fallbacks
+    valid_score: dict  # row name -> validation score (the hill climb)
+    test: str  # "72" or "80"
+    impossible: dict  # row name -> impossible raw values (evaluate.impossible_counts)
+    data: str  # the data label
+    n_test: int
+
+    def as_frame(self) -> pd.DataFrame:
+        """The table with the other fields in ``attrs`` (:func:`run_ensembles`' return value)."""
+        table = self.table.copy()
+        table.attrs.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "table"})
+        return table
+
+
+def _select_members(runs_dir, members, available: dict, test: str) -> tuple[list, dict]:
+    """(member run names, {excluded run: reason}): the given ones (checked), else every run whose
+    split keeps the test set unseen."""
+    if members is None:
+        usable, excluded = compatible_runs(runs_dir, test)
+        return list(usable), excluded
+    members = list(members)
+    unknown = [m for m in members if m not in available]
+    if unknown:
+        raise FileNotFoundError(f"no model.pt under {runs_dir} for runs {unknown}; have {sorted(available)}")
+    risky = [m for m in members if _run_split(available[m]) not in _COMPATIBLE_SPLITS[test]]
+    if risky:
+        warnings.warn(f"runs {risky} were not trained on a split that keeps the {test}% test set "
+                      "unseen; their test accuracies may be inflated", stacklevel=3)
+    return members, {}
+
+
+def _paper_ensembles_present(names, test: str, available: dict) -> tuple[dict, dict]:
+    """({paper ensemble: its runs} whose members all exist, {paper ensemble: missing runs})."""
+    ensembles, missing = {}, {}
+    for name in (paper_ensembles(test) if names is None else names):
+        runs = resolve_ensemble(name, test)
+        absent = [r for r in runs if r not in available]
+        if absent:
+            missing[name] = absent
+        else:
+            ensembles[name] = runs
+    return ensembles, missing
+
+
+def _predict_needed(needed, available, members, data, split, climb, batch_size, device) -> tuple[dict, dict]:
+    """Test predictions of every needed run, validation predictions of the hill climb's candidates;
+    each model is loaded once."""
+    test_idx, valid_idx = np.asarray(split.test), np.asarray(split.valid)
+    test_preds, valid_preds = {}, {}
+    for run in needed:
+        subsets = {"test": test_idx, "valid": valid_idx} if climb and run in members else {"test": test_idx}
+        preds = predict_runs({run: available[run]}, data, subsets, batch_size=batch_size, device=device)[run]
+        test_preds[run] = preds["test"]
+        if "valid" in preds:
+            valid_preds[run] = preds["valid"]
+    return test_preds, valid_preds
+
+
+# eleven parameters: the public API as notebooks and the command line call it
+def ensemble_results(runs_dir, data, split="72", names=None, members=None, hill_climb: bool = True,
+                     seed: int | None = None, *, score="accuracy", batch_size: int = 4096, device=None,
+                     baselines: bool = True) -> EnsembleResults:
+    """:func:`run_ensembles` as a value: the table and what is said beneath it as fields.
+
+    Parameters and errors are :func:`run_ensembles`'.
+
+    Returns
+    -------
+    EnsembleResults
+    """
+    from . import baselines as baseline_rows  # the name `baselines` is the parameter
+
+    split = as_split(data, split, seed=seed, parts=("train", "valid", "test"))
+    test = _test_name(split)
+    available = find_runs(runs_dir)
+    members, excluded = _select_members(runs_dir, members, available, test)
+    ensembles, missing = _paper_ensembles_present(names, test, available)
+    if names is not None and not ensembles and not members:
+        detail = "; ".join(f"{n}: no run for {', '.join(a)}" for n, a in missing.items())
+        raise ValueError(f"none of the ensembles {list(names)} has all its members under {runs_dir}"
+                         + (f" ({detail})" if detail else ""))
+    if not members and not ensembles:
+        raise FileNotFoundError(f"no usable runs (*/model.pt) under {runs_dir}")
+
+    needed = list(dict.fromkeys([*members, *(r for runs in ensembles.values() for r in runs)]))
+    climb = hill_climb and bool(members)
+    test_preds, valid_preds = _predict_needed(needed, available, members, data, split, climb, batch_size, device)
+    test_idx = np.asarray(split.test)
+    y_test, euler_test = np.asarray(data.hodge)[test_idx], verified_euler(data, test_idx)  # exact chi
+
+    rows, fallbacks, member_lists, impossible = [], {}, {}, {}
+
+    def add(name, group, pred, runs):
+        new, fallbacks[name] = _accuracy_rows(name, group, pred, y_test, euler_test)
+        rows.extend(new)
+        member_lists[name] = list(runs)
+        impossible[name] = impossible_counts(pred)
+
+    for run in members:
+        group = LEARNED if baseline_rows.is_learned_baseline(_run_arch(available[run])) else "member"
+        add(run, group, test_preds[run], [run])
+    for name, runs in ensembles.items():
+        add(name, "paper", mean_ensemble([test_preds[r] for r in runs]), runs)
+    weights, valid_score = {}, {}
+    if members:
+        add(MEAN_ALL, "mean", mean_ensemble([test_preds[r] for r in members]), members)
+    if climb:
+        # Fitted on validation predictions and labels only; test rows are used just to score it.
+        result = _hill_climb(valid_preds, np.asarray(data.hodge)[np.asarray(split.valid)], score=score)
+        weights = result.weights
+        valid_score[HILL_CLIMB] = result.score
+        add(HILL_CLIMB, "hill-climb", apply_weights(test_preds, weights), result.members)
+    if baselines:
+        for name, preds in baseline_rows.baseline_predictions(data, split, ("test",)).items():
+            add(name, baseline_rows.BASELINE_GROUP, preds["test"], [])
+
+    table = pd.DataFrame(rows).set_index(["name", "kind"])[["group", *HODGE, "mean"]]
+    return EnsembleResults(table, weights, member_lists, missing, excluded, fallbacks, valid_score, test,
+                           impossible, data_label(data), int(len(test_idx)))
+
+
+# eleven parameters: the public API as notebooks and the command line call it
 def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_climb: bool = True,
                   seed: int | None = None, *, score="accuracy", batch_size: int = 4096, device=None,
                   baselines: bool = True) -> pd.DataFrame:
@@ -390,90 +527,8 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
     ``excluded`` {run name: reason}, ``fallbacks`` {row name: constraint fallbacks},
     ``valid_score`` {row name: validation score} for the hill-climb, ``test`` ("72"/"80").
     """
-    from ..data.splits import as_split
-
-    split = as_split(data, split, seed=seed, parts=("train", "valid", "test"))
-    test = _test_name(split)
-    available = find_runs(runs_dir)
-    excluded = {}
-    if members is None:
-        usable, excluded = compatible_runs(runs_dir, test)
-        members = list(usable)
-    else:
-        members = list(members)
-        unknown = [m for m in members if m not in available]
-        if unknown:
-            raise FileNotFoundError(f"no model.pt under {runs_dir} for runs {unknown}; have {sorted(available)}")
-        risky = [m for m in members if _run_split(available[m]) not in _COMPATIBLE_SPLITS[test]]
-        if risky:
-            warnings.warn(f"runs {risky} were not trained on a split that keeps the {test}% test set "
-                          "unseen; their test accuracies may be inflated", stacklevel=2)
-
-    # Paper ensembles whose members all exist (their members are scored even if not in `members`).
-    ensembles, missing = {}, {}
-    for name in (paper_ensembles(test) if names is None else names):
-        runs = resolve_ensemble(name, test)
-        absent = [r for r in runs if r not in available]
-        if absent:
-            missing[name] = absent
-        else:
-            ensembles[name] = runs
-    if names is not None and not ensembles and not members:
-        detail = "; ".join(f"{n}: no run for {', '.join(a)}" for n, a in missing.items())
-        raise ValueError(f"none of the ensembles {list(names)} has all its members under {runs_dir}"
-                         + (f" ({detail})" if detail else ""))
-    if not members and not ensembles:
-        raise FileNotFoundError(f"no usable runs (*/model.pt) under {runs_dir}")
-
-    needed = list(dict.fromkeys([*members, *(r for runs in ensembles.values() for r in runs)]))
-    test_idx, valid_idx = np.asarray(split.test), np.asarray(split.valid)
-    climb = hill_climb and bool(members)
-    # Each model is loaded once; validation rows are predicted only for the hill climb's candidates.
-    test_preds, valid_preds = {}, {}
-    for run in needed:
-        subsets = {"test": test_idx, "valid": valid_idx} if climb and run in members else {"test": test_idx}
-        preds = predict_runs({run: available[run]}, data, subsets, batch_size=batch_size, device=device)[run]
-        test_preds[run] = preds["test"]
-        if "valid" in preds:
-            valid_preds[run] = preds["valid"]
-    y_test, euler_test = np.asarray(data.hodge)[test_idx], verified_euler(data, test_idx)  # exact chi
-
-    rows, fallbacks, member_lists, impossible = [], {}, {}, {}
-
-    def add(name, group, pred, runs):
-        new, fallbacks[name] = _accuracy_rows(name, group, pred, y_test, euler_test)
-        rows.extend(new)
-        member_lists[name] = list(runs)
-        impossible[name] = impossible_counts(pred)
-
-    from . import baselines as _baselines
-
-    for run in members:
-        group = LEARNED if _baselines.is_learned_baseline(_run_arch(available[run])) else "member"
-        add(run, group, test_preds[run], [run])
-    for name, runs in ensembles.items():
-        add(name, "paper", mean_ensemble([test_preds[r] for r in runs]), runs)
-    weights, valid_score = {}, {}
-    if members:
-        add(MEAN_ALL, "mean", mean_ensemble([test_preds[r] for r in members]), members)
-    if climb:
-        # Fitted on validation predictions and labels only; test rows are used just to score it.
-        result = _hill_climb(valid_preds, np.asarray(data.hodge)[valid_idx], score=score)
-        weights = result.weights
-        valid_score[HILL_CLIMB] = result.score
-        add(HILL_CLIMB, "hill-climb", apply_weights(test_preds, weights), result.members)
-    if baselines:
-        for name, preds in _baselines.baseline_predictions(data, split, ("test",)).items():
-            add(name, _baselines.BASELINE_GROUP, preds["test"], [])
-
-    from ..data.label import data_label
-
-    table = pd.DataFrame(rows).set_index(["name", "kind"])[["group", *HODGE, "mean"]]
-    table.attrs.update(weights=weights, members=member_lists, missing=missing, excluded=excluded,
-                       fallbacks=fallbacks, valid_score=valid_score, test=test, impossible=impossible,
-                       data=data_label(data), n_test=int(len(test_idx)))
-    return table
-
+    return ensemble_results(runs_dir, data, split, names, members, hill_climb, seed, score=score,
+                            batch_size=batch_size, device=device, baselines=baselines).as_frame()
 
 LEARNED = "baseline (learned)"
 
