@@ -814,7 +814,8 @@ def area_disk_full(rng, quick, tmp):
 
         def act(nth=nth, out=out):
             data = sample(64)
-            cfg = train.TrainConfig(max_epochs=2, batch_size=32)
+            # enough epochs (several writes each) that the nth write comes before training ends
+            cfg = train.TrainConfig(max_epochs=2 + nth, batch_size=32)
             with _failing_fsync(errno.ENOSPC, after=nth):
                 try:
                     train.train("HeLukas-FC", data, config=cfg, output_dir=out, run_name="r", progress=False)
