@@ -86,7 +86,16 @@ def read_bytes_limited(path: Path, limit: int, what: str = "file") -> bytes:
         raise DataError(f"{path}: {_size(size)}, more than the {_size(limit)} a {what} may have; refused")
     try:
         with open(path, "rb") as f:
-            data = f.read(limit + 1)
+            # read what the file holds (f.read(limit + 1) would allocate the whole limit at once:
+            # 64 MB for a 1 kB provenance.json), in blocks so that a file still growing stops at the limit
+            parts, total = [], 0
+            while total <= limit:
+                block = f.read(min(1 << 20, limit + 1 - total))
+                if not block:
+                    break
+                parts.append(block)
+                total += len(block)
+            data = b"".join(parts)
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err.strerror or err})") from None
     if len(data) > limit:
@@ -600,17 +609,27 @@ def verified_euler(data, idx=None) -> np.ndarray:
     return np.asarray(data.euler)[idx]
 
 
+HASH_BLOCK = 512  # rows hashed (or pairs compared) at a time: about 0.16 MB a temporary
+
+
 def repeated_rows(conf: np.ndarray) -> list[tuple[int, int]]:
     """Pairs ``(i, j)``, i < j, of rows holding the same matrix (each repeat paired with the row
-    before it in hash order). Rows are hashed (8 bytes each, in chunks), equal hashes compared
+    before it in hash order). Rows are hashed (8 bytes each, in blocks), equal hashes compared
     exactly, so memory stays near 8 bytes a row."""
+    i, j = repeated_pairs(conf)
+    return list(zip(i.tolist(), j.tolist()))
+
+
+def repeated_pairs(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`repeated_rows` as two int64 arrays ``(i, j)`` (16 bytes a pair, no Python tuples)."""
     n = len(conf)
     if n < 2:
-        return []
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     flat_len = int(np.prod(conf.shape[1:]))
     hashes = np.empty(n, np.uint64)
-    for lo in range(0, n, CONF_CHUNK):
-        hi = min(n, lo + CONF_CHUNK)
+    block = max(1, min(CONF_CHUNK, HASH_BLOCK))
+    for lo in range(0, n, block):
+        hi = min(n, lo + block)
         rows = np.ascontiguousarray(conf[lo:hi], np.int8).reshape(hi - lo, flat_len)
         pad = (-flat_len) % 8
         if pad:
@@ -623,27 +642,37 @@ def repeated_rows(conf: np.ndarray) -> list[tuple[int, int]]:
         words *= np.uint64(0x94D049BB133111EB)
         words ^= words >> np.uint64(31)
         hashes[lo:hi] = words.sum(axis=1, dtype=np.uint64)
+    return _repeated_pairs(conf, hashes)
+
+
+def _repeated_pairs(conf: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`repeated_rows` as two int64 arrays (16 bytes a pair, no Python tuples), the rows of
+    equal hashes compared exactly in blocks."""
     order = np.argsort(hashes, kind="stable")
-    same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
-    pairs = []
-    for k in same:
-        i, j = sorted((int(order[k]), int(order[k + 1])))
-        if np.array_equal(conf[i], conf[j]):
-            pairs.append((i, j))
-    return pairs
+    sorted_hashes = hashes[order]
+    same = np.flatnonzero(sorted_hashes[1:] == sorted_hashes[:-1])
+    del sorted_hashes
+    a, b = order[same], order[same + 1]
+    i, j = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    keep = np.zeros(len(i), bool)
+    for lo in range(0, len(i), HASH_BLOCK):
+        hi = min(len(i), lo + HASH_BLOCK)
+        keep[lo:hi] = (np.asarray(conf[i[lo:hi]]) == np.asarray(conf[j[lo:hi]])).reshape(hi - lo, -1).all(axis=1)
+    return i[keep], j[keep]
 
 
 def duplicate_problems(conf: np.ndarray, hodge: np.ndarray, path, ids=None, splits=None) -> list[str]:
     """One line for each kind of repeat in the data (empty if none): the same matrix under two
     labels; the same configuration in two parts of a stored split (train/test leakage, as
     split files of different splits that share rows give); plain repeated rows."""
-    pairs = repeated_rows(conf)
-    if not pairs:
+    first, second = repeated_pairs(conf)
+    if not len(first):
         return []
     problems = []
-    conflict = [(i, j) for i, j in pairs if not np.array_equal(hodge[i], hodge[j])]
-    if conflict:
-        i, j = conflict[0]
+    hodge = np.asarray(hodge)
+    conflict = np.flatnonzero((hodge[first] != hodge[second]).reshape(len(first), -1).any(axis=1))
+    if len(conflict):
+        i, j = int(first[conflict[0]]), int(second[conflict[0]])
         problems.append(f"{path}: {_entry(i, ids)} and {_entry(j, ids)} are the same configuration with different Hodge "
                         f"numbers {tuple(np.asarray(hodge[i]).tolist())} and {tuple(np.asarray(hodge[j]).tolist())} "
                         f"({len(conflict)} such pairs): one matrix under two labels")
@@ -653,16 +682,17 @@ def duplicate_problems(conf: np.ndarray, hodge: np.ndarray, path, ids=None, spli
             idx = getattr(split, part, None)
             if idx is not None and len(idx):
                 part_of[np.asarray(idx)] = k
-        across = [(i, j) for i, j in pairs if part_of[i] >= 0 and part_of[j] >= 0 and part_of[i] != part_of[j]]
-        if across:
+        pi, pj = part_of[first], part_of[second]
+        across = np.flatnonzero((pi >= 0) & (pj >= 0) & (pi != pj))
+        if len(across):
             names = ("train", "valid", "test")
-            i, j = across[0]
+            i, j = int(first[across[0]]), int(second[across[0]])
             problems.append(f"{path}: split {name!r} has the same configuration in {names[part_of[i]]} and "
                             f"{names[part_of[j]]} ({_entry(i, ids)}, {_entry(j, ids)}; {len(across)} such pairs): "
                             "leakage between the split's parts (split files that share rows?)")
             break
     if not problems:
-        i, j = pairs[0]
-        problems.append(f"{path}: {_entry(i, ids)} and {_entry(j, ids)} are the same configuration ({len(pairs)} "
+        i, j = int(first[0]), int(second[0])
+        problems.append(f"{path}: {_entry(i, ids)} and {_entry(j, ids)} are the same configuration ({len(first)} "
                         "repeated rows): a repeated row can land in training and test data at once")
     return problems
