@@ -397,7 +397,7 @@ def test_sample_loads():
 
 def test_missing_sample_says_how_to_regenerate(monkeypatch, tmp_path):
     monkeypatch.setattr(data_mod, "SAMPLE_PATH", tmp_path / "sample.npz")
-    with pytest.raises(DataError, match=r"sample\.npz is missing.*python -m cicy4lib\.geometry\.generate"):
+    with pytest.raises(DataError, match=r"sample\.npz is missing.*python -m cicy4lib\.jobs\.generate"):
         load_dataset("sample")
 
 
