@@ -109,6 +109,8 @@ def main(argv=None):
             [f"--seed {args.seed}", f"--n {args.n}", f"--workers {args.workers}"]
             + ([f"--max-rows {args.max_rows}"] if args.max_rows != 14 else [])
             + ([f"--timeout {args.timeout:g}"] if args.timeout != LABEL_TIMEOUT_S else []))
+    if args.out is not None:  # the command that remakes this very file
+        command += f" --out {args.out}" + (" --force" if args.force else "")
     out = save_sample(arrays, out_path)
     card = write_card(arrays, Path(out).with_name("SAMPLE_CARD.md"), command=command, npz_path=out)
     s = summary(arrays)
