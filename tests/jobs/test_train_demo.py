@@ -60,5 +60,6 @@ def test_demo_gives_a_last_smaller_round_the_free_cores(tmp_path, monkeypatch):
 
     monkeypatch.setattr(demo, "evaluate_runs", stop)
     with pytest.raises(StopIteration, match="trained"):
-        run_demo(output_dir=tmp_path, epochs=1, quiet=True, data="sample", max_samples=200)
+        run_demo(output_dir=tmp_path, epochs=1, quiet=True, data="sample", max_samples=200,
+                 models=["LSTM-448", "CNN-LSTM-400", "LSTM-424"], recipes=["fast"])  # three runs
     assert calls == [(2, 2, 1), (1, 1, 2)] and probed == [[1, 2]]
