@@ -1,0 +1,88 @@
+"""Learning curve: test accuracy vs training configurations for HodgeGNN-64 (its recipe) and LSTM-448
+(fast recipe) at the same wall-clock budget per point, through the library's trainer.
+
+    nice -n 10 .venv/bin/python benchmarks/learning/learning_curve.py --data r2nr --sizes 5000 10000 20000 36075 \
+        --minutes 5 [--models HodgeGNN-64 LSTM-448]
+
+Per point: a quick timing of 16 training steps gives the samples/s, the epochs are chosen so that the
+run fills the budget (one-cycle schedules end annealed), and time_budget_h = 1.2 x budget caps it.
+Resumable: finished points are read from runs/curve_<data>/<model>_n<size>/test.json.
+"""
+import argparse, json, sys, time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+from prep import load  # noqa: E402
+
+
+def steps_per_s(model_name, cfg, data, idx, n_steps=16):
+    import torch
+    from cicy4lib.models import build_model
+    torch.manual_seed(0)
+    m = build_model(model_name)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+    x = torch.from_numpy(data.conf[idx[:cfg.batch_size]].astype(np.float32) / 6)
+    y = torch.from_numpy(data.hodge[idx[:cfg.batch_size]].astype(np.float32))
+    amp = bool(cfg.amp)
+    t = None
+    for i in range(n_steps + 2):
+        if i == 2:
+            t = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            loss = m.training_loss(x, y) if hasattr(m, "training_loss") else torch.nn.functional.huber_loss(m(x).float(), (y - y.mean(0)) / (y.std(0) + 1e-6))
+        opt.zero_grad(); loss.backward(); opt.step()
+    return n_steps / (time.perf_counter() - t)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="r2nr")
+    ap.add_argument("--sizes", type=int, nargs="+", default=[5000, 10000, 20000])
+    ap.add_argument("--minutes", type=float, default=5)
+    ap.add_argument("--models", nargs="+", default=["HodgeGNN-64", "LSTM-448"])
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    import torch
+    torch.set_num_threads(a.threads)
+    import cicy4lib
+    from cicy4lib.data.splits import Split, split_72
+    from common import score_run
+    from cicy4lib.training.config import TrainConfig
+    data = load(a.data)
+    split = split_72(len(data))
+    out_dir = HERE / "runs" / f"curve_{a.data}"
+    for n in a.sizes:
+        train_idx = np.random.default_rng(0).permutation(split.train)[:n]
+        sub = Split(train_idx, split.valid, split.test, "72")
+        for model in a.models:
+            run = f"{model}_n{n}"
+            done = out_dir / run / "test.json"
+            if done.exists():
+                print("done", run, flush=True)
+                continue
+            recipe = model if model.startswith("HodgeGNN") else "fast"
+            cfg = TrainConfig.from_recipe(recipe, num_threads=a.threads)
+            if recipe == "fast" and n < 20000:
+                cfg = TrainConfig.from_recipe("fast", batch_size=128, num_threads=a.threads)  # the demo's small-set batch
+            rate = steps_per_s(model, cfg, data, train_idx) * cfg.batch_size * 0.8  # validation and bookkeeping
+            epochs = int(max(2, min(200, round(a.minutes * 60 * rate / n))))
+            cfg = TrainConfig.from_recipe(recipe, **{**({"batch_size": cfg.batch_size} if recipe == "fast" else {}),
+                                                     "max_epochs": epochs, "patience": 1000,
+                                                     "time_budget_h": a.minutes * 1.2 / 60, "num_threads": a.threads})
+            print(run, f"{rate:.0f} samples/s -> {epochs} epochs", flush=True)
+            t0 = time.time()
+            res = cicy4lib.train_model(model, data, sub, cfg, output_dir=str(out_dir), run_name=run, progress=False)
+            acc = score_run(res.run_dir, data, sub.test)[0]
+            rec = {"model": model, "recipe": cfg.recipe_name, "n_train": n, "epochs": res.epochs, "planned_epochs": epochs,
+                   "best_epoch": res.best_epoch, "stopped": res.stopped, "train_seconds": round(res.seconds),
+                   "wall_s": round(time.time() - t0), "budget_min": a.minutes, "date": time.strftime("%Y-%m-%d %H:%M"),
+                   "test_accuracy_percent": acc}
+            done.write_text(json.dumps(rec, indent=1))
+            print("POINT", json.dumps(rec), flush=True)
+
+
+if __name__ == "__main__":
+    main()
