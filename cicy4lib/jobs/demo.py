@@ -214,18 +214,37 @@ def _training_matrices(config):
     error = None
     for source in candidates:
         try:
-            return {m.tobytes() for m in load_dataset(str(source)).conf}
+            conf = load_dataset(str(source)).conf
         except Exception as err:  # noqa: BLE001 -- the section says why the checkpoint is skipped
             error = err
+            continue
+        seen = _train_valid_rows(config, len(conf))
+        return {m.tobytes() for m in (conf if seen is None else conf[seen])}
     return error or ValueError("model.json names no training data")
+
+
+def _train_valid_rows(config, n):
+    """The train + validation rows of a checkpoint's 72 % split when it was trained on all ``n``
+    entries of its data (model.json's data_fingerprint: same n, split "72"), else None (then every
+    entry of the data counts as seen)."""
+    import numpy as np
+
+    from ..data.splits import split_72
+
+    fp = config.get("data_fingerprint") or {}
+    if fp.get("n") != n or str(fp.get("split")) != "72":
+        return None
+    s = split_72(n, int(config.get("seed", 42)))
+    return np.concatenate([s.train, s.valid])
 
 
 def shipped_section(dataset, split, say=print) -> str:
     """``results.md``'s section on the checkpoints shipped in ``Results_p2_Trained_models/`` (trained
     in ``benchmarks/learning/``, not in this demo): raw and constrained test accuracies on the rows of
     this demo's test set that the shipped networks never saw -- every row whose matrix occurs in the
-    data a checkpoint's ``model.json`` names (its folder) is left out -- beside the favourable guess on
-    the same rows. "" when nothing is shipped."""
+    training or validation rows of the data a checkpoint's ``model.json`` names (all of that data when
+    its split cannot be rebuilt) is left out -- beside the favourable guess on the same rows. "" when
+    nothing is shipped."""
     import numpy as np
 
     from ..models.checkpoint import load_model
