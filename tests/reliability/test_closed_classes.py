@@ -83,13 +83,19 @@ def test_study_names_stay_inside_the_output_folder(small, tmp_path, name):
     assert not (tmp_path / "x").exists() and not (tmp_path / "s.db").exists()
 
 
+@pytest.fixture(scope="module")
+def study_db(small, tmp_path_factory):
+    """The bytes of a study database with one finished trial."""
+    tmp = tmp_path_factory.mktemp("study")
+    _search(small, tmp, tmp / "good.db")
+    return (tmp / "good.db").read_bytes()
+
+
 @pytest.mark.parametrize("damage", ["text", "random", "truncated", "header-only"])
-def test_damaged_sqlite_study_file_is_a_clear_error_and_is_kept(small, tmp_path, damage):
+def test_damaged_sqlite_study_file_is_a_clear_error_and_is_kept(study_db, tmp_path, damage):
     from cicy4lib.jobs.search import make_storage
 
-    good = tmp_path / "good.db"
-    _search(small, tmp_path, good, output_dir=tmp_path / "g")
-    blob = good.read_bytes()
+    blob = study_db
     raw = {"text": b"not a database\n" * 20, "random": bytes(np.random.default_rng(1).integers(0, 256, 4096,
                                                                                                dtype=np.uint8)),
            "truncated": blob[:len(blob) // 2], "header-only": blob[:16] + bytes(4000)}[damage]
@@ -101,13 +107,13 @@ def test_damaged_sqlite_study_file_is_a_clear_error_and_is_kept(small, tmp_path,
     assert db.read_bytes() == raw
 
 
-def test_killed_study_with_stale_running_trials_resumes(small, tmp_path):
+def test_killed_study_with_stale_running_trials_resumes(small, study_db, tmp_path):
     import optuna
 
     from cicy4lib.jobs.search import make_storage
 
     db = tmp_path / "stale.db"
-    _search(small, tmp_path, db)
+    db.write_bytes(study_db)
     storage = make_storage(f"sqlite:///{db}")
     name = optuna.get_all_study_names(storage)[0]
     study = optuna.load_study(study_name=name, storage=storage)
@@ -122,13 +128,13 @@ def test_killed_study_with_stale_running_trials_resumes(small, tmp_path):
     assert all(t.user_attrs.get("stale") for t in study.trials if t.state.name == "FAIL")
 
 
-def test_running_trial_with_a_fresh_heartbeat_is_left_alone(small, tmp_path):
+def test_running_trial_with_a_fresh_heartbeat_is_left_alone(study_db, tmp_path):
     import optuna
 
     from cicy4lib.jobs.search import fail_stale_trials, make_storage
 
     db = tmp_path / "live.db"
-    _search(small, tmp_path, db)
+    db.write_bytes(study_db)
     storage = make_storage(f"sqlite:///{db}")
     study = optuna.load_study(study_name=optuna.get_all_study_names(storage)[0], storage=storage)
     with warnings.catch_warnings():
