@@ -235,7 +235,10 @@ def _verified_line(out_dir):
             f"χ recomputed for all {e['recomputed']} entries, {e['mismatches']} mismatches; both index relations "
             f"hold for {r['checked'] - r['mismatches']} of {r['checked']}; Hodge numbers recomputed for "
             f"{h['recomputed']} random entries: {h['agree']} agree, {h['mismatches']} disagree, "
-            f"{h['undetermined'] + h['timeout'] + h['error']} not determined ({v['wall_seconds']:.0f} s).")
+            f"{h['undetermined'] + h['timeout'] + h['error']} not determined ({v['wall_seconds']:.0f} s)"
+            + (f"; redundant descriptions (ineffective splittings of a smaller configuration): "
+               f"{v['redundancy']['ineffective_splittings']} of {v['redundancy']['checked']}" if "redundancy" in v else "")
+            + ".")
 
 
 def _projection_line(times, meta):
