@@ -55,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cicy4lib.models import build_model  # noqa: E402
 from cicy4lib.training.config import TrainConfig  # noqa: E402
 from cicy4lib.training.device import float32_output, resolve_device  # noqa: E402
-from cicy4lib.training.loop import make_optimizer, train_epoch  # noqa: E402
+from cicy4lib.training.epochs import make_optimizer, train_epoch  # noqa: E402
 from cicy4lib.training.seeding import seed_everything  # noqa: E402
 
 

@@ -147,14 +147,14 @@ def epoch_time(folder: Path, device: str, batches=(128, 512), steps: int = 40, f
     from cicy4lib.models import build_model
     from cicy4lib.training.config import TrainConfig
     from cicy4lib.training.device import amp_dtype, resolve_device
-    from cicy4lib.training.loop import _tensors, make_optimizer, train_epoch
+    from cicy4lib.training.epochs import device_tensors, make_optimizer, train_epoch
     from cicy4lib.training.seeding import seed_everything
 
     dev = resolve_device(device)
     data = load_dataset(folder, compute_euler=False)
     split = data.splits["72"]
     t0 = time.perf_counter()
-    x, y = _tensors(data, split.train, "train", dev)
+    x, y = device_tensors(data, split.train, "train", dev)
     to_device_s = time.perf_counter() - t0
     results = []
     for batch in batches:

@@ -1,5 +1,5 @@
 """Training: settings and recipes (:mod:`.config`, :mod:`.recipes`), the epoch loop and a run's
-resumable state (:mod:`.loop`, :mod:`.runs`, :mod:`.seeding`), device and precision
+resumable state (:mod:`.loop`, :mod:`.epochs`, :mod:`.runs`, :mod:`.seeding`), device and precision
 (:mod:`.device`), standardised targets (:mod:`.targets`), restarts after a collapse
 (:mod:`.restarts`), scikit-learn estimators (:mod:`.estimators`), data-parallel runs
 (:mod:`.distributed`) and augmentation (:mod:`.augment`).

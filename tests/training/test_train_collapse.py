@@ -70,7 +70,7 @@ def test_a_healthy_network_is_not_called_collapsed(tmp_path, dead_seeds):
     assert result.stopped == "max_epochs" and result.epochs == 2
     x = torch.as_tensor(data.features(split.valid))
     y = torch.as_tensor(data.hodge[split.valid]).float()
-    _, metrics = train_mod._validate(result.model, result.model, x, y, y, None, 1.0, config(), False)
+    _, metrics = train_mod.validate(result.model, result.model, x, y, y, None, 1.0, config(), False)
     assert metrics["val_pred_spread"] > 100 * COLLAPSE_SPREAD
     assert (result.metrics["val_pred_spread"] > 100 * COLLAPSE_SPREAD).all()
 

@@ -49,7 +49,7 @@ def test_onecycle_schedule():
 
 def test_int8_inputs_match_features_exactly():
     data, split = make_data()
-    x, _ = train_mod._tensors(data, split.train, "train", torch.device("cpu"))
+    x, _ = train_mod.device_tensors(data, split.train, "train", torch.device("cpu"))
     assert x.dtype == torch.int8
     assert torch.equal(device_mod.as_input(x, data.scale), torch.from_numpy(data.features(split.train)))
 
