@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
 import zipfile
 import zlib
@@ -192,6 +193,14 @@ def claim_folder(folder, owner: Mapping, *, what: str = "job", force: bool = Fal
     owner = {str(k): v for k, v in dict(owner).items()}
     keys = list(owner) if keys is None else list(keys)
     record = _read_json(folder / OWNER_FILE)
+    if record is None and not force and _unclaimed_files(folder):
+        # a worker of the same job starting at the same moment may be writing its claim right now
+        # (its folder and the claim's temporary file appear first): look again before refusing
+        for _ in range(40):
+            time.sleep(0.05)
+            record = _read_json(folder / OWNER_FILE)
+            if record is not None:
+                break
     if record is not None and not force:
         differ = [k for k in keys if record.get(k) != owner.get(k)]
         if differ:
@@ -199,12 +208,19 @@ def claim_folder(folder, owner: Mapping, *, what: str = "job", force: bool = Fal
             raise OutputRefusedError(f"{folder} holds the results of another {what}: {said}; refused to overwrite "
                                      f"them: choose another name or output folder, or force it (--force)")
         return folder
-    if record is None and folder.is_dir() and any(folder.iterdir()) and not force:
+    if record is None and not force and _unclaimed_files(folder):
         raise OutputRefusedError(f"{folder} already holds files that no {what} claims; refused to write into it: "
                                  "choose another name or output folder, or force it (--force)")
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(owner, folder / OWNER_FILE)
     return folder
+
+
+def _unclaimed_files(folder: Path) -> list:
+    """The entries of ``folder`` other than a claim being written (``.cicy4-owner.json.*.tmp``)."""
+    if not folder.is_dir():
+        return []
+    return [p for p in folder.iterdir() if not (p.name.startswith(OWNER_FILE + ".") and p.name.endswith(".tmp"))]
 
 
 # --------------------------------------------------------------------------- generator outputs
