@@ -305,7 +305,7 @@ def inference_summary(table, dataset, split, *, write=True):
 def ensemble_notes(table) -> str:
     """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble.ensemble_notes``), and
     what the baseline rows and "constrained" are."""
-    from ..results.ensemble import ensemble_notes
+    from ..results.tables import ensemble_notes
 
     lines = ensemble_notes(table)
     lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
