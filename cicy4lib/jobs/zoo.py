@@ -28,6 +28,7 @@ import socket
 import sys
 import time
 import traceback
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -150,29 +151,32 @@ def estimate_minutes(name, data, split, config) -> float:
     return seconds * steps * config.max_epochs / 60.0
 
 
-def _train_one(name, data, split, *, recipe, epochs, runs_dir, device, seed, progress, max_model_minutes=None):
-    from ..results.evaluate import evaluate
+def _train_one(name, settings: "ZooSettings", data: "ZooData") -> dict:
+    """Train and evaluate one model under the zoo's budget: its row of the table."""
+    from ..results.evaluate import evaluate  # torch: the help of the command line needs none
     from ..training.config import TrainConfig
     from ..training.loop import train
     from ..models.trees import is_tree_model
 
+    split, epochs, seed, device = data.split, settings.epochs, settings.seed, settings.device
     overrides = {"max_epochs": epochs, "seed": seed}
     if device:
         overrides["device"] = device
-    recipe = recipe_for(name, recipe)
+    recipe = recipe_for(name, settings.recipe)
     config = TrainConfig(seed=seed) if is_tree_model(name) else TrainConfig.from_recipe(recipe, **overrides)
-    started = (Path(runs_dir) / f"{name}_{getattr(split, 'name', None) or 'custom'}" / "state.pt").exists()
-    if max_model_minutes and not is_tree_model(name) and not started:
-        minutes = estimate_minutes(name, data, split, config)
-        if minutes > max_model_minutes:
+    started = (data.runs_dir / f"{name}_{getattr(split, 'name', None) or 'custom'}" / "state.pt").exists()
+    limit = settings.max_model_minutes
+    if limit and not is_tree_model(name) and not started:
+        minutes = estimate_minutes(name, data.dataset, split, config)
+        if minutes > limit:
             raise _TooSlow(f"not trained: {epochs} epochs would take ~{minutes:.0f} min here (estimated from one "
-                           f"batch-{config.batch_size} step), over --max-model-minutes {max_model_minutes:g}; "
+                           f"batch-{config.batch_size} step), over --max-model-minutes {limit:g}; "
                            f"needs a faster machine (GPU)")
     t0 = time.perf_counter()
-    result = train(name, data, split, config, output_dir=runs_dir, progress=progress)
+    result = train(name, data.dataset, split, config, output_dir=data.runs_dir, progress=settings.progress)
     wall = time.perf_counter() - t0
     model = result.model
-    table = evaluate(model, data, split, subsets=("test",), device=device)
+    table = evaluate(model, data.dataset, split, subsets=("test",), device=device)
     return {"name": name, "group": _group(name), "recipe": recipe, "params": _params(model),
             "train_s": float(result.seconds or wall), "epochs": int(result.epochs), "stopped": str(result.stopped),
             "collapsed": collapsed(result), **_accuracy_row(table), "run_dir": str(result.run_dir), "error": ""}
@@ -194,38 +198,82 @@ class _TooSlow(Exception):
     """A model whose estimated training time exceeds the zoo's per-model limit."""
 
 
-def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output", models=None, trees: bool = True,
-            recipe: str = "paper", split: str = "72", seed: int = 42, device=None, progress: bool = False,
-            command: str | None = None, max_model_minutes: float | None = None, log=print) -> pd.DataFrame:
-    """Train, evaluate and tabulate; returns the table (also written to ``out``). See the module text.
+@dataclass(frozen=True)
+class ZooSettings:
+    """What :func:`run_zoo` is asked to do (the command line's options)."""
 
-    ``max_model_minutes``: a network whose training would take longer here (estimated from one
-    training step before it starts) is not trained; its row says so (e.g. CICYMiner on a CPU).
-    """
-    from ..results.baselines import BASELINE_GROUP
-    from ..results.evaluate import baseline_table
+    data: object = "auto"
+    epochs: int = 10
+    max_samples: int | None = None
+    out: Path = Path("zoo_output")
+    models: tuple | None = None
+    trees: bool = True
+    recipe: str = "paper"
+    split: str = "72"
+    seed: int = 42
+    device: str | None = None
+    progress: bool = False
+    command: str | None = None
+    max_model_minutes: float | None = None
+
+
+@dataclass
+class ZooData:
+    """Stage 1: the data, its split, where the runs go, and what the table says about the data."""
+
+    dataset: object
+    split: object
+    note: str
+    provenance: dict
+    label: str
+    runs_dir: Path
+
+
+@dataclass
+class ZooResults:
+    """Stage 3: one row per model and baseline, and what the table's notes say."""
+
+    rows: list
+    data: ZooData
+    settings: ZooSettings
+
+    def as_frame(self) -> pd.DataFrame:
+        """The table; what :func:`zoo_markdown` and :func:`zoo_figure` print beside it is in ``attrs``."""
+        table = pd.DataFrame(self.rows).reindex(columns=COLUMNS)
+        table.attrs.update(data=self.data.provenance, data_label=self.data.label, split=str(self.settings.split),
+                           recipe=self.settings.recipe, epochs=self.settings.epochs,
+                           n_test=int(len(self.data.split.test)), note=self.data.note)
+        return table
+
+
+def prepare_zoo_data(settings: ZooSettings) -> ZooData:
+    """Stage 1: load the data (``"auto"``: the generated set, else the sample) and split it."""
     from ..data.splits import get_split
     from ..data.label import data_label, provenance
 
-    dataset, note = load_zoo_data(data, max_samples)
-    split_obj = get_split(dataset, str(split))
-    out = Path(out)
+    dataset, note = load_zoo_data(settings.data, settings.max_samples)
     prov = provenance(dataset)
-    runs_dir = out / f"runs_{prov.get('kind', 'data')}-{len(dataset)}_{recipe}_e{epochs}"
-    names = zoo_models(models, trees=trees)
-    if note:
-        log(f"zoo: using {note}")
-    log(f"zoo: {len(names)} models on {data_label(dataset)}, split {split}, recipe {recipe}, {epochs} epochs")
+    runs_dir = Path(settings.out) / f"runs_{prov.get('kind', 'data')}-{len(dataset)}_{settings.recipe}_e{settings.epochs}"
+    return ZooData(dataset, get_split(dataset, str(settings.split)), note, prov, data_label(dataset), runs_dir)
+
+
+def train_zoo_models(settings: ZooSettings, data: ZooData, log=print) -> list:
+    """Stage 2: train and evaluate every model; a model that fails or would be too slow gets a row
+    that says why (one failing model must not end the zoo)."""
+    names = zoo_models(list(settings.models) if settings.models is not None else None, trees=settings.trees)
+    if data.note:
+        log(f"zoo: using {data.note}")
+    log(f"zoo: {len(names)} models on {data.label}, split {settings.split}, recipe {settings.recipe}, "
+        f"{settings.epochs} epochs")
     rows = []
     for name in names:
         t0 = time.perf_counter()
         try:
-            row = _train_one(name, dataset, split_obj, recipe=recipe, epochs=epochs, runs_dir=runs_dir,
-                             device=device, seed=seed, progress=progress, max_model_minutes=max_model_minutes)
+            row = _train_one(name, settings, data)
         except KeyboardInterrupt:
             raise
         except _TooSlow as err:
-            row = {"name": name, "group": _group(name), "recipe": recipe_for(name, recipe), "error": str(err)}
+            row = {"name": name, "group": _group(name), "recipe": recipe_for(name, settings.recipe), "error": str(err)}
         except Exception as err:  # noqa: BLE001 - one failing model must not end the zoo
             row = {"name": name, "group": _group(name), "error": f"{type(err).__name__}: {err}".splitlines()[0]}
             if os.environ.get("CICY4_DEBUG"):
@@ -233,19 +281,47 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
         rows.append(row)
         done = f"chi mean {row['chi_mean']:.1f}%" if "chi_mean" in row else row["error"]
         log(f"  {name}: {done} ({time.perf_counter() - t0:.0f} s)")
-    base = baseline_table(dataset, split_obj, "test").reset_index()
+    return rows
+
+
+def zoo_baseline_rows(data: ZooData) -> list:
+    """The baselines' rows, on the same test rows as the models."""
+    from ..results.baselines import BASELINE_GROUP
+    from ..results.evaluate import baseline_table
+
+    rows = []
+    base = baseline_table(data.dataset, data.split, "test").reset_index()
     for name, part in base.groupby("name", sort=False):
-        row = {"name": name, "group": BASELINE_GROUP, "recipe": "", "params": 0, "train_s": 0.0, "epochs": 0, "stopped": "",
-               "collapsed": False, "run_dir": "", "error": ""}
+        row = {"name": name, "group": BASELINE_GROUP, "recipe": "", "params": 0, "train_s": 0.0, "epochs": 0,
+               "stopped": "", "collapsed": False, "run_dir": "", "error": ""}
         for kind, prefix in (("raw", "raw"), ("constrained", "chi")):
             values = part[part["kind"] == kind].iloc[0]
-            for t in TARGETS:
-                row[f"{prefix}_{t}"] = float(values[t])
+            for target in TARGETS:
+                row[f"{prefix}_{target}"] = float(values[target])
         rows.append(row)
-    table = pd.DataFrame(rows).reindex(columns=COLUMNS)
-    table.attrs.update(data=prov, data_label=data_label(dataset), split=str(split), recipe=recipe, epochs=epochs,
-                       n_test=int(len(split_obj.test)), note=note)
-    write_zoo(table, out, command=command)
+    return rows
+
+
+# fourteen parameters: the command line's options, kept as keywords for notebooks and scripts;
+# the stages take them as one ZooSettings
+def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output", models=None, trees: bool = True,
+            recipe: str = "paper", split: str = "72", seed: int = 42, device=None, progress: bool = False,
+            command: str | None = None, max_model_minutes: float | None = None, log=print) -> pd.DataFrame:
+    """Train, evaluate and tabulate; returns the table (also written to ``out``). See the module text.
+
+    The stages: :func:`prepare_zoo_data` -> :func:`train_zoo_models` and :func:`zoo_baseline_rows`
+    (a :class:`ZooResults`) -> :func:`write_zoo` (``zoo.csv``, ``zoo.md``, ``zoo.png``).
+    ``max_model_minutes``: a network whose training would take longer here (estimated from one
+    training step before it starts) is not trained; its row says so (e.g. CICYMiner on a CPU).
+    """
+    settings = ZooSettings(data=data, epochs=epochs, max_samples=max_samples, out=Path(out),
+                           models=None if models is None else tuple(models), trees=trees, recipe=recipe,
+                           split=split, seed=seed, device=device, progress=progress, command=command,
+                           max_model_minutes=max_model_minutes)
+    zoo_data = prepare_zoo_data(settings)
+    rows = train_zoo_models(settings, zoo_data, log) + zoo_baseline_rows(zoo_data)
+    table = ZooResults(rows, zoo_data, settings).as_frame()
+    write_zoo(table, settings.out, command=command)
     return table
 
 
