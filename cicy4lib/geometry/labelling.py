@@ -19,7 +19,8 @@ from . import cohomology
 
 LABEL_TIMEOUT_S = 20.0  # per configuration; a timed-out configuration is not shipped
 # geometry modules that make or order configurations but never compute a label: left out of
-# labeller_version, so moving generator code does not change the labeller's version
+# labeller_version, so moving generator code does not change the labeller's version (the
+# cohomology package's modules, cohomology/*.py, are all hashed)
 NOT_LABELLING = ("__init__.py", "random.py", "generate.py", "canonical.py", "enumeration.py", "labelling.py",
                  "sample_generator.py", "walks.py")
 
@@ -156,7 +157,8 @@ def labeller_version():
     """Version of the code that labels.
 
     The cohomology module's own version string where it has one, plus a digest of the geometry
-    modules the labels depend on (every ``geometry/*.py`` except :data:`NOT_LABELLING`), taken
+    modules the labels depend on (every ``geometry/*.py`` except :data:`NOT_LABELLING`, and every
+    ``geometry/cohomology/*.py``, each named by its path below ``geometry/``), taken
     once per process (:mod:`cohomology` is imported before hashing), so it describes the code in
     memory even if the files change while a long run goes on.
 
@@ -168,10 +170,10 @@ def labeller_version():
     if not _LABELLER_VERSION:
         here = Path(__file__).resolve().parent
         digest = hashlib.sha256()
-        for path in sorted(here.glob("*.py")):
-            if path.name in NOT_LABELLING:
-                continue
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        files = [p for p in sorted(here.glob("*.py")) if p.name not in NOT_LABELLING]
+        for path in files + sorted(here.glob("cohomology/*.py")):
+            name = path.relative_to(here).as_posix()
+            digest.update(name.encode() + b"\0" + path.read_bytes())
         version = getattr(cohomology, "LABELLER_VERSION", getattr(cohomology, "__version__", ""))
         _LABELLER_VERSION.append(f"{version or 'unversioned'}+{digest.hexdigest()[:12]}")
     return _LABELLER_VERSION[0]

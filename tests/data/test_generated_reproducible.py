@@ -6,7 +6,7 @@ chunk 500 of release 2 (``_data/generated/``) are generated again by
 :func:`cicy4lib.data.generated.write_npz_deterministic`; the files must equal the shipped ones.
 The labeller version recorded in a chunk names the labelling code of its run (a digest of the
 geometry modules): it is set to the shipped chunk's, so the test checks the generator, the
-labels and the file format, not whether a docstring of ``cohomology.py`` changed since.
+labels and the file format, not whether a docstring of the ``cohomology`` package changed since.
 """
 import json
 

@@ -127,7 +127,7 @@ def test_koszul_subsets_fast_path_matches_search():
 
 @pytest.mark.parametrize("P, hodge", KNOWN)
 def test_transferred_path_reproduces_known_values(P, hodge, monkeypatch):
-    monkeypatch.setattr(cohomology, "_FORCE_TRANSFER", True)
+    monkeypatch.setattr(cohomology.config, "_FORCE_TRANSFER", True)  # read where _Config is made
     res = hodge_from_degree_matrix(P)
     assert res.hodge == hodge
     assert "perturbation-lemma transfer" in res.detail
