@@ -107,18 +107,20 @@ def _accuracy_row(table) -> dict:
 
 def recipe_for(name: str, recipe: str) -> str:
     """The recipe the zoo trains ``name`` with: ``recipe``, except for a model with its own loss
-    (CICYMiner) when ``recipe`` standardises the targets: then the model's own recipe (same epoch budget)."""
-    from ..training.recipes import list_recipes, recipe_values
+    (CICYMiner) when ``recipe`` standardises the targets: then the recipe its registry entry names
+    (``ModelEntry.recipe``, CICYMiner's ``"cicyminer"``; ``"paper"`` when it names none), same epoch budget."""
+    from ..training.recipes import recipe_values
     from ..models.trees import is_tree_model
 
     if is_tree_model(name):
         return "sklearn"
     if recipe_values(recipe).get("standardize_targets"):
-        from ..models import build_model  # torch: the help of the command line needs none
+        from ..models import build_model, get_entry  # torch: the help of the command line needs none
         from ..models.hooks import hooks_of
 
         if hooks_of(build_model(name, device="meta")).training_loss is not None:
-            return name.lower() if name.lower() in list_recipes() else "paper"
+            own = get_entry(name).recipe
+            return recipe_values(own)["recipe_name"] if isinstance(own, str) else "paper"
     return recipe_values(recipe)["recipe_name"]
 
 

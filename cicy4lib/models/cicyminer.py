@@ -97,6 +97,7 @@ TRUNK_FILTERS = (128, 128, 64)
 BRANCH_FILTERS = {"h11": (64, 32), "h21": (64, 128, 32), "h31": (64, 128, 32), "h22": (64, 64, 32)}
 MAIN_DENSE = {"h11": (), "h21": (4,), "h31": (4,), "h22": (4,)}
 AUX_DENSE = {"h11": (8, 8), "h21": (16, 16), "h31": (16, 16, 8), "h22": (16, 16, 8)}
+RECIPE = "cicyminer"  # its training recipe, by name: the values are in cicy4lib.training.recipes
 AUX_AFTER = 1  # the auxiliary output branches off after the 2nd Inception module of each branch
 DROPOUT = 0.2
 LOSS_WEIGHTS = {"h11": 0.05, "h21": 0.3, "h31": 0.25, "h22": 0.35}  # auxiliaries: the same
@@ -285,5 +286,6 @@ register_model(
     description="CICYMiner (arXiv:2108.02221 §4) ported to PyTorch: shared Inception trunk, a principal "
                 "and an auxiliary head per Hodge number, weighted Huber loss",
     spec={"trunk": TRUNK_FILTERS, "branches": BRANCH_FILTERS, "main_dense": MAIN_DENSE,
-          "aux_dense": AUX_DENSE, "recipe": "cicyminer"},
+          "aux_dense": AUX_DENSE, "recipe": RECIPE},
+    recipe=RECIPE,
 )

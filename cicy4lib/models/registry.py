@@ -46,7 +46,9 @@ class ModelEntry:
     spec: Any = None  # architecture details (ModelSpec for the paper's networks)
     aliases: tuple[str, ...] = field(default_factory=tuple)
     kind: str = TORCH  # TORCH or SKLEARN (see KINDS)
-    recipe: dict | None = None  # the architecture's default TrainConfig values (TrainConfig.from_recipe(name))
+    # the architecture's default recipe: its TrainConfig values (TrainConfig.from_recipe(name)), or the
+    # name of a recipe in cicy4lib.training.recipes that it trains with (CICYMiner: "cicyminer")
+    recipe: dict | str | None = None
 
     @property
     def notebook_dir(self) -> str:
@@ -74,7 +76,7 @@ def register_model(name: str, build: Callable | None = None, **fields):
         Returns a fresh model; omitted when used as a decorator.
     **fields
         :class:`ModelEntry` fields: ``group``, ``family``, ``description``, ``paper``, ``spec``,
-        ``aliases``.
+        ``aliases``, ``recipe`` (a dict of TrainConfig values, or a recipe's name).
 
     Returns
     -------

@@ -140,7 +140,8 @@ def recipe_values(name: str) -> dict:
 
 
 def _model_recipe(name) -> dict | None:
-    """The default recipe registered beside a model (``register_model(..., recipe={...})``), or None."""
+    """The default recipe registered beside a model (``register_model(..., recipe={...})``, or a
+    recipe of :data:`RECIPES` that the entry names: ``recipe="cicyminer"``), or None."""
     from ..errors import UnknownModelError
     from ..models.registry import get_entry
 
@@ -150,6 +151,8 @@ def _model_recipe(name) -> dict | None:
         return None
     if not entry.recipe:
         return None
+    if isinstance(entry.recipe, str):  # a named recipe of this table
+        return recipe_values(entry.recipe)
     return {"recipe_name": entry.name.lower(), **entry.recipe}
 
 

@@ -63,3 +63,16 @@ def test_a_collapsed_network_is_marked():
     table.attrs.update(n_test=10, data_label="a test table", split="72", recipe="paper", epochs=3)
     md = zoo.zoo_markdown(table)
     assert "| LSTM-448 | LSTM | paper | 1 | 1 | 3 collapsed |" in md and "| CNN-LSTM-400 | LSTM | paper | 1 | 1 | 3 |" in md
+
+
+def test_a_model_with_its_own_loss_trains_with_the_recipe_its_entry_names():
+    from cicy4lib.models import get_entry
+    from cicy4lib.training.recipes import recipe_values
+
+    assert get_entry("CICYMiner").recipe == "cicyminer"
+    assert recipe_values("CICYMiner") == recipe_values("cicyminer")
+    assert zoo.recipe_for("CICYMiner", "fast") == "cicyminer"  # fast standardises: the model's own loss
+    assert zoo.recipe_for("CICYMiner", "paper") == "paper"
+    assert zoo.recipe_for("HeLukas-FC", "fast") == "fast"
+    assert zoo.recipe_for("HodgeGNN-64", "fast") == "paper"  # its entry carries values, names no recipe
+    assert zoo.recipe_for("Trees-ET", "fast") == "sklearn"
