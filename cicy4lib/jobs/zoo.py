@@ -239,13 +239,25 @@ class ZooResults:
     data: ZooData
     settings: ZooSettings
 
+    def notes(self) -> dict:
+        """What :func:`zoo_markdown` and :func:`zoo_figure` print beside the table."""
+        return dict(data=self.data.provenance, data_label=self.data.label, split=str(self.settings.split),
+                    recipe=self.settings.recipe, epochs=self.settings.epochs,
+                    n_test=int(len(self.data.split.test)), note=self.data.note)
+
     def as_frame(self) -> pd.DataFrame:
-        """The table; what :func:`zoo_markdown` and :func:`zoo_figure` print beside it is in ``attrs``."""
+        """The table, with :meth:`notes` in ``attrs`` (:func:`run_zoo`'s return value)."""
         table = pd.DataFrame(self.rows).reindex(columns=COLUMNS)
-        table.attrs.update(data=self.data.provenance, data_label=self.data.label, split=str(self.settings.split),
-                           recipe=self.settings.recipe, epochs=self.settings.epochs,
-                           n_test=int(len(self.data.split.test)), note=self.data.note)
+        table.attrs.update(self.notes())
         return table
+
+
+def _table_and_notes(results) -> tuple[pd.DataFrame, dict]:
+    """``(table, notes)``: a :class:`ZooResults`' table and notes as values, or :func:`run_zoo`'s table
+    and its ``attrs`` (the same notes, for notebooks written against the table)."""
+    if isinstance(results, ZooResults):
+        return results.as_frame(), results.notes()
+    return results, results.attrs
 
 
 def prepare_zoo_data(settings: ZooSettings) -> ZooData:
@@ -322,9 +334,9 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
                            max_model_minutes=max_model_minutes)
     zoo_data = prepare_zoo_data(settings)
     rows = train_zoo_models(settings, zoo_data, log) + zoo_baseline_rows(zoo_data)
-    table = ZooResults(rows, zoo_data, settings).as_frame()
-    write_zoo(table, settings.out, command=command)
-    return table
+    results = ZooResults(rows, zoo_data, settings)
+    write_zoo(results, settings.out, command=command)
+    return results.as_frame()
 
 
 def machine_description() -> str:
@@ -343,9 +355,11 @@ def _fmt(v, digits=1):
     return f"{v:.{digits}f}"
 
 
-def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
-    """The table as Markdown, with its data, command, machine and date above it."""
-    a = table.attrs
+def zoo_markdown(results, *, command: str | None = None) -> str:
+    """The table as Markdown, with its data, command, machine and date above it.
+
+    ``results``: a :class:`ZooResults` or :func:`run_zoo`'s table."""
+    table, a = _table_and_notes(results)
     lines = [f"# Zoo: test accuracy (%) on {a.get('data_label', 'the data')}", "",
              f"- data: {a.get('data_label', '')} (provenance: {a.get('data', {})})",
              f"- split {a.get('split')} ({a.get('n_test', '?'):,} test rows); recipe {a.get('recipe')}; "
@@ -381,9 +395,13 @@ def zoo_markdown(table: pd.DataFrame, *, command: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def zoo_figure(table: pd.DataFrame, path):
-    """Heat map of raw and χ-constrained test accuracy per model and Hodge number; returns the path."""
+def zoo_figure(results, path):
+    """Heat map of raw and χ-constrained test accuracy per model and Hodge number; returns the path.
+
+    ``results``: a :class:`ZooResults` or :func:`run_zoo`'s table."""
     import matplotlib
+
+    table, a = _table_and_notes(results)
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -403,7 +421,6 @@ def zoo_figure(table: pd.DataFrame, path):
                 ax.text(j, i, f"{values[i, j]:.0f}", ha="center", va="center", fontsize=7,
                         color="white" if values[i, j] < 60 else "black")
     ax.axvline(len(TARGETS) - 0.5, color="white", lw=2)
-    a = table.attrs
     ax.set_title(f"Zoo: test accuracy (%), {a.get('epochs')} epochs, recipe {a.get('recipe')}, split {a.get('split')}\n"
                  f"({a.get('data_label', '')})", fontsize=10)
     fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01)
@@ -422,18 +439,20 @@ def _short(n) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
-def write_zoo(table: pd.DataFrame, out, *, command: str | None = None) -> dict:
-    """Write ``zoo.csv``, ``zoo.md`` and ``zoo.png`` into ``out``; returns their paths."""
+def write_zoo(results, out, *, command: str | None = None) -> dict:
+    """Write ``zoo.csv``, ``zoo.md`` and ``zoo.png`` into ``out``; returns their paths.
+
+    ``results``: a :class:`ZooResults` or :func:`run_zoo`'s table."""
     from ..fileio import atomic_write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    a = table.attrs
+    table, a = _table_and_notes(results)
     csv = table.copy()
     csv.insert(0, "data", a.get("data_label", ""))
     paths = {"csv": atomic_write_text(csv.to_csv(index=False, float_format="%.2f"), out / "zoo.csv"),
-             "md": atomic_write_text(zoo_markdown(table, command=command), out / "zoo.md"),
-             "png": zoo_figure(table, out / "zoo.png")}
+             "md": atomic_write_text(zoo_markdown(results, command=command), out / "zoo.md"),
+             "png": zoo_figure(results, out / "zoo.png")}
     return paths
 
 

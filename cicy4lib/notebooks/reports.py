@@ -271,11 +271,15 @@ def _provenance(data):
     return provenance(data)
 
 
-def inference_summary(table, dataset, split, *, write=True):
+def inference_summary(results, dataset, split, *, write=True):
     """The best row of :func:`cicy4lib.results.ensemble.run_ensembles`' table (highest mean raw test
-    accuracy), raw and constrained; written as the notebook's summary for the batch runner."""
+    accuracy), raw and constrained; written as the notebook's summary for the batch runner.
+    ``results``: an ``EnsembleResults`` (:func:`cicy4lib.results.ensemble.ensemble_results`) or that table."""
     import pandas as pd
 
+    from ..results.tables import table_and_notes
+
+    table, notes = table_and_notes(results)
     acc = accuracy_tables(table)
     groups = _groups(acc["raw"])
     baseline_names = [n for n, g in groups.items() if str(g).startswith("baseline")]
@@ -297,17 +301,17 @@ def inference_summary(table, dataset, split, *, write=True):
             "best": best, "note": note,
             "baselines": {n: acc["raw"].loc[n].round(2).to_dict() for n in baseline_names},
             "test_accuracy": {kind: acc[kind].loc[best].to_dict() for kind in acc},
-            "weights": table.attrs.get("weights", {}),
+            "weights": notes.get("weights", {}),
         })
     return out
 
 
-def ensemble_notes(table) -> str:
+def ensemble_notes(results) -> str:
     """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble.ensemble_notes``), and
-    what the baseline rows and "constrained" are."""
+    what the baseline rows and "constrained" are. ``results``: an ``EnsembleResults`` or ``run_ensembles``' table."""
     from ..results.tables import ensemble_notes
 
-    lines = ensemble_notes(table)
+    lines = ensemble_notes(results)
     lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
                  "same test rows; constrained = h31, h22 from the predicted h11, h21 and χ (h11, h21 unchanged)")
     return "\n".join(lines)

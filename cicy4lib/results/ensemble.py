@@ -364,10 +364,14 @@ class EnsembleResults:
     data: str  # the data label
     n_test: int
 
+    def notes(self) -> dict:
+        """Every field but ``table``: what is said beneath the table (:func:`ensemble_notes`)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "table"}
+
     def as_frame(self) -> pd.DataFrame:
         """The table with the other fields in ``attrs`` (:func:`run_ensembles`' return value)."""
         table = self.table.copy()
-        table.attrs.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "table"})
+        table.attrs.update(self.notes())
         return table
 
 

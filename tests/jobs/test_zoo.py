@@ -76,3 +76,22 @@ def test_a_model_with_its_own_loss_trains_with_the_recipe_its_entry_names():
     assert zoo.recipe_for("HeLukas-FC", "fast") == "fast"
     assert zoo.recipe_for("HodgeGNN-64", "fast") == "paper"  # its entry carries values, names no recipe
     assert zoo.recipe_for("Trees-ET", "fast") == "sklearn"
+
+
+def test_zoo_markdown_reads_the_results_values_as_it_reads_the_table():
+    from types import SimpleNamespace
+
+    row = {c: None for c in zoo.COLUMNS}
+    row.update(name="LSTM-448", group="LSTM", recipe="paper", params=1, train_s=1.0, epochs=3, collapsed=False, error="",
+               **{f"{k}_{t}": 1.0 for k in ("raw", "chi") for t in zoo.TARGETS})
+    data = SimpleNamespace(provenance={"kind": "sample"}, label="a test table", split=SimpleNamespace(test=range(10)),
+                           note="a note")
+    results = zoo.ZooResults([row], data, zoo.ZooSettings(split="72", recipe="paper", epochs=3))
+    table = results.as_frame()
+    assert table.attrs == results.notes()
+
+    def undated(md):
+        return [line for line in md.splitlines() if not line.startswith("- date:")]
+
+    assert undated(zoo.zoo_markdown(results)) == undated(zoo.zoo_markdown(table))
+    assert "- note: used a note" in zoo.zoo_markdown(results) and "(10 test rows)" in zoo.zoo_markdown(results)

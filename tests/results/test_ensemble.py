@@ -320,3 +320,35 @@ def test_default_runs_dir(tmp_path):
     runs.mkdir(parents=True)
     (runs / "model.pt").write_bytes(b"x")
     assert en.default_runs_dir(tmp_path) == tmp_path / en.DEFAULT_RUNS_DIR
+
+
+def test_the_report_reads_the_results_values_as_it_reads_the_table(tmp_path):
+    """EnsembleResults' fields and run_ensembles' attrs (its as_frame) say the same: report, notes,
+    files, inference summary."""
+    import pandas as pd
+    from pandas.testing import assert_frame_equal
+
+    from cicy4lib.notebooks import reports
+
+    rows = []
+    for name, group, base in (("LSTM-448_72", "member", 50.0), ("Ens-2", "paper", 60.0),
+                              (en.HILL_CLIMB, "hill-climb", 55.0), (BASELINES[0], "baseline", 40.0)):
+        for kind, bonus in (("raw", 0.0), ("constrained", 5.0)):
+            rows.append({"name": name, "kind": kind, "group": group, "h11": base + bonus, "h21": base,
+                         "h31": base, "h22": base, "mean": base + bonus / 4})
+    results = en.EnsembleResults(
+        table=pd.DataFrame(rows).set_index(["name", "kind"]), weights={"LSTM-448_72": 1.0},
+        members={"Ens-2": ["LSTM-448_72"]}, missing={"Ens-3": ["CNN-LSTM-384_72"]},
+        excluded={"LSTM-448_80": "trained on part of the test set"}, fallbacks={"Ens-2": 3},
+        valid_score={}, test="72", impossible={"Ens-2": {"rows": 2}}, data="a test table", n_test=100)
+    table = results.as_frame()
+    assert table.attrs == results.notes()
+    assert en.ensemble_report(results) == en.ensemble_report(table)
+    text = reports.ensemble_notes(results)
+    assert text == reports.ensemble_notes(table)
+    for part in ("LSTM-448_72 1.000", "skipped paper ensemble Ens-3", "left out run LSTM-448_80", "Ens-2 2", "Ens-2 3"):
+        assert part in text, part
+    assert en.write_results(results, tmp_path / "a") == en.write_results(table, tmp_path / "b")
+    assert (tmp_path / "a" / "results.csv").read_bytes() == (tmp_path / "b" / "results.csv").read_bytes()
+    assert_frame_equal(reports.inference_summary(results, "sample", "72", write=False),
+                       reports.inference_summary(table, "sample", "72", write=False))
