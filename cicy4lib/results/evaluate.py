@@ -325,7 +325,7 @@ def _check_run_data(config, data, split, run) -> None:
 
 
 def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"), batch_size: int = 4096,
-             device=None) -> pd.DataFrame:
+             device=None, canonical: bool = False) -> pd.DataFrame:
     """Raw and χ-constrained metrics of a model on the subsets of a split.
 
     Parameters
@@ -340,6 +340,10 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
     split : Split or str
         Index arrays ``train``, ``valid``, ``test`` (a name is resolved with ``splits.get_split``).
     subsets : iterable of "train", "valid", "test"
+    canonical : bool
+        Map every matrix to its canonical form under row and column permutations before the
+        network (:func:`predict`'s option; off by default: a dataset is scored in its stored order,
+        which is the canonical form already for the generated set).
 
     Returns
     -------
@@ -377,7 +381,8 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
             if len(pred) != len(idx):
                 raise ValueError(f"predictions for {subset!r} have {len(pred)} rows, the split has {len(idx)}")
         else:
-            pred = predict(model, data, idx, batch_size=batch_size, device=device, scale=scale)
+            pred = predict(model, data, idx, batch_size=batch_size, device=device, scale=scale,
+                           canonical=canonical)
         y_true = np.asarray(data.hodge)[idx]
         raw = metrics_table(y_true, pred)
         hodge, fallback = constrain(pred, verified_euler(data, idx))  # exact chi, never an unchecked one
