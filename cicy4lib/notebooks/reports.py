@@ -365,7 +365,7 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
     if not runs:
         raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
                                 f"{test}% test set) under {runs_dir}")
-    test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test))
+    test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test), split=split)
     from ..results import baselines
 
     entries = {name: (baselines.LEARNED_GROUP if baselines.is_learned_baseline(ensemble._run_arch(runs[name]))

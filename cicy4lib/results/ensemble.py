@@ -297,7 +297,8 @@ def find_runs(runs_dir) -> dict[str, Path]:
     return {p.parent.name: p.parent for p in sorted(found, key=lambda p: p.parent.name)}
 
 
-def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None) -> dict[str, np.ndarray]:
+def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None, *,
+                 split=None) -> dict[str, np.ndarray]:
     """Raw predictions of several saved runs on rows ``idx`` of ``data``.
 
     Parameters
@@ -307,6 +308,10 @@ def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None) 
     idx : index array, or dict key -> index array
         With a dict, each model is loaded once and the result is ``{name: {key: (n, 4)}}``
         (e.g. ``{"valid": split.valid, "test": split.test}``).
+    split : Split, optional
+        The split ``idx`` comes from: a run trained on other data than ``data`` with ``split`` then
+        warns :class:`~cicy4lib.errors.DataMismatchWarning` (its scores are not those of its own test
+        set), as :func:`cicy4lib.results.evaluate.evaluate` does.
 
     Returns
     -------
@@ -319,6 +324,10 @@ def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None) 
     out = {}
     for name, path in run_dirs.items():
         model, config = load_run(path)
+        if split is not None:
+            from ..training.runs import warn_if_other_data  # lazy: results imports training only here
+
+            warn_if_other_data(config.get("data_fingerprint"), data, split, path)
         scale = config.get("scale")
         if isinstance(idx, Mapping):
             out[name] = {key: predict(model, data, rows, batch_size=batch_size, device=device, scale=scale)
@@ -412,7 +421,8 @@ def _predict_needed(needed, available, members, data, split, climb, batch_size, 
     test_preds, valid_preds = {}, {}
     for run in needed:
         subsets = {"test": test_idx, "valid": valid_idx} if climb and run in members else {"test": test_idx}
-        preds = predict_runs({run: available[run]}, data, subsets, batch_size=batch_size, device=device)[run]
+        preds = predict_runs({run: available[run]}, data, subsets, batch_size=batch_size, device=device,
+                             split=split)[run]
         test_preds[run] = preds["test"]
         if "valid" in preds:
             valid_preds[run] = preds["valid"]

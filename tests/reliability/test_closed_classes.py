@@ -305,6 +305,20 @@ def test_evaluating_a_run_on_other_data_warns_with_both_fingerprints(trained, sm
         assert "trained on [" in message and "evaluated on [" in message and "\n" not in message
 
 
+def test_ensembles_of_runs_on_other_data_warn_too(trained, small):
+    from cicy4lib.data.splits import get_split
+    from cicy4lib.results.ensemble import predict_runs
+
+    own = get_split(small, "72")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        predict_runs([trained], small, own.test, split=own)
+    assert not [w for w in caught if issubclass(w.category, DataMismatchWarning)]
+    other = small.subset(np.arange(50))
+    with pytest.warns(DataMismatchWarning, match="evaluated on data other than its own"):
+        predict_runs([trained], other, get_split(other, "72").test, split=get_split(other, "72"))
+
+
 def test_constrained_scores_use_the_exact_chi_not_a_stored_one(small):
     from cicy4lib.data.splits import get_split
     from cicy4lib.results.baselines import favourable_guess
