@@ -43,6 +43,8 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "Results_p1_Figures"))
     ap.add_argument("--curve", default=None)
     ap.add_argument("--best", default="HodgeGNN-64_72")
+    ap.add_argument("--runs", nargs="*", default=None, help="shipped run names to use (default: all)")
+    ap.add_argument("--suffix", default="", help="appended to every figure name (e.g. _r3)")
     a = ap.parse_args()
     import torch
     torch.set_num_threads(1)
@@ -68,9 +70,10 @@ def main():
 
     made.append(figures.plot_hodge_distributions(
         {n: data.hodge[i] for n, i in (("train", split.train), ("valid", split.valid), ("test", split.test))},
-        out / "fig_hodge_distributions_72.png", title=f"Hodge numbers, 72 % split\n{note}"))
+        out / f"fig_hodge_distributions_72{a.suffix}.png", title=f"Hodge numbers, 72 % split\n{note}"))
 
-    runs = sorted(p.parent for p in Path(a.models_dir).glob("*/model.pt") if p.parent.name != "metricflow")
+    runs = sorted(p.parent for p in Path(a.models_dir).glob("*/model.pt") if p.parent.name != "metricflow"
+                  and (a.runs is None or p.parent.name in a.runs))
     preds, accs, metrics = {}, {}, {}
     for run in runs:
         model, cfg = load_model(run)
@@ -82,8 +85,8 @@ def main():
             hist = pd.read_csv(run / "log.csv")
             unit = "cross-entropy (h11 - rows, h21)" if cfg["arch"].startswith("HodgeGNN") else \
                 "Huber loss (standardised targets)" if cfg.get("recipe", {}).get("standardize_targets") else "Huber loss"
-            made.append(figures.plot_training_curves(hist, out / f"fig_curves_{run.name}.png", ylabel=unit,
-                                                     title=f"{run.name}: training curves\n{note}"))
+            made.append(figures.plot_training_curves(hist, out / f"fig_curves_{run.name}{a.suffix}.png", ylabel=unit,
+                                                     title=f"{run.name}: training curves\n({sel},\n72 % split – not the CICY4 list)"))
     # ensembles: mean of all networks, and the mean of the paper-style members (LSTM/CNN-LSTM)
     names = list(preds)
     if len(names) > 1:
@@ -110,12 +113,12 @@ def main():
         table = pd.DataFrame({n: {h: v[f"{kind}_{h}"] for h in HODGE} for n, v in accs.items()}).T
         table["mean"] = table[list(HODGE)].mean(1)
         for h in (*HODGE, "mean"):
-            made.append(figures.plot_ranking(table, h, out / f"fig_ranking_72_{h}_{kind}.png", groups=groups,
+            made.append(figures.plot_ranking(table, h, out / f"fig_ranking_72_{h}_{kind}{a.suffix}.png", groups=groups,
                                              metric=f"test accuracy (%), {h}, {kind}",
                                              title=f"Ranking by {h} ({kind}): shipped networks, ensembles, baselines\n{note}"))
     for m in ("mse", "mae", "r2"):
         table = pd.DataFrame({n: v[m] for n, v in metrics.items()}).T
-        made.append(figures.plot_metric_comparison(table, out / f"fig_metric_{m}_72.png", metric=m, groups=groups,
+        made.append(figures.plot_metric_comparison(table, out / f"fig_metric_{m}_72{a.suffix}.png", metric=m, groups=groups,
                                                    title=f"{m.upper() if m != 'r2' else 'R²'} per Hodge number (raw outputs)\n{note}"))
 
     # accuracy per number of rows and favourable / non-favourable: best network vs the favourable guess
@@ -140,9 +143,9 @@ def main():
             per_rows[h] = {"rows": rr.tolist(), "network": net, "favourable_guess": gs,
                            "n": [int(np.sum(rows == r)) for r in rr]}
         fig.suptitle(f"Accuracy per number of rows: {a.best} vs the favourable guess\n{note}")
-        fig.savefig(out / "fig_accuracy_per_rows.png", dpi=110)
+        fig.savefig(out / f"fig_accuracy_per_rows{a.suffix}.png", dpi=110)
         plt.close(fig)
-        made.append(out / "fig_accuracy_per_rows.png")
+        made.append(out / f"fig_accuracy_per_rows{a.suffix}.png")
         favourable = y[:, 0] == rows
         per_rows["favourable"] = {
             k: {"n": int(m.sum()), "network_h11": 100 * float(np.mean(best[m, 0] == y[m, 0])),
@@ -163,6 +166,10 @@ def main():
                     budget = points[0]["budget_min"]
                     ax.plot(*zip(*pts), "o-", label=f"{model} ({'own' if model.startswith('HodgeGNN') else 'fast'} recipe, "
                                                      f"{budget:g} min each; {sel})")
+            for fin in sorted((HERE / "runs").glob(f"final_{a.data}_*/test.json")):
+                f = json.loads(fin.read_text())
+                ax.plot([f["n_train"]], [f["accuracy_percent"][f"test_raw_{h}"]], "*", markersize=14,
+                        label=f"{f['model']}, {f['epochs']} epochs, {f['train_seconds'] / 60:.0f} min (the long run)")
             xs = [905_684 * r / 100 for r in CICYMINER_CLS]
             ax.plot(xs, [v[0 if h == "h11" else 1] for v in CICYMINER_CLS.values()], "D:", color="black",
                     label="CICYMiner classifier, REAL CICY4 list, 10/30/50/80 % (published; not comparable one to one)")
@@ -173,9 +180,9 @@ def main():
             ax.legend(fontsize=7, loc="lower right")
         fig.suptitle(f"Learning curve at the same wall-clock budget per point\n{note}; "
                      "black diamonds: real-list figures at other sizes")
-        fig.savefig(out / "fig_learning_curve.png", dpi=110)
+        fig.savefig(out / f"fig_learning_curve{a.suffix}.png", dpi=110)
         plt.close(fig)
-        made.append(out / "fig_learning_curve.png")
+        made.append(out / f"fig_learning_curve{a.suffix}.png")
     res = {"data": a.data, "selection": sel, "n_test": len(split.test), "date": time.strftime("%Y-%m-%d %H:%M"),
            "accuracy": accs, "metrics": metrics, "per_rows": per_rows, "curve": points,
            "figures": [str(Path(p).relative_to(ROOT)) if Path(p).is_relative_to(ROOT) else str(p) for p in made]}
