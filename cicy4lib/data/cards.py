@@ -162,7 +162,6 @@ def write_card(arrays, path=CARD_PATH, command=None, npz_path=None):
     """
     meta = arrays["meta"] if isinstance(arrays["meta"], dict) else json.loads(str(arrays["meta"]))
     s = summary(arrays)
-    hodge, euler = arrays["hodge"], arrays["euler"]
     npz_path = Path(npz_path or Path(path).with_name("sample.npz"))
     size = npz_path.stat().st_size if npz_path.exists() else None
     lines = ["# Embedded sample of CICY four-folds (`cicy4lib/_data/sample.npz`)", ""]
@@ -198,16 +197,8 @@ def write_card(arrays, path=CARD_PATH, command=None, npz_path=None):
         "",
         _histogram(((arrays["conf"] != 0).any(2).sum(1))),
         "",
-        "Columns (number of polynomials):",
-        "",
-        _histogram(((arrays["conf"] != 0).any(1).sum(1))),
-        "",
-        "## Hodge numbers and Euler number",
-        "",
     ]
-    for i, name in enumerate(("h11", "h21", "h31", "h22")):
-        lines += [f"{name} (range {s['range'][name]}):", "", _histogram(hodge[:, i], _bins(hodge[:, i])), ""]
-    lines += [f"χ (range {s['euler_range']}):", "", _histogram(euler, _bins(euler)), ""]
+    lines += _distribution_lines(arrays, s)
     Path(path).write_text("\n".join(lines), encoding="utf-8")
     return Path(path)
 
@@ -252,6 +243,16 @@ def _projection_line(times, meta):
     return (f"Throughput (last {len(recent)} random chunks, CPU time): {per_cand:.3f} CPU-s per candidate, "
             f"{keep:.3f} entries per candidate; 100,000 entries ≈ {hours[100_000]:.1f} core-hours, "
             f"250,000 ≈ {hours[250_000]:.1f} core-hours (divide by the cores used).")
+
+
+def _distribution_lines(arrays, s):
+    """The cards' closing histograms: columns, then the four Hodge numbers and χ."""
+    hodge, euler = np.asarray(arrays["hodge"]), np.asarray(arrays["euler"])
+    lines = ["Columns (number of polynomials):", "", _histogram((arrays["conf"] != 0).any(1).sum(1)), "",
+             "## Hodge numbers and Euler number", ""]
+    for i, name in enumerate(("h11", "h21", "h31", "h22")):
+        lines += [f"{name} (range {s['range'][name]}):", "", _histogram(hodge[:, i], _bins(hodge[:, i])), ""]
+    return lines + [f"χ (range {s['euler_range']}):", "", _histogram(euler, _bins(euler)), ""]
 
 
 def _saturation_text(arrays, n_seed, window=20):
@@ -353,7 +354,6 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
     meta = arrays["meta"]
     st = meta["settings"]
     s = generated_summary(arrays)
-    hodge, euler = arrays["hodge"], arrays["euler"]
     times = _timings(out_dir)
     cpu_s = sum(t.get("total", 0.0) for t in times)  # worker wall seconds
     cpu_only = [t["cpu"] for t in times if "cpu" in t]
@@ -499,15 +499,7 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         "",
         _histogram((arrays["conf"] != 0).any(2).sum(1)),
         "",
-        "Columns (number of polynomials):",
-        "",
-        _histogram((arrays["conf"] != 0).any(1).sum(1)),
-        "",
-        "## Hodge numbers and Euler number",
-        "",
     ]
-    for i, name in enumerate(("h11", "h21", "h31", "h22")):
-        lines += [f"{name} (range {s['range'][name]}):", "", _histogram(hodge[:, i], _bins(hodge[:, i])), ""]
-    lines += [f"χ (range {s['euler_range']}):", "", _histogram(euler, _bins(euler)), ""]
+    lines += _distribution_lines(arrays, s)
     return atomic_write_text("\n".join(lines), Path(path or out_dir / "CARD.md"))
 

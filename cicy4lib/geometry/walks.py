@@ -193,6 +193,8 @@ def random_splitting_lumpy(P, rng, dims, block_share, max_new_cols):
     if len(ok_cols) == 0:
         return None
     col = int(rng.choice(ok_cols, p=(colsum[ok_cols] - 1) / (colsum[ok_cols] - 1).sum()))
+    # the column draw of sample_generator.random_splitting, kept as a copy on purpose: each generator's
+    # random stream is fixed by the data it released (chunks must be remade byte for byte)
     n_max = min(int(colsum[col]) - 1, MAX_COLS - K, max_new_cols)
     choices = [d for d in sorted(dims) if d <= n_max]
     if not choices:

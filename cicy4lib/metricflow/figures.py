@@ -10,6 +10,17 @@ from .points import n_charts
 from .variety import as_variety
 
 
+
+def _save(fig, path):
+    """Write ``fig`` to ``path`` (folders made), close it and return the path."""
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    _plt().close(fig)
+    return path
+
+
 def _plt():
     import matplotlib
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
@@ -53,12 +64,7 @@ def sample_figure(z, path, *, variety=None, title: str | None = None) -> Path:
     ax[2].set_ylabel("weighted fraction")
     ax[2].set_title(f"Fubini–Study: σ = {sigma:.4f}")
     fig.suptitle(title or f"{variety.name}: line-sampler points and the Fubini–Study baseline")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def history_figure(history, path, *, title: str = "", sigma_fs: float | None = None) -> Path:
@@ -88,9 +94,4 @@ def history_figure(history, path, *, title: str = "", sigma_fs: float | None = N
     secs = sum(h.get("seconds", 0) for h in history)
     ax[1].set_title(f"{len(history) - 1} epochs, {secs / 60:.1f} min of training")
     fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
