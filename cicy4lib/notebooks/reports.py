@@ -16,14 +16,22 @@ from ..constants import HODGE, TARGETS
 from .render import SUMMARY_ENV, SUMMARY_FILE
 
 
-def load_notebook_data(data="sample", max_samples=None):
+def load_notebook_data(data="auto", max_samples=None):
     """``load_dataset(data)`` reduced to ``max_samples`` rows with ``subsample(..., seed=0)``.
 
     Every notebook loads its data this way, so a training notebook and the inference, metrics
     and curves notebooks run with the same ``data`` and ``max_samples`` see the same rows.
+    ``data="auto"`` (the notebooks' default) is the generated set where it is present, else the
+    embedded sample (:func:`cicy4lib.data.choice.load_auto`); the notebook says which.
     """
     from ..data import load_dataset, subsample
+    from ..data.choice import load_auto
 
+    if data is None or data == "auto":
+        dataset, reason = load_auto("auto")
+        if reason:
+            print(f"data='auto': the generated set is not available here ({reason}); using the embedded sample")
+        return subsample(dataset, max_samples, seed=0)
     return subsample(load_dataset(data), max_samples, seed=0)
 
 

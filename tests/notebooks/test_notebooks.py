@@ -16,11 +16,11 @@ from cicy4lib.models import list_models
 ROOT = Path(__file__).resolve().parents[2]  # the checkout
 
 MODEL_PARAMETERS = {
-    "data": "sample", "split": "72", "epochs": None, "batch_size": 128, "seed": 42, "restarts": 0,
+    "data": "auto", "split": "72", "epochs": None, "batch_size": 128, "seed": 42, "restarts": 0,
     "output_dir": "../Results_p2_Trained_models", "resume": True, "init_from": None, "time_budget_h": None, "amp": False,
     "max_samples": None, "progress": True, "figures_dir": "../Results_p1_Figures",
 }
-PROCESSING_PARAMETERS = {"data": "sample", "models_dir": "../Results_p2_Trained_models",
+PROCESSING_PARAMETERS = {"data": "auto", "models_dir": "../Results_p2_Trained_models",
                          "figures_dir": "../Results_p1_Figures", "split": "72", "max_samples": None}
 COMPARE = {"compare_with_paper": None}  # inference and metrics notebooks
 
@@ -261,7 +261,8 @@ def test_lstm_448_notebook_end_to_end(tmp_path):
     assert 0 <= summary["test_accuracy"]["constrained"]["h11"] <= 100
     assert results["raw_h11"].iloc[0] == pytest.approx(summary["test_accuracy"]["raw"]["h11"])
     assert (figs / "fig_curves_LSTM-448_72.png").exists()
-    assert "SAMPLE numbers, not the CICY4 list" in _outputs_text(tmp_path / "executed" / "LSTM-448.ipynb")
+    # data="auto": the generated set where it is present (it ships with the package), labelled as such
+    assert "generated set, 600 configurations – not the CICY4 list" in _outputs_text(tmp_path / "executed" / "LSTM-448.ipynb")
     results = nbk.run_notebooks([ROOT / "data-results-processing" / "inference.ipynb"],
                                 {"models_dir": str(models), "figures_dir": str(figs), "max_samples": 600},
                                 tmp_path / "executed", log=None)
