@@ -13,9 +13,8 @@ import numpy as np
 
 from ..constants import MAX_COLS, MAX_ROWS
 from .canonical import canonical_form, canonical_key
-from .euler import euler_numbers
 from .products import is_product
-from .splitting import contractions
+from .splitting import contraction_matches
 
 SEED_ROWS = 4  # configurations with at most this many rows are enumerated completely
 
@@ -125,15 +124,7 @@ def ineffective_mask(mats, chis, rule="any"):
     -------
     numpy.ndarray of bool, shape (len(mats),)
     """
-    owners, smaller = [], []
-    for k, P in enumerate(mats):
-        for _, Q in contractions(P):
-            owners.append(k)
-            smaller.append(Q)
-    owners = np.asarray(owners, dtype=np.int64)
-    if not smaller:
-        return np.zeros(len(mats), dtype=bool)
-    same = euler_numbers(smaller) == np.asarray(chis, dtype=np.int64)[owners]
+    owners, _, same = contraction_matches(mats, chis)
     n_same = np.bincount(owners[same], minlength=len(mats))
     if rule == "any":
         return n_same > 0

@@ -89,6 +89,41 @@ def _trim(P):
     return P[:rows.max() + 1, :cols.max() + 1] if len(rows) else P[:0, :0]
 
 
+def contraction_matches(mats, eulers=None):
+    """Every contraction of every configuration, and whether it keeps the Euler number
+    (Euler numbers computed in one batch).
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays (degree blocks, or zero-padded 16 x 20 matrices)
+    eulers : sequence of int, optional
+        Their exact Euler numbers (computed when not given).
+
+    Returns
+    -------
+    (owners, rows, same) : three numpy arrays of equal length
+        One entry per contraction: the index into ``mats``, the contracted row, and True where
+        the contraction has the same Euler number (an ineffective splitting).
+    """
+    from .euler import euler_numbers
+
+    mats = [_trim(P) for P in mats]
+    if eulers is None:
+        eulers = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
+    eulers = np.asarray(eulers, dtype=np.int64)
+    owners, rows, smaller = [], [], []
+    for k, P in enumerate(mats):
+        for i, Q in contractions(P):
+            owners.append(k)
+            rows.append(i)
+            smaller.append(Q)
+    owners = np.asarray(owners, dtype=np.int64)
+    if not smaller:
+        return owners, np.zeros(0, np.int64), np.zeros(0, bool)
+    same = euler_numbers(_padded(smaller)) == eulers[owners]
+    return owners, np.asarray(rows, dtype=np.int64), same
+
+
 def ineffective_rows(mats, eulers=None):
     """For each configuration, the rows along which it contracts to the same Euler number.
 
@@ -104,25 +139,10 @@ def ineffective_rows(mats, eulers=None):
         ``out[k]`` lists the rows of ``mats[k]`` whose contraction keeps the Euler number
         (empty for a minimal configuration).
     """
-    from .euler import euler_numbers
-
-    mats = [_trim(P) for P in mats]
-    if eulers is None:
-        eulers = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
-    eulers = np.asarray(eulers, dtype=np.int64)
-    owners, rows, smaller = [], [], []
-    for k, P in enumerate(mats):
-        for i, Q in contractions(P):
-            owners.append(k)
-            rows.append(i)
-            smaller.append(Q)
+    owners, rows, same = contraction_matches(mats, eulers)
     out = [[] for _ in mats]
-    if not smaller:
-        return out
-    chis = euler_numbers(_padded(smaller))
-    for k, i, c in zip(owners, rows, chis.tolist()):
-        if c == eulers[k]:
-            out[k].append(i)
+    for k, i in zip(owners[same].tolist(), rows[same].tolist()):
+        out[k].append(i)
     return out
 
 
