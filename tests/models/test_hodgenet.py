@@ -10,6 +10,7 @@ from cicy4lib.data.splits import Split
 from cicy4lib.models import build_model, get_entry, list_models
 from cicy4lib.models.checkpoint import load_model
 from cicy4lib.results.evaluate import canonical_matrices, predict
+from cicy4lib.training.augment import permute_occupied
 from cicy4lib.training.config import TrainConfig
 from cicy4lib.training.loop import train
 
@@ -20,12 +21,9 @@ def sample():
 
 
 def _permuted(conf, seed=0):
-    g = np.random.default_rng(seed)
-    out = np.zeros_like(conf)
-    for i, m in enumerate(conf):
-        r, c = int((m != 0).any(1).sum()), int((m != 0).any(0).sum())
-        out[i, :r, :c] = m[:r, :c][g.permutation(r)][:, g.permutation(c)]
-    return out
+    """Each matrix with its occupied rows and columns randomly reordered (the trainer's augmentation)."""
+    x = torch.from_numpy(np.ascontiguousarray(conf))
+    return permute_occupied(x, generator=torch.Generator().manual_seed(seed)).numpy()
 
 
 def test_registered_beyond_the_paper_with_its_default_recipe():
