@@ -149,6 +149,21 @@ class FlowResult:
                           self.steps, self.stopped, None if self.held_test is None else self.held_test.copy())
 
 
+def _flow_inputs(what, g, omega_abs2, w, K, n_train=None):
+    """Real metric vectors, |Ω|², weights and kernel of one point set as float64, checked to
+    match: ``K`` is (n, n_train) with ``n_train`` = n for the training points themselves."""
+    v = np.asarray(g)
+    v = to_real(v) if v.ndim == 3 else np.array(v, dtype=np.float64)
+    n = len(v)
+    n_train = n if n_train is None else n_train
+    om = np.asarray(omega_abs2, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    K = np.asarray(K, dtype=np.float64)
+    if om.shape != (n,) or w.shape != (n,) or K.shape != (n, n_train):
+        raise PointSetError(f"mismatched {what} data: {n} metrics, |Omega|^2 {om.shape}, weights {w.shape}, "
+                            f"kernel {K.shape} (expected ({n},), ({n},), ({n}, {n_train}))")
+    return v, om, w, K
+
 def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test=None, w_test=None,
                 K_test=None, lr: float = 0.1, steps: int = 500, patience: int | None = 50,
                 decay: float = 0.5, min_lr: float = 0.0, eta_ref: float | None = None,
@@ -163,26 +178,11 @@ def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test
     """
     if on_stop not in ("raise", "return"):
         raise UsageError(f"on_stop must be 'raise' or 'return', got {on_stop!r}")
-    v = np.asarray(g_train)
-    v = to_real(v) if v.ndim == 3 else np.array(v, dtype=np.float64)
+    v, om, w, K = _flow_inputs("training", g_train, omega_abs2, w, K_train)
     n = len(v)
-    om = np.asarray(omega_abs2, dtype=np.float64)
-    w = np.asarray(w, dtype=np.float64)
-    K = np.asarray(K_train, dtype=np.float64)
-    if om.shape != (n,) or w.shape != (n,) or K.shape != (n, n):
-        raise PointSetError(f"mismatched training data: {n} metrics, |Omega|^2 {om.shape}, weights {w.shape}, "
-                            f"kernel {K.shape} (expected ({n},), ({n},), ({n}, {n}))")
     has_test = g_test is not None
     if has_test:
-        vt = np.asarray(g_test)
-        vt = to_real(vt) if vt.ndim == 3 else np.array(vt, dtype=np.float64)
-        m = len(vt)
-        omt = np.asarray(omega_abs2_test, dtype=np.float64)
-        wt = np.asarray(w_test, dtype=np.float64)
-        Kt = np.asarray(K_test, dtype=np.float64)
-        if omt.shape != (m,) or wt.shape != (m,) or Kt.shape != (m, n):
-            raise PointSetError(f"mismatched test data: {m} metrics, |Omega|^2 {omt.shape}, weights {wt.shape}, "
-                                f"kernel {Kt.shape} (expected ({m},), ({m},), ({m}, {n}))")
+        vt, omt, wt, Kt = _flow_inputs("test", g_test, omega_abs2_test, w_test, K_test, n_train=n)
     else:
         vt = None
     bad = ~is_positive_definite(v)
