@@ -40,10 +40,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..constants import DEFAULT_SCALE
-try:
-    from .paper import check_input
-except ImportError:  # before paper.py's rename of _check_input
-    from .paper import _check_input as check_input
+from .paper import check_input
 from .registry import register_model
 
 OFF_MIN = -3  # h11 - rows: classes OFF_MIN .. OFF_MIN + N_OFF - 1 (redundant descriptions have -1)

@@ -206,7 +206,6 @@ def check_input(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-_check_input = check_input  # the old name: models/hodgenet.py (another engineer's, in progress) imports it
 
 
 def _family_label(spec: ModelSpec) -> str:
