@@ -1,12 +1,19 @@
 """Learning curve: test accuracy vs training configurations for HodgeGNN-64 (its recipe) and LSTM-448
 (fast recipe) at the same wall-clock budget per point, through the library's trainer.
 
-    nice -n 10 .venv/bin/python benchmarks/learning/learning_curve.py --data r2nr --sizes 5000 10000 20000 36075 \
-        --minutes 5 [--models HodgeGNN-64 LSTM-448]
+    nohup nice -n 5 .venv/bin/python benchmarks/learning/learning_curve.py --data r3 --sizes 10000 0 20000 \
+        --minutes 15 --threads 1 > benchmarks/learning/runs/curve_r3.log 2>&1 &
 
-Per point: a quick timing of 16 training steps gives the samples/s, the epochs are chosen so that the
-run fills the budget (one-cycle schedules end annealed), and time_budget_h = 1.2 x budget caps it.
-Resumable: finished points are read from runs/curve_<data>/<model>_n<size>/test.json.
+``--data``: a name of prep.py (``r3`` = release 3, ``load_dataset("generated")``; ``r2nr``; ...).
+``--sizes``: training rows per point, drawn from the 72 % split's training part (seed 0); 0 or a
+size above it means the whole training part. Sizes run in the order given, models in the order
+given (HodgeGNN-64 first). HodgeGNN-64 trains with its own recipe; LSTM-448 with the fast recipe at
+its adaptive batch (``recipes.fast_batch_size``: clip(n // 200, 32, 512), lr by the square-root rule).
+
+Per point: a timing of 24 training steps gives the samples/s, the epochs are chosen so that the
+run fills the budget (the one-cycle schedules end annealed), and time_budget_h = cap x budget stops
+a run that falls behind (load changes). Each point records its load average before and after.
+Resumable: finished points are read from runs/curve_<data>/<model>_n<size>/test.json and skipped.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -18,7 +25,7 @@ sys.path.insert(0, str(HERE))
 from prep import load  # noqa: E402
 
 
-def steps_per_s(model_name, cfg, data, idx, n_steps=16):
+def steps_per_s(model_name, cfg, data, idx, n_steps=24):
     import torch
     from cicy4lib.models import build_model
     torch.manual_seed(0)
@@ -44,6 +51,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--models", nargs="+", default=["HodgeGNN-64", "LSTM-448"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--cap", type=float, default=1.25, help="time_budget_h = cap x minutes (a run that falls behind stops)")
     a = ap.parse_args()
     import torch
     torch.set_num_threads(a.threads)
@@ -51,10 +59,14 @@ def main():
     from cicy4lib.data.splits import Split, split_72
     from common import score_run
     from cicy4lib.training.config import TrainConfig
+    from cicy4lib.training.recipes import fast_batch_size
     data = load(a.data)
     split = split_72(len(data))
+    prov = data.provenance if isinstance(data.provenance, dict) else {}
+    print("data", a.data, len(data), "release", prov.get("release"), "split", split.sizes, flush=True)
     out_dir = HERE / "runs" / f"curve_{a.data}"
     for n in a.sizes:
+        n = len(split.train) if n <= 0 or n > len(split.train) else n
         train_idx = np.random.default_rng(0).permutation(split.train)[:n]
         sub = Split(train_idx, split.valid, split.test, "72")
         for model in a.models:
@@ -64,21 +76,26 @@ def main():
                 print("done", run, flush=True)
                 continue
             recipe = model if model.startswith("HodgeGNN") else "fast"
+            load0 = open("/proc/loadavg").read().split()[:3]
             cfg = TrainConfig.from_recipe(recipe, num_threads=a.threads)
-            if recipe == "fast" and n < 20000:
-                cfg = TrainConfig.from_recipe("fast", batch_size=128, num_threads=a.threads)  # the demo's small-set batch
-            rate = steps_per_s(model, cfg, data, train_idx) * cfg.batch_size * 0.8  # validation and bookkeeping
+            if recipe == "fast":  # adaptive batch, lr by the square-root rule (from_recipe rescales it)
+                cfg = TrainConfig.from_recipe("fast", batch_size=fast_batch_size(n), num_threads=a.threads)
+            rate = steps_per_s(model, cfg, data, train_idx) * cfg.batch_size * 0.7  # validation, checkpoints and load changes
             epochs = int(max(2, min(200, round(a.minutes * 60 * rate / n))))
             cfg = TrainConfig.from_recipe(recipe, **{**({"batch_size": cfg.batch_size} if recipe == "fast" else {}),
                                                      "max_epochs": epochs, "patience": 1000,
-                                                     "time_budget_h": a.minutes * 1.2 / 60, "num_threads": a.threads})
-            print(run, f"{rate:.0f} samples/s -> {epochs} epochs", flush=True)
+                                                     "time_budget_h": a.minutes * a.cap / 60, "num_threads": a.threads})
+            print(run, time.strftime("%H:%M:%S"), f"batch {cfg.batch_size} lr {cfg.lr:.2e}",
+                  f"{rate:.0f} samples/s -> {epochs} epochs, load {load0}", flush=True)
             t0 = time.time()
             res = cicy4lib.train_model(model, data, sub, cfg, output_dir=str(out_dir), run_name=run, progress=False)
             acc = score_run(res.run_dir, data, sub.test)[0]
             rec = {"model": model, "recipe": cfg.recipe_name, "n_train": n, "epochs": res.epochs, "planned_epochs": epochs,
                    "best_epoch": res.best_epoch, "stopped": res.stopped, "train_seconds": round(res.seconds),
                    "wall_s": round(time.time() - t0), "budget_min": a.minutes, "date": time.strftime("%Y-%m-%d %H:%M"),
+                   "batch_size": cfg.batch_size, "lr": cfg.lr, "timed_samples_per_s": round(rate / 0.7),
+                   "threads": a.threads, "data": a.data, "release": prov.get("release"), "n_data": len(data),
+                   "loadavg_start": load0, "loadavg_end": open("/proc/loadavg").read().split()[:3],
                    "test_accuracy_percent": acc}
             done.write_text(json.dumps(rec, indent=1))
             print("POINT", json.dumps(rec), flush=True)
