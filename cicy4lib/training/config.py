@@ -9,6 +9,7 @@ fine-tuning) are one table in :mod:`cicy4lib.training.recipes`. This module need
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # annotations only: this module needs neither torch nor panda
     import pandas
     import torch
 
-from .recipes import FINETUNE, recipe_values, scaled_lr
+from .recipes import FINETUNE, fast_batch_size, recipe_values, scaled_lr
 
 STATE_FORMAT = 1
 LOG_COLUMNS = ["train_loss", "val_loss", "epoch", "lr", "seconds"]
@@ -94,6 +95,10 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model (CUDA)
     compile_mode: str | None = None  # e.g. "reduce-overhead" (CUDA graphs), "max-autotune"
     stop_if_collapsed: bool = False  # end the run ("collapsed") when validation predictions are constant
+    # fast recipe: batch_size and lr are the values for a large set; at train time the batch becomes
+    # recipes.fast_batch_size(n_train) and lr follows by the square-root rule (for_train_rows). An
+    # explicit batch_size in from_recipe turns it off.
+    adaptive_batch: bool = False
 
     RECIPE_FIELDS = ("lr", "weight_decay", "batch_size", "patience", "lr_factor", "lr_patience",
                      "min_lr", "huber_delta", "seed", "recipe_name", "standardize_targets", "optimizer",
@@ -103,12 +108,34 @@ class TrainConfig:
     def from_recipe(cls, name: str = "paper", **overrides) -> "TrainConfig":
         """A named recipe (``"paper"``, ``"fast"``, ``"cicyminer"``; see :mod:`cicy4lib.training.recipes`).
 
-        For ``"fast"``, overriding ``batch_size`` alone rescales ``lr`` by :func:`cicy4lib.training.recipes.scaled_lr`.
+        For ``"fast"``, overriding ``batch_size`` alone rescales ``lr`` by :func:`cicy4lib.training.recipes.scaled_lr`
+        and fixes the batch (``adaptive_batch=False``); without it the batch adapts to the training set
+        when the run starts (:meth:`for_train_rows`).
         """
         values = recipe_values(name)
+        if "batch_size" in overrides and "adaptive_batch" not in overrides:
+            overrides = {**overrides, "adaptive_batch": False}
         if values["recipe_name"] == "fast" and "batch_size" in overrides and "lr" not in overrides:
             overrides = {**overrides, "lr": scaled_lr(overrides["batch_size"])}
         return cls(**{**values, **overrides})
+
+    def for_train_rows(self, n_train: int, multiple: int = 1) -> "TrainConfig":
+        """The config a run on ``n_train`` training rows uses: itself, or with ``adaptive_batch`` the batch
+        :func:`cicy4lib.training.recipes.fast_batch_size` (rounded up to a multiple of ``multiple``, the
+        number of DDP ranks) and ``lr`` rescaled from this config's batch by the square-root rule.
+        Idempotent (a resolved config resolves to itself).
+
+        >>> c = TrainConfig.fast().for_train_rows(8_640)
+        >>> c.batch_size, round(c.lr, 5)
+        (43, 0.00232)
+        >>> TrainConfig.fast(batch_size=128).for_train_rows(8_640).batch_size
+        128
+        """
+        if not self.adaptive_batch:
+            return self
+        batch = fast_batch_size(n_train)
+        batch = -(-batch // multiple) * multiple
+        return dataclasses.replace(self, batch_size=batch, lr=self.lr * math.sqrt(batch / self.batch_size))
 
     @classmethod
     def fast(cls, **overrides) -> "TrainConfig":

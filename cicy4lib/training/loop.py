@@ -215,6 +215,7 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     name = canonical_name(model_name)
     split = as_split(data, split)
     split_name = split.name or "custom"
+    config = config.for_train_rows(len(split.train), multiple=ddp.world_size())  # the fast recipe's adaptive batch
     run_dir = run_directory(name, data, split, output_dir, run_name)
     device = resolve_device(config.device)
     if ddp.is_initialized() and device.type == "cuda":

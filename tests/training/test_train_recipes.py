@@ -158,3 +158,35 @@ def test_time_to_accuracy_benchmark_runs(tmp_path, capsys, load_benchmark):
     assert again["ratio"] == report["ratio"]
     assert json.loads(json.dumps(again["reach"])) == json.loads(json.dumps(report["reach"]))
     assert "report of" in capsys.readouterr().out
+
+
+def test_fast_batch_adapts_to_the_training_set_size(tmp_path):
+    # clip(n_train // 200, 32, 512): ~200 optimizer steps an epoch, small sets included
+    assert [recipes.fast_batch_size(n) for n in (48, 8_640, 40_064, 652_092)] == [32, 43, 200, 512]
+    small, large = TrainConfig.fast().for_train_rows(8_640), TrainConfig.fast().for_train_rows(652_092)
+    assert small.batch_size == 43 and small.lr == pytest.approx(4e-3 * math.sqrt(43 / 128))  # square-root rule
+    assert large.batch_size == 512 and large.lr == pytest.approx(8e-3)
+    assert small.for_train_rows(8_640) == small  # idempotent: resuming resolves to the same recipe
+    assert TrainConfig.fast().for_train_rows(8_640, multiple=4).batch_size == 44  # DDP: divisible by the ranks
+    assert TrainConfig.fast(batch_size=128).for_train_rows(8_640).batch_size == 128  # explicit: fixed
+    assert TrainConfig().for_train_rows(8_640) == TrainConfig()  # the paper's recipe: unchanged
+    data, split = make_data()
+    res = train(MODEL, data, split, TrainConfig.fast(max_epochs=1, device="cpu"), output_dir=tmp_path,
+                run_name="adaptive", progress=False)
+    meta = json.loads((res.run_dir / "model.json").read_text())
+    assert meta["recipe"]["batch_size"] == 32 and meta["recipe"]["lr"] == pytest.approx(4e-3 * math.sqrt(32 / 128))
+
+
+def test_fast_recipe_defaults_learn_on_a_tiny_set(tmp_path):
+    """The fast recipe as it comes (adaptive batch) takes a small network below the constant predictor's
+    training loss within a few epochs of 320 rows (at a fixed 512 it would get one step an epoch)."""
+    data, _ = make_data(n=400, seed=3)
+    from cicy4lib.data.splits import Split
+
+    split = Split(train=np.arange(0, 320), valid=np.arange(320, 360), test=np.arange(360, 400), name="tiny")
+    res = train(MODEL, data, split, TrainConfig.fast(max_epochs=6, device="cpu", num_threads=1),
+                output_dir=tmp_path, run_name="tiny", progress=False)
+    y = torch.from_numpy(data.hodge[split.train].astype(np.float32))
+    z = (y - y.mean(0)) / y.std(0, unbiased=False)
+    constant = torch.nn.functional.huber_loss(z, torch.zeros_like(z)).item()  # the mean, standardised
+    assert res.history["train_loss"].iloc[-1] < 0.5 * constant
