@@ -71,7 +71,7 @@ def _torch_default() -> int:
 
 def user_choice() -> int | None:
     """A thread count the user set already (environment or ``torch.set_num_threads``), else None."""
-    import torch
+    import torch  # lazy: the command line imports this module and starts without torch
 
     for name in _USER_ENV:
         value = os.environ.get(name, "").strip()
@@ -92,7 +92,7 @@ def probe_threads(candidates=None, *, steps: int = 3, batch_size: int = 128, hid
 
     Returns ``{"threads": n, "samples_per_s": {n: rate}}``.
     """
-    import torch
+    import torch  # lazy: the command line imports this module and starts without torch
 
     cpus = available_cpus()
     if candidates is None:
@@ -140,7 +140,7 @@ def configure_threads(n: int | None = None, *, workers: int = 1, probe: bool = F
     Call it at entry points (training, evaluation, notebooks). Cheap after the first call.
     """
     global _configured
-    import torch
+    import torch  # lazy: the command line imports this module and starts without torch
 
     _torch_default()  # record torch's default before we change it
     env = os.environ.get(ENV, "").strip().lower()
@@ -169,7 +169,7 @@ def thread_env(threads: int = 1) -> dict:
 
 def _init_worker(threads: int) -> None:
     os.environ.update(thread_env(threads))
-    import torch
+    import torch  # lazy: the command line imports this module and starts without torch
 
     torch.set_num_threads(threads)
     try:
@@ -193,7 +193,7 @@ def parallel_map(fn, jobs, *, workers: int | None = None, threads: int = 1):
     workers = default_workers(len(jobs)) if workers is None else max(1, int(workers))
     if workers == 1 or len(jobs) <= 1:
         global _configured
-        import torch
+        import torch  # lazy: the command line imports this module and starts without torch
 
         saved = torch.get_num_threads(), _configured
         configure_threads(threads)

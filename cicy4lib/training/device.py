@@ -74,8 +74,6 @@ def float32_output(model) -> None:
     this costs nothing measurable. Only the layer's class changes (to :class:`Float32Linear`): its
     parameters, the state_dict and copies stay as they were.
     """
-    from ..errors import ConfigurationError
-
     try:
         layer = output_layer(model)
     except ConfigurationError:  # no single output layer to single out: leave the model as it is

@@ -32,6 +32,7 @@ from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 
 def is_initialized() -> bool:
@@ -139,8 +140,6 @@ def wrap(model: torch.nn.Module, delta: float, device: torch.device):
     """DDP around :class:`LossModule` (``None`` when not distributed)."""
     if not is_initialized():
         return None
-    from torch.nn.parallel import DistributedDataParallel as DDP
-
     module = LossModule(model, delta)
     # static_graph: the same graph every step; it also copes with parameters forward never uses
     # (the ResNet block's published, unused BatchNorm layers)

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.dataset import CICYData
 from ..errors import DataError
 from ..models.hooks import hooks_of
 from .augment import permute_occupied
@@ -47,8 +48,6 @@ def device_tensors(data, idx, part: str, device):
 
 def _plain_features(data) -> bool:
     """True when ``data.features`` is CICYData's (``conf / scale``), so int8 ``conf`` can stand in."""
-    from ..data.dataset import CICYData
-
     return getattr(type(data), "features", None) is CICYData.features
 
 

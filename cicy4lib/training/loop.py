@@ -103,6 +103,7 @@ from .config import (COLLAPSE_SPREAD, FINISHED, LOG_COLUMNS, METRIC_COLUMNS, STA
 from .device import amp_dtype, as_input, float32_output, resolve_device
 from .epochs import device_tensors, make_optimizer, onecycle_lr, train_epoch, validate, validation_loss  # noqa: F401  (validation_loss: part of this module's API)
 from .estimators import train_tree
+from .recipes import default_epochs
 from .runs import data_fingerprint, data_provenance, open_run, run_directory, write_log
 from .seeding import rng_state, seed_everything, set_rng_state
 from .targets import check_foldable, output_layer, output_name, raw_output_model, target_stats
@@ -203,8 +204,6 @@ def train(model_name, data, split="72", config: TrainConfig | None = None, *,
     (:func:`cicy4lib.training.runs.open_run`).
     """
     if config is None:  # the paper's recipe; capped on a CPU or on data that is not the real list
-        from .recipes import default_epochs
-
         epochs, note = default_epochs(None, data=data)
         config = TrainConfig() if epochs is None else TrainConfig(max_epochs=epochs)
         if note:

@@ -78,7 +78,8 @@ from __future__ import annotations
 
 import math
 
-from ..errors import UnknownNameError
+from ..data.label import is_real_list
+from ..errors import UnknownModelError, UnknownNameError
 
 PAPER = "paper"
 FAST_BATCH = 512
@@ -137,8 +138,6 @@ def recipe_values(name: str) -> dict:
         model_recipe = _model_recipe(name)  # an architecture's own default recipe (ModelEntry.recipe)
         if model_recipe is not None:
             return model_recipe
-        from ..errors import UnknownNameError
-
         raise UnknownNameError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)} "
                                "or a model name with a default recipe (e.g. HodgeGNN-64)")
     return {"recipe_name": key, **RECIPES[key]}
@@ -147,8 +146,7 @@ def recipe_values(name: str) -> dict:
 def _model_recipe(name) -> dict | None:
     """The default recipe registered beside a model (``register_model(..., recipe={...})``, or a
     recipe of :data:`RECIPES` that the entry names: ``recipe="cicyminer"``), or None."""
-    from ..errors import UnknownModelError
-    from ..models.registry import get_entry
+    from ..models.registry import get_entry  # lazy: the registry imports torch; this module stays torch-free
 
     try:
         entry = get_entry(str(name))
@@ -202,15 +200,13 @@ def default_epochs(epochs=None, *, data=None, device=None, real_list: bool | Non
     if epochs is not None:
         return int(epochs), None
     if real_list is None:
-        from ..data.label import is_real_list
-
         real_list = data is not None and is_real_list(data)
     if cuda is None:
         if device is not None:
             cuda = str(device).startswith("cuda")
         else:
             try:
-                import torch
+                import torch  # lazy: this module stays importable without torch
 
                 cuda = torch.cuda.is_available()
             except ImportError:

@@ -39,11 +39,20 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # Windows: RunLock falls back to filelock
+    fcntl = None
 
 from ..data.splits import as_split
-from ..errors import CheckpointError, RunError, RunExistsError, RunLockedError, RunMismatchError
+from ..errors import (CheckpointError, DataMismatchWarning, RunError, RunExistsError, RunLockedError,
+                      RunMismatchError)
 from ..fileio import atomic_write_text, jsonable, remove_stale_temp_files
+from ..models.checkpoint import STATE_HINT, load_model, read_training_state
 from ..models.registry import canonical_name
+from ..outputs import child_path
 
 LOCK_FILE = "train.lock"
 STATE_FILE = "state.pt"
@@ -88,9 +97,7 @@ class RunLock:
     def acquire(self) -> "RunLock":
         if self.held:
             return self
-        try:
-            import fcntl
-        except ImportError:  # Windows
+        if fcntl is None:  # Windows
             return self._acquire_filelock()
         for _ in range(20):  # retried only when a releasing holder unlinked the file under us
             fd = open_no_follow(self.path, os.O_RDWR | os.O_CREAT, 0o666)  # a link there is refused, not truncated
@@ -113,7 +120,7 @@ class RunLock:
         raise RunError(f"could not lock {self.path}: it keeps being replaced")
 
     def _acquire_filelock(self) -> "RunLock":
-        import filelock
+        import filelock  # lazy: optional dependency, needed only where fcntl is missing (Windows)
 
         lock = filelock.FileLock(str(self.path), timeout=0)
         try:
@@ -130,8 +137,6 @@ class RunLock:
             return
         if self._fd is None:
             return
-        import fcntl
-
         try:
             os.unlink(self.path)  # while still holding it: a waiting opener notices the new inode
         except OSError:
@@ -291,8 +296,6 @@ def warn_if_other_data(saved: Mapping | None, data, split, run) -> list[str]:
     data the run at ``run`` was trained on (its ``model.json`` ``data_fingerprint`` ``saved``):
     other rows, sizes, split or labels. The warning names both fingerprints; returns the entries
     that differ ([] when they agree or the run records none)."""
-    from ..errors import DataMismatchWarning
-
     if not isinstance(saved, Mapping):
         return []
     current = data_fingerprint(data, split)
@@ -322,8 +325,6 @@ def load_state(path: str | os.PathLike, columns: Sequence[str] = ()) -> dict:
     CheckpointError
         Empty, truncated, corrupt or incomplete file (the message names it).
     """
-    from ..models.checkpoint import STATE_HINT, read_training_state
-
     state = read_training_state(path, STATE_FIELDS)
     epoch = state["epoch"]
     missing = [column for column in columns if column not in state["history"]]
@@ -342,8 +343,6 @@ def write_log(run_dir: str | os.PathLike, history: Mapping[str, Sequence], colum
 
     ``only_if_changed`` leaves an identical file untouched (resuming a finished run changes nothing).
     """
-    import pandas as pd
-
     columns = list(columns or history)
     frame = pd.DataFrame({col: list(history[col]) for col in columns}, columns=columns)
     if "epoch" in frame:
@@ -466,8 +465,6 @@ def _check(run_dir: Path, lock: RunLock, *, resume, overwrite, fingerprint, init
                                  f"{_OVERWRITE_HINT}")
     init_weights = None
     if state is None and init_from is not None:
-        from ..models.checkpoint import load_model
-
         source, _ = load_model(init_from, arch=arch)  # missing, corrupt, other arch: clear errors
         init_weights = source.state_dict()
     return Run(run_dir, state, lock, dict(fingerprint) if fingerprint is not None else None, init_weights)
@@ -489,8 +486,6 @@ def run_directory(model_name, data, split="72", output_dir="Results_p2_Trained_m
     A given ``run_name`` must be one plain folder name (:func:`cicy4lib.outputs.child_path`): ``..``,
     a separator, an absolute or hidden name would leave ``output_dir`` and is an
     :class:`~cicy4lib.errors.OutputRefusedError` before anything is written."""
-    from ..outputs import child_path
-
     if run_name is not None:  # a user-given name: one plain folder name inside output_dir
         return child_path(output_dir, run_name, "run name")
     split_name = as_split(data, split).name or "custom"

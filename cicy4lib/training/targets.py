@@ -31,8 +31,6 @@ def output_layer(model) -> torch.nn.Linear:
         linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == 4]
         layer = linears[-1] if linears else None
     if layer is None or layer.bias is None:
-        from ..errors import ConfigurationError
-
         raise ConfigurationError(f"{type(model).__name__}: standardised targets need a final nn.Linear "
                                  "with a bias (or an output_layer attribute)")
     return layer
@@ -66,8 +64,6 @@ def raw_output_model(model, stats):
 
 def check_foldable(model, xb, stats) -> None:
     """Refuse standardised targets for a model whose output is not an affine image of its last Linear."""
-    from ..errors import ConfigurationError
-
     if hooks_of(model).training_loss is not None:
         raise ConfigurationError(f"{type(model).__name__} defines its own training_loss: "
                                  "standardised targets do not apply (use its own recipe)")
