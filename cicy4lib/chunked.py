@@ -28,8 +28,10 @@ workers run tasks in threads); see :func:`time_limit`.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
 import ctypes
+import multiprocessing as mp
 import os
 import signal
 import threading
@@ -122,9 +124,6 @@ def _worker_init(initializer=None):
 
 
 def _run_local_pool(fn, tasks, on_result, workers, initializer=None):
-    import concurrent.futures as cf
-    import multiprocessing as mp
-
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     tasks = iter(tasks)
     with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
@@ -153,7 +152,7 @@ def _run_local_pool(fn, tasks, on_result, workers, initializer=None):
 
 
 def _run_dask(fn, tasks, on_result, scheduler, name):
-    from distributed import Client, as_completed
+    from distributed import Client, as_completed  # lazy: imports dask
 
     own = not hasattr(scheduler, "submit")
     client = Client(scheduler) if own else scheduler
@@ -212,7 +211,7 @@ def run_chunks(fn: Callable[..., Any], tasks: Iterable[tuple[int, tuple]], on_re
         old_term = None
     if progress:
         try:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # lazy: imports tqdm
 
             bar = tqdm(total=total, initial=done, desc=desc, unit="chunk", dynamic_ncols=True)
         except ImportError:  # tqdm is a dependency, but the geometry layer may run without it

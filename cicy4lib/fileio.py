@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno as _errno
+import io
 import json
 import math
 import os
@@ -119,8 +120,6 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs):
             if mode == "wb":
                 yield binary
             else:
-                import io
-
                 text = io.TextIOWrapper(binary, encoding=kwargs.get("encoding", "utf-8"),
                                         newline=kwargs.get("newline"))
                 yield text

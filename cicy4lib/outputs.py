@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .errors import DataError, OutputError, OutputRefusedError
+from .fileio import atomic_write_json
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 OWNER_FILE = ".cicy4-owner.json"
@@ -187,8 +188,6 @@ def claim_folder(folder, owner: Mapping, *, what: str = "job", force: bool = Fal
     a job with other identifying fields is refused unless ``force`` (then the claim is replaced);
     a folder with results but no claim is claimed when it holds no ``best_trial.json``-like
     results of another job (only its own kind of files)."""
-    from .fileio import atomic_write_json
-
     folder = Path(folder)
     owner = {str(k): v for k, v in dict(owner).items()}
     keys = list(owner) if keys is None else list(keys)
@@ -246,7 +245,8 @@ def chunk_ok(path, required: Iterable[str] = ("conf", "hodge")) -> str | None:
         missing = [k for k in required if k not in names]
         if missing:
             return f"arrays {missing} missing"
-        from .data.checks import read_npz
+
+        from .data.checks import read_npz  # lazy: cicy4lib.data imports this module (a cycle through data/__init__)
 
         arrays, _ = read_npz(Path(path))
         lengths = {k: len(arrays[k]) for k in required}

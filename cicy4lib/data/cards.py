@@ -353,20 +353,15 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
     arrays = load_generated(out_dir, allow_partial=True)
     meta = arrays["meta"]
     st = meta["settings"]
-    s = generated_summary(arrays)
-    times = _timings(out_dir)
-    cpu_s = sum(t.get("total", 0.0) for t in times)  # worker wall seconds
-    cpu_only = [t["cpu"] for t in times if "cpu" in t]
-    n_cpu = sum(t.get("n", 0) for t in times if "cpu" in t)
-    size = sum(chunk_path(out_dir, i).stat().st_size for i in meta["chunks"])
-    command = (f"python -m cicy4lib.jobs.generate --chunks {max(meta['chunks']) + 1} "
-               + ("" if st.get("minimal_only") else f"--settings-release 2 --out-dir {out_dir} ")
-               + f"--chunk-size {st['chunk_size']} --chunk-seed {st['seed']} --block-share {st['block_share']:g}"
-               + (f" --timeout {st['timeout']:g}" if st["timeout"] != LABEL_TIMEOUT_S else "")
-               + (f" --max-rows {st['max_rows']}" if st["max_rows"] != MAX_ROWS else ""))
-    missing = sorted(set(range(max(meta["chunks"]) + 1)) - set(meta["chunks"]))
     n_seed = n_seed_chunks(st)
-    lines = [
+    lines = [*_card_intro(st, out_dir, n_seed), *_card_runs(out_dir, arrays, n_seed),
+             *_card_contents(out_dir, arrays, n_seed)]
+    return atomic_write_text("\n".join(lines), Path(path or out_dir / "CARD.md"))
+
+
+def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
+    """The card's title, provenance and construction choices."""
+    return [
         (f"# Generated CICY four-folds, release {3 if st.get('minimal_only') else 2} "
          f"(`load_dataset(\"{'generated' if st.get('minimal_only') else 'generated-r2'}\")`, "
          f"`cicy4lib/_data/{out_dir.name}/`)"),
@@ -413,6 +408,24 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         "a row's whole degree in the split column goes to one part (\"lumpy\" splittings keep degrees 2 and 3,",
         "which raises the share with h21 > 0; unit-by-unit dealing drives h21 to 0).",
         "",
+    ]
+
+
+def _card_runs(out_dir: Path, arrays: dict, n_seed: int) -> list:
+    """How to regenerate the set, what is served, and the time and yield of the runs that made it."""
+    meta = arrays["meta"]
+    st = meta["settings"]
+    times = _timings(out_dir)
+    cpu_s = sum(t.get("total", 0.0) for t in times)  # worker wall seconds
+    cpu_only = [t["cpu"] for t in times if "cpu" in t]
+    n_cpu = sum(t.get("n", 0) for t in times if "cpu" in t)
+    command = (f"python -m cicy4lib.jobs.generate --chunks {max(meta['chunks']) + 1} "
+               + ("" if st.get("minimal_only") else f"--settings-release 2 --out-dir {out_dir} ")
+               + f"--chunk-size {st['chunk_size']} --chunk-seed {st['seed']} --block-share {st['block_share']:g}"
+               + (f" --timeout {st['timeout']:g}" if st["timeout"] != LABEL_TIMEOUT_S else "")
+               + (f" --max-rows {st['max_rows']}" if st["max_rows"] != MAX_ROWS else ""))
+    missing = sorted(set(range(max(meta["chunks"]) + 1)) - set(meta["chunks"]))
+    return [
         "## Regenerate / extend / resume",
         "",
         "```",
@@ -452,6 +465,15 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         "",
         _verified_line(out_dir),
         "",
+    ]
+
+
+def _card_contents(out_dir: Path, arrays: dict, n_seed: int) -> list:
+    """The card's contents, the shares and means beside the list's, and the shapes."""
+    meta = arrays["meta"]
+    s = generated_summary(arrays)
+    size = sum(chunk_path(out_dir, i).stat().st_size for i in meta["chunks"])
+    return [
         "## Contents",
         "",
         f"- **{s['n']} entries**, {size / 1e6:.2f} MB in {meta['n_chunks']} chunk files.",
@@ -499,7 +521,5 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
         "",
         _histogram((arrays["conf"] != 0).any(2).sum(1)),
         "",
-    ]
-    lines += _distribution_lines(arrays, s)
-    return atomic_write_text("\n".join(lines), Path(path or out_dir / "CARD.md"))
+    ] + _distribution_lines(arrays, s)
 

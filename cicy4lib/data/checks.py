@@ -304,7 +304,7 @@ class ConfReading:
 def conf_reading(a, scale, path, ids=None, probe: int | None = None) -> ConfReading:
     """Check the shape and dtype of matrices ``a`` (N, 16, 20) or (N, 16, 20, 1) and decide
     their reading from the first ``probe`` rows (:func:`integer_conf`); nothing is converted."""
-    from ..geometry.validate import checked_scale
+    from ..geometry.validate import checked_scale  # lazy: imports flint
 
     a = np.asarray(a) if not isinstance(a, np.ndarray) else a
     if a.ndim == 4 and a.shape[-1] == 1:  # (N, 16, 20, 1) as some notebooks save it
@@ -394,7 +394,7 @@ def _release_pages(view) -> None:
 
 def _float_reading(probe: np.ndarray, declared: float, path, ids) -> float:
     """The factor (1 or the declared scale) that turns the first rows of a float file into integers."""
-    from ..geometry.validate import padded_block_ok
+    from ..geometry.validate import padded_block_ok  # lazy: imports flint
 
     readings = [1.0] if declared == 1.0 else [1.0, declared]
     with np.errstate(all="ignore"):
@@ -429,7 +429,7 @@ def check_configurations(conf: np.ndarray, path, ids=None, chunk: int | None = N
     """Every padded int8 block must be a valid configuration (Calabi-Yau condition, dimension 4).
 
     Chunk by chunk on the integer array as it is (no int64 copy: the checks sum in int64)."""
-    from ..geometry.validate import block_problem, padded_block_ok
+    from ..geometry.validate import block_problem, padded_block_ok  # lazy: imports flint
 
     chunk = chunk or CONF_CHUNK
     if conf.dtype.kind not in "iu":
@@ -539,7 +539,7 @@ def integer_euler(e, n: int, path) -> np.ndarray:
 
 def computed_euler(conf: np.ndarray, path, ids=None, n_jobs=None, base: int = 0) -> np.ndarray:
     """Exact Euler numbers of validated padded blocks (DataError naming the entry on failure)."""
-    from ..geometry import euler_numbers
+    from ..geometry import euler_numbers  # lazy: imports flint
 
     if len(conf) == 0:
         return np.zeros(0, np.int64)

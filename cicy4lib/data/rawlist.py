@@ -1,19 +1,21 @@
 """The raw Oxford list (cicy4list.txt / .zip), parsed streamed and vectorised."""
 from __future__ import annotations
 
+import io
 import re
 import warnings
 import zipfile
 import zlib
 from contextlib import ExitStack
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
+from . import checks
 from ..constants import (DEFAULT_SCALE, MAX_COLS as N_COLS, MAX_ROWS as N_ROWS, REAL_LIST_ENTRIES,
                          REAL_LIST_NON_PRODUCT)
 from ..errors import DataError
-from . import checks
 from .dataset import CICYData
 
 
@@ -129,8 +131,6 @@ def parse_cicy4_list(stream, *, name: str = "<list>", drop_products: bool = True
     if isinstance(stream, str):
         stream = stream.encode()
     if isinstance(stream, (bytes, bytearray)):
-        import io
-
         stream = io.BytesIO(bytes(stream))
     scanner = _ListScanner(name, drop_products)
     pending = b""
@@ -253,90 +253,131 @@ class _ListScanner:
         if too_deep.any():
             self._fail_at(r, int(brace[np.argmax(too_deep)]), brace, opening, depth, "lists nested too deep")
         entry_open = opening & (depth == 2)
-        n_entries = int(np.count_nonzero(entry_open))
-        if n_entries == 0:
+        if not entry_open.any():
             if len(start):
                 self._fail_at(r, int(start[0]), brace, opening, depth, "unexpected text outside an entry: "
                               + repr(bytes(r[start[0]:min(stop[0], start[0] + 30)]).decode("utf-8", "replace")))
             return
         kinds, values, degree_ok = self._tokens(r, delim, start, stop, brace, opening, depth)
+        g = self._groups(r, brace, opening, depth, start, stop)
+        g.kinds, g.values = kinds, values
+        self._check_layout(r, g)
+        kind, value = self._field_table(g)
+        self._matrix_rows(g, degree_ok)
+        self._check_entries(r, g, kind, value, is_comma)
 
-        # structure from the braces: entry (depth 2), matrix (3) and row (4) groups; a brace's
-        # token count (tokens before it) turns groups into token ranges
+        conf = np.zeros((g.n_entries, N_ROWS, N_COLS), np.int8)
+        conf.reshape(-1)[g.m_rank + np.repeat(g.row_base, g.row_len)] = values[g.m_tok]
+        k_prod, k_eul = kind[:, 5], kind[:, 4]
+        hodge_kind, flag_kind = kind[:, 6:10], kind[:, 10]
+        is_product = k_prod == _TRUE
+        keep = ~is_product if self.drop else slice(None)
+        self.parts.append({
+            "conf": conf[keep], "hodge": np.where(hodge_kind == _NUM, value[:, 6:10], -1)[keep],
+            "euler": np.where(k_eul == _NUM, value[:, 4], -1)[keep],
+            "is_product": is_product[keep], "ids": value[:, 0][keep],
+            "flag": np.select([flag_kind == _TRUE, flag_kind == _FALSE], [1, 0], -1).astype(np.int8)[keep],
+        })
+        self.n_products += int(np.count_nonzero(is_product))
+        self.entries += g.n_entries
+        self.last_id = int(value[-1, 0])
+
+    def _groups(self, r, brace, opening, depth, start, stop) -> SimpleNamespace:
+        """Structure from the braces: entry (depth 2), matrix (3) and row (4) groups; a brace's
+        token count (tokens before it) turns groups into token ranges."""
+        g = SimpleNamespace()
+        entry_open = opening & (depth == 2)
+        g.n_entries = int(np.count_nonzero(entry_open))
         tokens_before = np.searchsorted(start, brace)
         close = ~opening
-        open_pos, close_pos = brace[entry_open], brace[close & (depth == 1)]
-        tok_a, tok_b = tokens_before[entry_open], tokens_before[close & (depth == 1)]
+        g.open_pos, g.close_pos = brace[entry_open], brace[close & (depth == 1)]
+        g.tok_a, g.tok_b = tokens_before[entry_open], tokens_before[close & (depth == 1)]
         b_entry = np.cumsum(entry_open) - 1  # entry of every brace
         mat_open, row_open = opening & (depth == 3), opening & (depth == 4)
-        n_mat = np.bincount(b_entry[mat_open], minlength=n_entries)
-        n_rows = np.bincount(b_entry[row_open], minlength=n_entries)
-        if (tok_b - tok_a).sum() != len(start):  # a token between entries
+        g.n_mat = np.bincount(b_entry[mat_open], minlength=g.n_entries)
+        g.n_rows = np.bincount(b_entry[row_open], minlength=g.n_entries)
+        if (g.tok_b - g.tok_a).sum() != len(start):  # a token between entries
             inside = np.zeros(len(start) + 1, np.int64)
-            np.add.at(inside, tok_a, 1)
-            np.add.at(inside, tok_b, -1)
+            np.add.at(inside, g.tok_a, 1)
+            np.add.at(inside, g.tok_b, -1)
             k = int(np.argmax(np.cumsum(inside)[:-1] == 0))
             self._fail_at(r, int(start[k]), brace, opening, depth, "value outside an entry: "
                           + repr(bytes(r[start[k]:min(stop[k], start[k] + 30)]).decode("utf-8", "replace")))
+        g.mat_a, g.mat_b = tokens_before[mat_open], tokens_before[close & (depth == 2)]
+        g.row_entry = b_entry[row_open]
+        g.row_a = tokens_before[row_open].astype(np.int64)
+        g.row_len = tokens_before[close & (depth == 3)] - g.row_a
+        g.row_first = np.concatenate(([0], np.cumsum(g.n_rows)))  # first row of each entry
+        g.len_cum = np.concatenate(([0], np.cumsum(g.row_len)))
+        g.n_mtok = g.len_cum[g.row_first[1:]] - g.len_cum[g.row_first[:-1]]
+        return g
 
-        def entry_error(e, problem):
-            self._fail(problem, entry=self.entries + e + 1,
-                       entry_id=int(values[tok_a[e]]) if tok_b[e] > tok_a[e] and kinds[tok_a[e]] == _NUM else None,
-                       line=self._line_at(r, int(open_pos[e])))
+    def _entry_error(self, r, g, e, problem):
+        """Fail on entry ``e`` of the region (its ID when it has one, the line of its opening brace)."""
+        self._fail(problem, entry=self.entries + e + 1,
+                   entry_id=int(g.values[g.tok_a[e]]) if g.tok_b[e] > g.tok_a[e] and g.kinds[g.tok_a[e]] == _NUM else None,
+                   line=self._line_at(r, int(g.open_pos[e])))
 
-        if (n_mat != 1).any():
-            e = int(np.argmax(n_mat != 1))
-            entry_error(e, f"has {n_mat[e]} degree matrices {{{{..}}}}, expected one as field 4 of {_LAYOUT}")
-        mat_a, mat_b = tokens_before[mat_open], tokens_before[close & (depth == 2)]
-        row_a = tokens_before[row_open].astype(np.int64)
-        row_len = tokens_before[close & (depth == 3)] - row_a
-        row_first = np.concatenate(([0], np.cumsum(n_rows)))  # first row of each entry
-        len_cum = np.concatenate(([0], np.cumsum(row_len)))
-        n_mtok = len_cum[row_first[1:]] - len_cum[row_first[:-1]]
-        stray = (mat_b - mat_a) != n_mtok
+    def _check_layout(self, r, g) -> None:
+        """One degree matrix per entry, a list of rows, as field 4 of the layout (sets ``before``,
+        ``after`` and ``n_items``: the fields before and after the matrix, and all of them)."""
+        if (g.n_mat != 1).any():
+            e = int(np.argmax(g.n_mat != 1))
+            self._entry_error(r, g, e, f"has {g.n_mat[e]} degree matrices {{{{..}}}}, expected one as field 4 of {_LAYOUT}")
+        stray = (g.mat_b - g.mat_a) != g.n_mtok
         if stray.any():
-            entry_error(int(np.argmax(stray)), "the degree matrix must be a list of rows {{..}, {..}}")
-        before, after = mat_a - tok_a, tok_b - mat_b
-        n_items = before + 1 + after
-        layout = (before != 3) | ~np.isin(after, (2, 3, 6, 7))
+            self._entry_error(r, g, int(np.argmax(stray)), "the degree matrix must be a list of rows {{..}, {..}}")
+        g.before, g.after = g.mat_a - g.tok_a, g.tok_b - g.mat_b
+        g.n_items = g.before + 1 + g.after
+        layout = (g.before != 3) | ~np.isin(g.after, (2, 3, 6, 7))
         if layout.any():
             e = int(np.argmax(layout))
-            where = f"the degree matrix is field {before[e] + 1}" if before[e] != 3 else f"it has {n_items[e]} fields"
-            entry_error(e, f"{where}; expected {_LAYOUT} (6, 7 or 10 fields without Hodge numbers / flag)")
+            where = f"the degree matrix is field {g.before[e] + 1}" if g.before[e] != 3 else f"it has {g.n_items[e]} fields"
+            self._entry_error(r, g, e, f"{where}; expected {_LAYOUT} (6, 7 or 10 fields without Hodge numbers / flag)")
 
-        # scalar fields -> (kind, value) table in the 11-field layout
-        kind = np.zeros((n_entries, 11), np.int8)
-        value = np.zeros((n_entries, 11), np.int64)
+    @staticmethod
+    def _field_table(g):
+        """Scalar fields -> (kind, value) tables in the 11-field layout."""
+        kind = np.zeros((g.n_entries, 11), np.int8)
+        value = np.zeros((g.n_entries, 11), np.int64)
         for j in range(3):
-            kind[:, j], value[:, j] = kinds[tok_a + j], values[tok_a + j]
-        s_entry = np.repeat(np.arange(n_entries), after)
+            kind[:, j], value[:, j] = g.kinds[g.tok_a + j], g.values[g.tok_a + j]
+        after = g.after
+        s_entry = np.repeat(np.arange(g.n_entries), after)
         s_ord = np.arange(len(s_entry)) - np.repeat(np.cumsum(after) - after, after)
-        s_tok = mat_b[s_entry] + s_ord
+        s_tok = g.mat_b[s_entry] + s_ord
         field = np.where((after[s_entry] == 3) & (s_ord == 2), 10, 4 + s_ord)  # {.., isProduct, flag}
-        kind[s_entry, field], value[s_entry, field] = kinds[s_tok], values[s_tok]
+        kind[s_entry, field], value[s_entry, field] = g.kinds[s_tok], g.values[s_tok]
+        return kind, value
 
-        # rows: equal lengths per entry
-        row_entry = b_entry[row_open]
-        n_cols = np.zeros(n_entries, np.int64)
-        has_rows = n_rows > 0
-        n_cols[has_rows] = row_len[row_first[:-1][has_rows]]
-        ragged = np.zeros(n_entries, bool)
-        ragged[row_entry[row_len != n_cols[row_entry]]] = True
-        empty_row = np.zeros(n_entries, bool)
-        empty_row[row_entry[row_len == 0]] = True
+    @staticmethod
+    def _matrix_rows(g, degree_ok) -> None:
+        """Rows of the degree matrices: lengths per entry (``n_cols``, ``ragged``, ``empty_row``), bad
+        degrees, and where each matrix token goes (token index ``m_tok``, flat index into conf)."""
+        row_entry, row_len, len_cum = g.row_entry, g.row_len, g.len_cum
+        g.n_cols = np.zeros(g.n_entries, np.int64)
+        has_rows = g.n_rows > 0
+        g.n_cols[has_rows] = row_len[g.row_first[:-1][has_rows]]
+        g.ragged = np.zeros(g.n_entries, bool)
+        g.ragged[row_entry[row_len != g.n_cols[row_entry]]] = True
+        g.empty_row = np.zeros(g.n_entries, bool)
+        g.empty_row[row_entry[row_len == 0]] = True
         # matrix tokens, row after row: token index and flat index into conf
-        row_shift = row_a - len_cum[:-1]
-        row_in_entry = np.arange(len(row_a)) - row_first[row_entry]
-        row_base = (row_entry * N_ROWS + np.minimum(row_in_entry, N_ROWS - 1)) * N_COLS - len_cum[:-1]
-        m_rank = np.arange(len_cum[-1])
-        m_tok = m_rank + np.repeat(row_shift, row_len)
-        bad_degree = np.zeros(n_entries, bool)
-        not_ok = np.flatnonzero(~degree_ok[m_tok])
+        row_shift = g.row_a - len_cum[:-1]
+        row_in_entry = np.arange(len(g.row_a)) - g.row_first[row_entry]
+        g.row_base = (row_entry * N_ROWS + np.minimum(row_in_entry, N_ROWS - 1)) * N_COLS - len_cum[:-1]
+        g.m_rank = np.arange(len_cum[-1])
+        g.m_tok = g.m_rank + np.repeat(row_shift, row_len)
+        g.bad_degree = np.zeros(g.n_entries, bool)
+        not_ok = np.flatnonzero(~degree_ok[g.m_tok])
         if len(not_ok):  # rare: find the rows, then the entries
-            bad_degree[row_entry[np.searchsorted(len_cum, not_ok, side="right") - 1]] = True
-        commas = np.flatnonzero(is_comma)
-        n_commas = np.searchsorted(commas, close_pos) - np.searchsorted(commas, open_pos)
+            g.bad_degree[row_entry[np.searchsorted(len_cum, not_ok, side="right") - 1]] = True
 
+    def _check_entries(self, r, g, kind, value, is_comma) -> None:
+        """Fail on the first entry with a field of the wrong kind, a bad matrix or misplaced commas."""
+        commas = np.flatnonzero(is_comma)
+        n_commas = np.searchsorted(commas, g.close_pos) - np.searchsorted(commas, g.open_pos)
+        n_rows, n_cols = g.n_rows, g.n_cols
         k_prod, k_eul = kind[:, 5], kind[:, 4]
         hodge_kind, flag_kind = kind[:, 6:10], kind[:, 10]
         checks = [
@@ -349,35 +390,21 @@ class _ListScanner:
             (~np.isin(flag_kind, (_TRUE, _FALSE, _NULL, _ABSENT)),
              lambda e: "the last field must be True, False or Null"),
             (n_rows == 0, lambda e: "empty degree matrix"),
-            (empty_row, lambda e: "empty row in the degree matrix"),
-            (bad_degree, lambda e: "the degree matrix holds a value that is not a degree 0..127"),
-            (ragged, lambda e: "rows of the degree matrix differ in length"),
+            (g.empty_row, lambda e: "empty row in the degree matrix"),
+            (g.bad_degree, lambda e: "the degree matrix holds a value that is not a degree 0..127"),
+            (g.ragged, lambda e: "rows of the degree matrix differ in length"),
             ((n_rows > N_ROWS) | (n_cols > N_COLS),
              lambda e: f"degree matrix is {n_rows[e]} x {n_cols[e]}, more than {N_ROWS} x {N_COLS}"),
             ((value[:, 1] != n_rows) | (value[:, 2] != n_cols),
              lambda e: f"declares {value[e, 1]} rows x {value[e, 2]} cols but the matrix is {n_rows[e]} x {n_cols[e]}"),
-            (n_commas != n_items + n_mtok - 2, lambda e: "misplaced or missing ',' (commas do not match the fields)"),
+            (n_commas != g.n_items + g.n_mtok - 2, lambda e: "misplaced or missing ',' (commas do not match the fields)"),
         ]
-        bad = np.zeros(n_entries, bool)
+        bad = np.zeros(g.n_entries, bool)
         for mask, _ in checks:
             bad |= mask
         if bad.any():
             e = int(np.argmax(bad))
-            entry_error(e, next(message(e) for mask, message in checks if mask[e]))
-
-        conf = np.zeros((n_entries, N_ROWS, N_COLS), np.int8)
-        conf.reshape(-1)[m_rank + np.repeat(row_base, row_len)] = values[m_tok]
-        is_product = k_prod == _TRUE
-        keep = ~is_product if self.drop else slice(None)
-        self.parts.append({
-            "conf": conf[keep], "hodge": np.where(hodge_kind == _NUM, value[:, 6:10], -1)[keep],
-            "euler": np.where(k_eul == _NUM, value[:, 4], -1)[keep],
-            "is_product": is_product[keep], "ids": value[:, 0][keep],
-            "flag": np.select([flag_kind == _TRUE, flag_kind == _FALSE], [1, 0], -1).astype(np.int8)[keep],
-        })
-        self.n_products += int(np.count_nonzero(is_product))
-        self.entries += n_entries
-        self.last_id = int(value[-1, 0])
+            self._entry_error(r, g, e, next(message(e) for mask, message in checks if mask[e]))
 
     def _fail_at(self, r, pos, brace, opening, depth, problem):
         """Error at byte ``pos`` of ``r``, naming the entry that holds it (if any)."""

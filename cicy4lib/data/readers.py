@@ -33,17 +33,17 @@ from __future__ import annotations
 import fnmatch
 import os
 import warnings
-from dataclasses import dataclass
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from ..constants import REAL_LIST_NON_PRODUCT
-from ..errors import Cicy4Error, DataError, DataWarning
 from . import checks
 from ..constants import PROVENANCE_FILE
+from ..constants import REAL_LIST_NON_PRODUCT
+from ..errors import Cicy4Error, DataError, DataWarning
 from .dataset import CICYData
 from .rawlist import read_cicy4_list
 from .splits import FILES_72, FILES_80, N_FOLDS, Split, fold_files
@@ -372,13 +372,13 @@ def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict 
 # --------------------------------------------------------------------------- the generated set
 
 def _generated_dir() -> Path:
-    from .generated import GENERATED_DIR
+    from .generated import GENERATED_DIR  # lazy: imports flint
 
     return Path(GENERATED_DIR)
 
 
 def _generated_r2_dir() -> Path:
-    from .generated import GENERATED_R2_DIR
+    from .generated import GENERATED_R2_DIR  # lazy: imports flint
 
     return Path(GENERATED_R2_DIR)
 
@@ -399,7 +399,7 @@ def _read_generated_r2(path: Path, options: LoadOptions) -> CICYData:
 
 
 def _generated_dataset(path: Path, options: LoadOptions) -> CICYData:
-    from .generated import load_generated
+    from .generated import load_generated  # lazy: imports flint
 
     arrays = load_generated(path)
     meta = arrays.pop("meta", {}) or {}

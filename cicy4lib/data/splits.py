@@ -24,6 +24,7 @@ Sizes scale with the data (sklearn rounds the test part up, the train part down)
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -31,7 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constants import PROVENANCE_FILE
 from ..errors import DataError, UnknownNameError, UsageError
+from ..fileio import atomic_write_json, atomic_write_many, jsonable
+from ..outputs import check_dataset_folder
 
 DEFAULT_SEED = 42  # the paper's seed
 SEED_80 = 101  # random_state of the published 80% split
@@ -104,7 +108,7 @@ def split_72(n_or_data, seed: int = DEFAULT_SEED, *, test_size: float = 0.2,
     was drawn is not public: the published files are the reference (see
     :func:`cicy4lib.data.load_dataset` on a Kaggle folder); this reproduces sizes and procedure.
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: imports sklearn, pandas
 
     n = _as_n(n_or_data)
     rest, test = train_test_split(np.arange(n), test_size=test_size, random_state=seed, shuffle=True)
@@ -118,7 +122,7 @@ def split_80(split72: Split, *, moved_size: float = 0.4, seed: int = SEED_80) ->
     As the paper: ``train_test_split(test, test_size=0.4, random_state=101, shuffle=True)``;
     the 0.4 part is appended to train72 (724,547 / 72,455 / 108,682 on the full list).
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: imports sklearn, pandas
 
     if len(split72.test) < 2:  # nothing to split off (tiny data)
         return Split(split72.train, split72.valid, split72.test, "80")
@@ -133,7 +137,7 @@ def cv_folds(split72: Split, n_splits: int = N_FOLDS) -> list:
     Every fold keeps the 72% test set as its test set. Full list: train 579,637-579,638,
     validation 144,909-144,910.
     """
-    from sklearn.model_selection import KFold
+    from sklearn.model_selection import KFold  # lazy: imports sklearn, pandas
 
     pool = np.concatenate([split72.train, split72.valid])
     return [Split(_idx(pool[tr]), _idx(pool[va]), _idx(split72.test), f"cv{i}")
@@ -164,7 +168,7 @@ def stratified_split(hodge_or_data, seed: int = DEFAULT_SEED, *, train_size: flo
     ``hodge_or_data`` is a CICYData, an (N, 4) Hodge array or the (N,) h21 column.
     Rare h21 values are pooled so the stratification never fails on small data.
     """
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: imports sklearn, pandas
 
     hodge = np.asarray(getattr(hodge_or_data, "hodge", hodge_or_data))
     h21 = hodge[:, 1] if hodge.ndim == 2 else hodge
@@ -262,8 +266,6 @@ def _save_pair(data, idx, names, out_dir: Path, dtype) -> list:
 
 def layout_files() -> list:
     """Every file name of the published split layout (72 %, 80 %, the five folds, provenance.json)."""
-    from ..constants import PROVENANCE_FILE
-
     parts = [FILES_72, FILES_80] + [fold_files(i) for i in range(5)]
     return sorted({f"{name}.npy" for part in parts for names in part.values() for name in names}
                   | {PROVENANCE_FILE})
@@ -273,8 +275,6 @@ def split_fingerprint(data, split: Split) -> dict:
     """What identifies split files: the data (size, scale, a hash of every matrix and its Hodge
     numbers) and the split (its name and a hash of its index arrays). Stored in ``provenance.json``;
     a folder whose record differs holds another dataset or another split."""
-    import hashlib
-
     content = hashlib.sha256()
     conf, hodge = np.asarray(data.conf), np.asarray(data.hodge)
     for start in range(0, len(conf), 1 << 16):  # in chunks: no copy of a whole large dataset
@@ -321,10 +321,6 @@ def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DE
     then staged and moved into place together (:func:`cicy4lib.fileio.atomic_write_many`): a
     link at a file's name is replaced, never written through.
     """
-    from ..constants import PROVENANCE_FILE
-    from ..fileio import atomic_write_many
-    from ..outputs import check_dataset_folder
-
     split = split if isinstance(split, Split) else get_split(data, split, seed)
     dtype = np.dtype(dtype).type
     out_dir = Path(out_dir)
@@ -341,8 +337,6 @@ def write_split_files(data, split="72", out_dir="data-splits", *, seed: int = DE
 
 def provenance_record(data, **extra) -> dict:
     """The ``provenance.json`` record (JSON types) for files written from ``data``."""
-    from ..fileio import jsonable
-
     prov = dict(getattr(data, "provenance", None) or {"kind": "user", "source": str(getattr(data, "source", ""))})
     prov = {k: v for k, v in prov.items() if k not in ("loaded_from", "provenance_file", "reader")}
     prov.update(n=len(data), scale=float(data.scale), written_by="cicy4lib", **extra)
@@ -351,9 +345,6 @@ def provenance_record(data, **extra) -> dict:
 
 def write_provenance(data, out_dir, **extra) -> Path:
     """Write ``provenance.json`` for files written from ``data`` into ``out_dir``; its path."""
-    from ..constants import PROVENANCE_FILE
-    from ..fileio import atomic_write_json
-
     return atomic_write_json(provenance_record(data, **extra), Path(out_dir) / PROVENANCE_FILE)
 
 

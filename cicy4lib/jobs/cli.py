@@ -15,7 +15,17 @@ import os
 import sys
 from pathlib import Path
 
+from ..data import load_dataset, subsample
+from ..data.checks import read_text_limited
+from ..data.splits import SPLIT_NAMES, split_72, write_split_files
 from ..errors import Cicy4Error, UsageError
+from ..notebooks import main as notebooks_main
+from ..threads import configure_threads
+from ..training.config import TrainConfig, finetune_config
+from ..training.recipes import list_recipes, recipe_epochs
+from .demo import run_demo
+from .search import add_parser as add_search_parser
+from .verify import add_parser as add_verify_parser
 
 EXIT_USER_ERROR = 2
 # OS errors on a path the user gave (missing file, a folder for a file, no permission): one line
@@ -45,23 +55,18 @@ def _positive(kind):
 
 
 def _split_name(text):
-    from ..data.splits import SPLIT_NAMES
-
     if text not in SPLIT_NAMES:
         raise argparse.ArgumentTypeError(f"unknown split {text!r}; valid: {', '.join(SPLIT_NAMES)}")
     return text
 
 
 def _cmd_models(args):
-    from ..models import format_model_table
+    from ..models import format_model_table  # lazy: imports torch
 
     print(format_model_table())
 
 
 def _cmd_data(args):
-    from ..data import load_dataset
-    from ..data.splits import split_72, write_split_files
-
     data = load_dataset(args.source, drop_products=not args.keep_products)
     split = split_72(len(data), seed=args.seed)
     paths = write_split_files(data, split, args.out, force=args.force, inputs=[args.source])
@@ -73,9 +78,6 @@ def train_config(args, device=None):
     """The :class:`~cicy4lib.training.config.TrainConfig` that ``train`` runs with, from its parsed arguments:
     the recipe (``--recipe``, ``--finetune``) with the options given; without ``--epochs`` the
     recipe's own maximum (:func:`cicy4lib.training.recipes.recipe_epochs`: paper 550, fast 60, cicyminer 300)."""
-    from ..training.recipes import recipe_epochs
-    from ..training.config import TrainConfig, finetune_config
-
     make_config = finetune_config if args.finetune else TrainConfig.from_recipe
     overrides = {
         "max_epochs": args.epochs if args.epochs is not None else recipe_epochs(args.recipe),
@@ -95,13 +97,12 @@ def train_config(args, device=None):
 
 
 def _cmd_train(args):
-    from ..data import load_dataset, subsample
-    from ..training import distributed
-    from ..training.loop import train
-    from ..training.restarts import train_restarting
+    from ..training import distributed  # lazy: imports torch
+    from ..training.loop import train  # lazy: imports torch, pandas
+    from ..training.restarts import train_restarting  # lazy: imports torch, pandas
 
     if args.device is not None:
-        from ..training.device import resolve_device
+        from ..training.device import resolve_device  # lazy: imports torch
 
         try:
             resolve_device(args.device)
@@ -131,8 +132,7 @@ def _cmd_train(args):
 
 
 def _cmd_evaluate(args):
-    from ..data import load_dataset, subsample
-    from ..results.evaluate import evaluate_report
+    from ..results.evaluate import evaluate_report  # lazy: imports pandas
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     for path in args.checkpoints:
@@ -141,8 +141,7 @@ def _cmd_evaluate(args):
 
 
 def _cmd_ensemble(args):
-    from ..data import load_dataset, subsample
-    from ..results.ensemble import ensemble_command
+    from ..results.ensemble import ensemble_command  # lazy: imports pandas
 
     data = subsample(load_dataset(args.data), args.max_samples)  # same subset as the notebooks
     return ensemble_command(args.runs_dir, data, split=args.split, names=args.names, members=args.members,
@@ -150,14 +149,12 @@ def _cmd_ensemble(args):
 
 
 def _cmd_predict(args):
-    from .predict import predict_configuration
+    from .predict import predict_configuration  # lazy: imports flint
 
     text = args.matrix
     if text == "-":
         text = sys.stdin.read()
     elif os.path.lexists(text):  # a path: a regular UTF-8 text file of at most 1 MB (no device, FIFO, binary)
-        from ..data.checks import read_text_limited
-
         text = read_text_limited(Path(text), 1 << 20, "matrix text file")
     report = predict_configuration(text, checkpoints=args.checkpoint, exact=not args.no_exact)
     if args.json:
@@ -168,25 +165,19 @@ def _cmd_predict(args):
 
 
 def _cmd_demo(args):
-    from .demo import run_demo
-
     run_demo(output_dir=args.output_dir, epochs=args.epochs, models=args.models, quiet=args.quiet,
              data=args.data, recipes=args.recipes, jobs=args.jobs, max_samples=args.max_samples,
              fast_batch=args.fast_batch, amp={"auto": "auto", "on": True, "off": False}[args.amp])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from ..training.recipes import recipe_epochs  # light: no torch for the help
-    from ..training.recipes import list_recipes
-
-    recipes = list_recipes()
-
-    parser = _Parser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_models(sub) -> None:
+    """The ``models`` sub-command."""
     p = sub.add_parser("models", help="list the registered architectures with parameter counts")
     p.set_defaults(func=_cmd_models)
 
+
+def _add_data(sub) -> None:
+    """The ``data`` sub-command."""
     p = sub.add_parser("data", help="write the 72%%, 80%% and 5-fold split files (Kaggle names)")
     p.add_argument("--source", default="sample", help="'sample', cicy4list.txt/.zip, or a folder of .npy files")
     p.add_argument("--out", default="data-splits", help="output folder")
@@ -196,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write even into a folder holding other data, another split or the input")
     p.set_defaults(func=_cmd_data)
 
+
+def _add_train(sub, recipes) -> None:
+    """The ``train`` sub-command."""
     p = sub.add_parser("train", help="train one model (resumable)")
     p.add_argument("model", help="registry name, e.g. LSTM-448 (see `models`)")
     p.add_argument("--data", default="sample")
@@ -232,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_train)
 
+
+def _add_evaluate(sub) -> None:
+    """The ``evaluate`` sub-command."""
     p = sub.add_parser("evaluate", help="accuracy/MSE/MAE/R2 tables, raw and constrained")
     p.add_argument("checkpoints", nargs="+", help="model.pt files or run directories")
     p.add_argument("--data", default="sample")
@@ -239,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-samples", type=_positive(int), default=None, help="the same subset `train --max-samples` used")
     p.set_defaults(func=_cmd_evaluate)
 
+
+def _add_ensemble(sub) -> None:
+    """The ``ensemble`` sub-command."""
     p = sub.add_parser("ensemble", help="mean ensembles (paper names) and hill-climbed weighted ensembles")
     p.add_argument("--runs-dir", default=None,
                    help="folder of run directories (default: Results_p2_Trained_models here, else the checkout's)")
@@ -250,6 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-samples", type=_positive(int), default=None, help="the same subset `train --max-samples` used")
     p.set_defaults(func=_cmd_ensemble)
 
+
+def _add_predict(sub) -> None:
+    """The ``predict`` sub-command."""
     p = sub.add_parser("predict", help="Hodge numbers of one configuration matrix")
     p.add_argument("matrix", help="e.g. '[[2,5]]' or '{{2,2,4}}', a file, or - for stdin")
     p.add_argument("--checkpoint", nargs="*", default=[], help="model.pt files / run dirs (several = ensemble)")
@@ -257,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_predict)
 
+
+def _add_demo(sub, recipes) -> None:
+    """The ``demo`` sub-command."""
     p = sub.add_parser("demo", help="the main job on the embedded sample: train, ensemble, evaluate, figures")
     p.add_argument("--output-dir", default="demo_output")
     p.add_argument("--epochs", type=_positive(int), default=None)
@@ -278,15 +284,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_demo)
 
-    from .search import add_parser as add_search_parser  # `search`: Optuna study (cicy4lib/search.py)
-    from .zoo import add_parser as add_zoo_parser  # `zoo`: every model + baselines, one budget (cicy4lib/zoo.py)
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: one sub-command per job (``python -m cicy4lib <command> --help``)."""
+    from .zoo import add_parser as add_zoo_parser  # lazy: imports pandas
 
-    add_search_parser(sub)
-    add_zoo_parser(sub)
-    from .verify import add_parser as add_verify_parser  # `verify`: recompute χ/Hodge of a list (cicy4lib/verify.py)
-
-    add_verify_parser(sub)
-
+    recipes = list_recipes()
+    parser = _Parser(prog="python -m cicy4lib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_models(sub)
+    _add_data(sub)
+    _add_train(sub, recipes)
+    _add_evaluate(sub)
+    _add_ensemble(sub)
+    _add_predict(sub)
+    _add_demo(sub, recipes)
+    add_search_parser(sub)  # `search`: Optuna study (jobs/search.py)
+    add_zoo_parser(sub)  # `zoo`: every model + baselines, one budget (jobs/zoo.py)
+    add_verify_parser(sub)  # `verify`: recompute χ/Hodge of a list (jobs/verify.py)
     return parser
 
 
@@ -328,18 +342,14 @@ def _one_line_usage_errors():
 def _main(argv) -> int:
     # sub-programs with their own parsers
     if argv[:1] == ["notebooks"]:
-        from ..notebooks import main as notebooks_main
-
         with _one_line_usage_errors():
             return notebooks_main(argv[1:]) or 0
     if argv[:1] in (["generate"], ["sample"]):  # the generator (cicy4lib/jobs/generate.py); "sample": old name
-        from .generate import main as generate_main
+        from .generate import main as generate_main  # lazy: imports flint
 
         with _one_line_usage_errors():
             return generate_main(argv[1:]) or 0
     args = build_parser().parse_args(argv)
     if args.command in ("evaluate", "ensemble", "predict", "zoo", "search"):
-        from ..threads import configure_threads
-
         configure_threads()  # torch's one thread per core is the slow choice on small machines (threads.py)
     return args.func(args) or 0

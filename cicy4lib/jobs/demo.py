@@ -39,9 +39,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .. import threads
 from ..data.choice import load_auto
+from ..data.label import data_label
+from ..data.readers import load_dataset
+from ..data.splits import get_split, split_72
 from ..fileio import atomic_write_json, atomic_write_text
+from ..results.baselines import constant_loss, favourable_guess
+from ..training.config import TrainConfig
 from ..training.recipes import recipe_values
 
 
@@ -95,7 +102,7 @@ def resolve_amp(amp=False) -> bool:
     0.47x, 0.60x) and training takes 182 s instead of 261 s.
     """
     if amp == "auto":
-        from ..training.device import cpu_bf16_supported
+        from ..training.device import cpu_bf16_supported  # lazy: imports torch
 
         return cpu_bf16_supported()
     return bool(amp)
@@ -110,8 +117,7 @@ def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose, fast_
     ``restarts`` times (:func:`cicy4lib.training.restarts.train_restarting`); the attempts are returned and the
     tables say so.
     """
-    from ..training.config import TrainConfig
-    from ..training.restarts import train_restarting
+    from ..training.restarts import train_restarting  # lazy: imports torch, pandas
 
     over = {"batch_size": int(fast_batch)} if recipe == "fast" and fast_batch else {}
     if recipe.lower() == model.lower():  # the model's own recipe (TrainConfig.from_recipe(model name))
@@ -173,9 +179,7 @@ def restart_sentence(runs) -> str:
 
 def recipes_table(runs, dataset, split):
     """The side-by-side table: one row per run (pandas DataFrame)."""
-    import pandas as pd
-
-    from ..results.baselines import constant_loss
+    import pandas as pd  # lazy: imports pandas
 
     const = constant_loss(dataset, split)  # the same reference line the loss figures draw
     rows = []
@@ -199,10 +203,6 @@ def _training_matrices(config):
     """The matrices (as bytes) of the data a checkpoint was trained on (its model.json "data": the
     folder, taken relative to the checkout when it is not absolute, or the release by name), or the
     error that stopped loading them."""
-    from pathlib import Path
-
-    from ..data.readers import load_dataset
-
     info = config.get("data") or {}
     folder = info.get("folder")
     candidates = []
@@ -227,10 +227,6 @@ def _train_valid_rows(config, n):
     """The train + validation rows of a checkpoint's 72 % split when it was trained on all ``n``
     entries of its data (model.json's data_fingerprint: same n, split "72"), else None (then every
     entry of the data counts as seen)."""
-    import numpy as np
-
-    from ..data.splits import split_72
-
     fp = config.get("data_fingerprint") or {}
     if fp.get("n") != n or str(fp.get("split")) != "72":
         return None
@@ -245,12 +241,9 @@ def shipped_section(dataset, split, say=print) -> str:
     training or validation rows of the data a checkpoint's ``model.json`` names (all of that data when
     its split cannot be rebuilt) is left out -- beside the favourable guess on the same rows. "" when
     nothing is shipped."""
-    import numpy as np
-
-    from ..models.checkpoint import load_model
-    from ..results.baselines import favourable_guess
-    from ..results.ensemble import default_runs_dir
-    from ..results.evaluate import constrain, predict
+    from ..models.checkpoint import load_model  # lazy: imports torch
+    from ..results.ensemble import default_runs_dir  # lazy: imports pandas
+    from ..results.evaluate import constrain, predict  # lazy: imports pandas
 
     runs = sorted(p.parent for p in default_runs_dir().glob("*/model.pt") if p.parent.name != "metricflow")
     if not runs:
@@ -349,9 +342,6 @@ class DemoEvaluation:
 
 def prepare_data(settings: DemoSettings) -> DemoData:
     """Stage 1: load the data (``"auto"``: the generated set, else the sample) and split it 72 %."""
-    from ..data.label import data_label
-    from ..data.splits import get_split
-
     dataset = load_demo_data(settings.data, settings.max_samples, settings.say)
     split = get_split(dataset, "72")
     note = data_label(dataset)  # e.g. "embedded sample, 10,000 configurations – not the CICY4 list"
@@ -390,7 +380,7 @@ def train_runs(settings: DemoSettings, data: DemoData) -> DemoTraining:
 def evaluate_runs(settings: DemoSettings, data: DemoData, training: DemoTraining) -> DemoEvaluation:
     """Stage 3: the recipe table, then test accuracies of every run, the paper's ensembles whose
     members exist, the mean of all, a hill-climbed ensemble and the baselines' rows."""
-    from ..results.ensemble import ensemble_results
+    from ..results.ensemble import ensemble_results  # lazy: imports pandas
 
     side = recipes_table(training.runs, data.dataset, data.split)
     results = ensemble_results(settings.output_dir / "models", data.dataset, split=data.split, hill_climb=True,
@@ -405,7 +395,7 @@ def evaluate_runs(settings: DemoSettings, data: DemoData, training: DemoTraining
 def _results_text(settings: DemoSettings, data: DemoData, training: DemoTraining, ev: DemoEvaluation,
                   side_md: str) -> str:
     """``results.md``: both tables and the sentences beneath them."""
-    from ..results.evaluate import markdown_table
+    from ..results.evaluate import markdown_table  # lazy: imports pandas
 
     learned = (f"**Did not learn in this budget** (best validation loss above {NOT_LEARNED_RATIO}x the constant "
                f"predictor's): {', '.join(ev.not_learned)}." if ev.not_learned else
@@ -431,10 +421,9 @@ def _results_text(settings: DemoSettings, data: DemoData, training: DemoTraining
 
 
 def _write_figures(settings: DemoSettings, data: DemoData, training: DemoTraining, ev: DemoEvaluation) -> None:
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
-    from ..results import figures
-    from ..results.baselines import constant_loss
+    from ..results import figures  # lazy: imports matplotlib, pandas
 
     fig_dir = settings.output_dir / "figures"
     dataset, split = data.dataset, data.split
@@ -459,7 +448,7 @@ def write_report(settings: DemoSettings, data: DemoData, training: DemoTraining,
     """Stage 4: every table and figure the demo writes, all here: ``recipes.md``/``.csv``,
     ``results.md``/``.csv``, ``provenance.json``, ``run.json`` and ``figures/``. Returns the text of
     ``results.md``."""
-    from ..results.evaluate import markdown_table
+    from ..results.evaluate import markdown_table  # lazy: imports pandas
 
     out = settings.output_dir
     (out / "figures").mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,8 @@ import re
 import numpy as np
 
 from .. import geometry
+from ..constants import HODGE
+from ..results.baselines import chi_completion
 
 _ROW_SPLIT = re.compile(r"[;\n]+")
 
@@ -130,7 +132,6 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         "is_product": bool(geometry.is_product(P)),
         "favourable_guess_h11": int(P.shape[0]),
     }
-    from ..results.baselines import chi_completion
 
     guess = chi_completion([P.shape[0]], [0], [report["euler"]])[0]
     report["favourable_guess"] = [int(v) for v in guess]  # h11 = rows, h21 = 0, h31/h22 from χ
@@ -139,10 +140,9 @@ def predict_configuration(conf, checkpoints=(), *, exact: bool = True) -> dict:
         report["hodge_exact"] = list(result.hodge) if result.hodge is not None else None
         report["hodge_method"] = result.method
     if checkpoints:
-        from ..models.checkpoint import load_model
-        from ..results.ensemble import mean_ensemble
-        from ..constants import HODGE
-        from ..results.evaluate import MINIMUM, constrain, predict
+        from ..models.checkpoint import load_model  # lazy: imports torch
+        from ..results.ensemble import mean_ensemble  # lazy: imports pandas
+        from ..results.evaluate import MINIMUM, constrain, predict  # lazy: imports pandas
 
         padded = geometry.pad_configuration(P)[None]  # integer (1, 16, 20): predict divides by each run's scale
         outputs, archs = [], []

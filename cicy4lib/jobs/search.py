@@ -33,20 +33,30 @@
 """
 from __future__ import annotations
 
+import datetime
 import inspect
 import json
 import math
 import os
+import random
 import re
 import socket
 import sqlite3
+import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
+import numpy as np
+
 from .. import outputs
-from ..errors import ConfigurationError, DataError
+from ..data import load_dataset, subsample
+from ..data.label import data_label, provenance
+from ..errors import ConfigurationError, DataError, RunLockedError
 from ..fileio import atomic_write_json
+from ..training.config import TrainConfig
+from ..training.recipes import recipe_values
 
 __all__ = ["DEFAULT_STORAGE", "make_storage", "default_study_name", "search_space", "family_of", "run_search",
            "best_run_dir", "trials_frame", "study_summary", "load_study"]
@@ -148,15 +158,15 @@ def make_storage(url: str | None = None):
     """An Optuna storage for ``url``: a database URL (RDBStorage, with a heartbeat so trials of
     killed workers are failed and queued again) or a journal file (``journal:///path``, ``*.log``).
     A SQLite file that is not a database or is damaged is refused first (:func:`check_sqlite_file`)."""
-    import optuna
-    from optuna.storages import RDBStorage
+    import optuna  # lazy: imports optuna
+    from optuna.storages import RDBStorage  # lazy: imports optuna
 
     url = url or DEFAULT_STORAGE
     db = _sqlite_path(url)
     if db is not None:
         check_sqlite_file(db)
     if _is_journal(url):
-        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
+        from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage  # lazy: imports optuna
 
         path = _journal_path(url)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -189,8 +199,6 @@ def make_storage(url: str | None = None):
                     first = " ".join(str(err).split())[:200]
                     raise ConfigurationError(f"storage {safe_url(url)} cannot be opened "
                                              f"({type(err).__name__}: {first})") from None
-                import random
-                import time
 
                 time.sleep(0.2 + random.random())  # the other worker's schema is there on the next try
     except (ImportError, ModuleNotFoundError) as err:
@@ -202,7 +210,7 @@ def make_storage(url: str | None = None):
 
 def _retry_class():
     """Optuna's callback that queues a stale (killed worker's) trial again (renamed in Optuna 4.9)."""
-    import optuna.storages as st
+    import optuna.storages as st  # lazy: imports optuna
 
     return getattr(st, "RetryHeartbeatStaleTrialCallback", None) or st.RetryFailedTrialCallback
 
@@ -212,7 +220,7 @@ class _quiet_optuna_warnings(warnings.catch_warnings):
 
     def __enter__(self):
         out = super().__enter__()
-        import optuna
+        import optuna  # lazy: imports optuna
 
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", FutureWarning)
@@ -222,15 +230,13 @@ class _quiet_optuna_warnings(warnings.catch_warnings):
 
 def default_study_name(model: str, recipe: str = "paper", split: str = "72", data=None) -> str:
     """``<model>_<recipe>_<split>_<data kind>``, e.g. ``HeLukas-FC_paper_72_embedded-sample``."""
-    from ..data.label import provenance
-
     kind = provenance(data)["kind"] if data is not None else "data"
     n = provenance(data).get("n") if data is not None else None
     return f"{model}_{recipe}_{split}_{kind}" + (f"-{n}" if n else "")
 
 
 def load_study(study_name: str, storage: str | None = None):
-    import optuna
+    import optuna  # lazy: imports optuna
 
     return optuna.load_study(study_name=study_name, storage=make_storage(storage))
 
@@ -240,11 +246,11 @@ def load_study(study_name: str, storage: str | None = None):
 
 def family_of(model: str) -> str:
     """Search-space family of a model: "trees", "hgb", "rnn", "hybrid", "graph", "dense", "cicyminer"."""
-    from ..models.trees import is_tree_model, tree_spec
+    from ..models.trees import is_tree_model, tree_spec  # lazy: imports torch
 
     if is_tree_model(model):
         return "hgb" if "HistGradient" in tree_spec(model).parts[0][2] else "trees"
-    from ..models import get_entry
+    from ..models import get_entry  # lazy: imports torch
 
     entry = get_entry(model)
     text = f"{entry.name} {entry.family}".lower()
@@ -322,7 +328,7 @@ def search_space(model: str, recipe: str = "paper") -> Callable:
 
 
 def _pruner(name: str, epochs: int):
-    import optuna
+    import optuna  # lazy: imports optuna
 
     name = (name or "median").lower()
     if name == "median":
@@ -346,7 +352,7 @@ def _origin(trial) -> int:
 
 
 def _counted(study, before: int | None = None) -> int:
-    from optuna.trial import TrialState
+    from optuna.trial import TrialState  # lazy: imports optuna
 
     states = tuple(getattr(TrialState, s) for s in COUNTED)
     return sum(1 for t in study.get_trials(deepcopy=False, states=states)
@@ -358,7 +364,7 @@ def _report_history(trial, run_dir: Path) -> None:
     log = run_dir / "log.csv"
     if not log.exists():
         return
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
     try:
         frame = pd.read_csv(log)
@@ -369,13 +375,12 @@ def _report_history(trial, run_dir: Path) -> None:
             trial.report(float(value), int(epoch))
 
 
-def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, device, seed, progress):
-    import optuna
+def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, device, seed, progress):  # run_search's settings, passed through
+    import optuna  # lazy: imports optuna
 
-    from ..models.trees import is_tree_model
-    from ..training.config import TrainConfig
-    from ..training.estimators import train_tree
-    from ..training.loop import train
+    from ..models.trees import is_tree_model  # lazy: imports torch
+    from ..training.estimators import train_tree  # lazy: imports torch, pandas
+    from ..training.loop import train  # lazy: imports torch, pandas
 
     settings = space(trial)
     run_name = f"trial_{_origin(trial):04d}"
@@ -418,7 +423,7 @@ def _run_trial(trial, model, data, split, recipe, epochs, study_dir, space, devi
 def run_search(model: str, data, *, trials: int = 20, storage: str | None = None, study_name: str | None = None,
                epochs: int = 30, split: str = "72", recipe: str = "paper", output_dir=DEFAULT_OUTPUT_DIR,
                pruner: str = "median", sampler_seed: int | None = None, seed: int = 42, device: str | None = None,
-               timeout_s: float | None = None, progress: bool = False, log=print, force: bool = False):
+               timeout_s: float | None = None, progress: bool = False, log=print, force: bool = False):  # the options of `cicy4 search`
     """Run (or join, or resume) the study and return it; see the module docstring.
 
     Parameters
@@ -444,22 +449,13 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
     marked failed (and queued again when they had started training) before the ``--trials``
     budget is counted (:func:`fail_stale_trials`), so a killed study always resumes.
     """
-    import optuna
-
-    from ..models import canonical_name
-    from ..models.trees import is_tree_model, tree_spec
+    import optuna  # lazy: imports optuna
 
     if trials < 1:
         raise ConfigurationError(f"--trials must be positive, got {trials}")
     if epochs < 1:
         raise ConfigurationError(f"--epochs must be positive, got {epochs}")
-    name = tree_spec(model).name if is_tree_model(model) else canonical_name(model)
-    if not is_tree_model(name):
-        from ..training.recipes import recipe_values
-
-        recipe = recipe_values(recipe)["recipe_name"]
-    else:
-        recipe = "sklearn"
+    name, recipe = _model_and_recipe(model, recipe)
     space = search_space(name, recipe)
     split_name = split if isinstance(split, str) else (getattr(split, "name", None) or "custom")
     study_name = outputs.child_name(study_name if study_name is not None else
@@ -470,21 +466,49 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
     sampler = optuna.samplers.TPESampler(seed=sampler_seed)
     study = optuna.create_study(study_name=study_name, storage=make_storage(url), direction="minimize",
                                 sampler=sampler, pruner=_pruner(pruner, epochs), load_if_exists=True)
-    from ..data.label import provenance
-
-    prov = provenance(data)
-    info = {"model": name, "recipe": recipe, "split": split_name, "epochs": epochs, "data": prov}
-    old = study.user_attrs.get("search")
-    if old is None:
-        study.set_user_attr("search", info)
-    elif {k: old.get(k) for k in ("model", "recipe", "split")} != {k: info[k] for k in ("model", "recipe", "split")}:
-        raise ConfigurationError(f"study {study_name!r} in {safe_url(url)} searches {old.get('model')} / "
-                                 f"{old.get('recipe')} / split {old.get('split')}, not {name} / {recipe} / "
-                                 f"{split_name}; choose another --study name")
+    info = {"model": name, "recipe": recipe, "split": split_name, "epochs": epochs, "data": provenance(data)}
+    _claim_search(study, info, url)
     stale = fail_stale_trials(study)
     if stale:
         log(f"study {study_name}: {len(stale)} trial(s) left RUNNING by a killed worker marked failed "
             f"({', '.join(str(n) for n in stale[:10])}); those that had started training are queued again")
+
+    def run(trial):
+        return _run_trial(trial, name, data, split, recipe, epochs, study_dir, space, device, seed, progress)
+
+    if _counted(study) < trials:
+        _optimize(study, _objective(study, trials, run, log), trials, timeout_s)
+    _write_best(study, study_dir, url)
+    return study
+
+
+def _model_and_recipe(model: str, recipe: str) -> tuple[str, str]:
+    """The model's canonical name and the recipe's (``sklearn`` for a tree model)."""
+    from ..models import canonical_name  # lazy: imports torch
+    from ..models.trees import is_tree_model, tree_spec  # lazy: imports torch
+
+    name = tree_spec(model).name if is_tree_model(model) else canonical_name(model)
+    if is_tree_model(name):
+        return name, "sklearn"
+    return name, recipe_values(recipe)["recipe_name"]
+
+
+def _claim_search(study, info: dict, url: str) -> None:
+    """Record ``info`` in a new study; a study that searches another model, recipe or split is an error."""
+    old = study.user_attrs.get("search")
+    if old is None:
+        study.set_user_attr("search", info)
+    elif {k: old.get(k) for k in ("model", "recipe", "split")} != {k: info[k] for k in ("model", "recipe", "split")}:
+        raise ConfigurationError(f"study {study.study_name!r} in {safe_url(url)} searches {old.get('model')} / "
+                                 f"{old.get('recipe')} / split {old.get('split')}, not {info['model']} / "
+                                 f"{info['recipe']} / {info['split']}; choose another --study name")
+
+
+def _objective(study, trials: int, run, log):
+    """Optuna's objective: ``run(trial)`` while the study has fewer than ``trials``; an interrupted
+    trial is queued again, a failed one is recorded (a worker stops after MAX_FAILURES in a row)."""
+    import optuna  # lazy: imports optuna
+
     failures = []
 
     def objective(trial):
@@ -492,7 +516,7 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
             trial.set_user_attr("skipped", f"the study already had {trials} trials")
             raise _Surplus()
         try:
-            value = _run_trial(trial, name, data, split, recipe, epochs, study_dir, space, device, seed, progress)
+            value = run(trial)
         except optuna.TrialPruned as err:
             log(f"trial {trial.number}: pruned ({err})")
             raise
@@ -515,20 +539,23 @@ def run_search(model: str, data, *, trials: int = 20, storage: str | None = None
         log(f"trial {trial.number}: val loss {value:.5g} ({trial.params})")
         return value
 
+    return objective
+
+
+def _optimize(study, objective, trials: int, timeout_s) -> None:
+    """Run trials until the study holds ``trials`` (all workers together) or ``timeout_s`` passes."""
+
     def enough(study_, _trial):
         # finished trials, plus those other workers are running now, fill the budget: stop here
         if _counted(study_) >= trials:
             study_.stop()
 
-    if _counted(study) < trials:
-        with _quiet_optuna_warnings():
-            try:
-                study.optimize(objective, n_trials=None, timeout=timeout_s, callbacks=[enough],
-                               catch=(_TrialFailed,), gc_after_trial=False, show_progress_bar=False)
-            except _Surplus:
-                pass
-    _write_best(study, study_dir, url)
-    return study
+    with _quiet_optuna_warnings():
+        try:
+            study.optimize(objective, n_trials=None, timeout=timeout_s, callbacks=[enough],
+                           catch=(_TrialFailed,), gc_after_trial=False, show_progress_bar=False)
+        except _Surplus:
+            pass
 
 
 def claim_study_folder(output_dir, study_name: str, url: str, *, force: bool = False) -> Path:
@@ -569,9 +596,9 @@ def fail_stale_trials(study) -> list[int]:
 
     A stale trial that had started training (it names a run directory) is queued again with the
     same parameters: the next trial continues that run (as a trial interrupted with Ctrl-C)."""
-    from optuna.exceptions import UpdateFinishedTrialError
-    from optuna.storages._heartbeat import is_heartbeat_enabled
-    from optuna.trial import TrialState
+    from optuna.exceptions import UpdateFinishedTrialError  # lazy: imports optuna
+    from optuna.storages._heartbeat import is_heartbeat_enabled  # lazy: imports optuna
+    from optuna.trial import TrialState  # lazy: imports optuna
 
     storage = study._storage
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
@@ -585,8 +612,6 @@ def fail_stale_trials(study) -> list[int]:
             if silent:
                 # a worker records its first heartbeat right after creating its trial: give a trial
                 # created a moment ago that moment before calling it abandoned
-                import datetime
-                import time
 
                 now = datetime.datetime.now()
                 youngest = min((now - t.datetime_start).total_seconds() if t.datetime_start else HEARTBEAT_WAIT_S
@@ -622,8 +647,8 @@ HEARTBEAT_WAIT_S = 2.0  # how long a new trial may go without its first heartbea
 def _without_heartbeat(storage, trials) -> list:
     """The ``trials`` that have no heartbeat record ([] if the storage cannot say)."""
     try:
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
+        from optuna.storages._rdb import models  # lazy: imports optuna
+        from optuna.storages._rdb.storage import _create_scoped_session  # lazy: imports optuna
 
         ids = [t._trial_id for t in trials]
         backend = getattr(storage, "_backend", storage)  # a study's storage is a caching wrapper
@@ -648,8 +673,6 @@ MAX_FAILURES = 3  # consecutive failed trials after which a worker stops
 
 
 def _is_user_error(err: Exception) -> bool:
-    from ..errors import RunLockedError
-
     return isinstance(err, (ConfigurationError, RunLockedError))
 
 
@@ -691,9 +714,7 @@ def trials_frame(study):
 
 def main_search(args) -> int:
     """The ``search`` command (see :mod:`cicy4lib.jobs.cli`)."""
-    import optuna
-
-    from ..data import load_dataset, subsample
+    import optuna  # lazy: imports optuna
 
     if args.quiet:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -743,10 +764,6 @@ def add_parser(sub) -> None:
 
 def study_data_label(study) -> str:
     """The data label of the study's trials (from the provenance the search recorded)."""
-    from types import SimpleNamespace
-
-    from ..data.label import data_label
-
     prov = (study.user_attrs.get("search") or {}).get("data") or {}
     return data_label(SimpleNamespace(provenance=prov)) if prov.get("kind") else "data unknown"
 
@@ -757,11 +774,9 @@ def notebook_study(study_name=None, storage: str | None = None, *, model: str = 
     """The study the search notebook shows: ``trials > 0`` first runs (or resumes) the search up to that
     total; ``study_name`` None picks the study of ``model`` (by :func:`default_study_name`), or the only
     study in the storage."""
-    import optuna
+    import optuna  # lazy: imports optuna
 
     if trials and trials > 0:
-        from ..data import load_dataset, subsample
-
         dataset = subsample(load_dataset(data), max_samples)
         return run_search(model, dataset, trials=trials, storage=storage, study_name=study_name, epochs=epochs,
                           recipe=recipe, output_dir=output_dir, log=lambda *a: None)
@@ -779,12 +794,11 @@ def study_figures(study, figures_dir, *, prefix: str | None = None) -> list[Path
     """Optuna's matplotlib plots of the study (history, intermediate values, parameter importances,
     slices), each titled with the data label; written as PNG files, returned as paths.
     Plots a study cannot have yet (importances need two completed trials) are left out."""
-    import matplotlib
+    import matplotlib  # lazy: imports matplotlib
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import optuna.visualization.matplotlib as ovm
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
+    import optuna.visualization.matplotlib as ovm  # lazy: imports matplotlib, optuna
 
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)

@@ -46,6 +46,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chunked import default_workers, run_chunks
+from ..data import load_dataset
+from ..errors import Cicy4Error, DataError
+from ..fileio import atomic_open, atomic_write_json, atomic_write_text, remove_stale_temp_files
+
 __all__ = ["verify", "verify_chunk", "add_arguments", "add_parser", "main"]
 
 FORMAT = "cicy4-verify/2"  # /2: chunks also hold the redundancy check
@@ -60,9 +65,9 @@ def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
     """Recompute χ for every matrix of ``conf`` (int (n,16,20)) and the Hodge numbers of the rows
     ``hodge_rows`` (indices into ``conf``). Returns a dict of arrays (``euler`` (n,),
     ``hidx`` (k,), ``hodge`` (k,4), -1 where not determined, ``method`` (k,))."""
-    from ..geometry.euler import euler_numbers
-    from ..geometry.labelling import index_relations_hold, label_with_limit
-    from ..geometry.splitting import ineffective_rows
+    from ..geometry.euler import euler_numbers  # lazy: imports flint
+    from ..geometry.labelling import index_relations_hold, label_with_limit  # lazy: imports flint
+    from ..geometry.splitting import ineffective_rows  # lazy: imports flint
 
     conf = np.asarray(conf)
     euler = np.asarray(euler_numbers(conf.astype(np.int64)), dtype=np.int64) if len(conf) else np.zeros(0, np.int64)
@@ -104,36 +109,26 @@ def _source_name(source):
     return Path(str(source)).name or "source"
 
 
-def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk_size=DEFAULT_CHUNK,
-           seed=0, timeout=DEFAULT_TIMEOUT, restart=False, progress=True, command=None):
-    """Verify ``source`` (a name/path for ``load_dataset`` or a loaded ``CICYData``); see the
-    module docstring. Returns the summary (also written to ``<out>/summary.json``)."""
-    from ..chunked import default_workers, run_chunks
-    from ..data import load_dataset
-    from ..errors import DataError
-    from ..fileio import atomic_open, atomic_write_json, atomic_write_text, remove_stale_temp_files
-    from ..data.generated import write_npz_deterministic
-
-    t0 = time.perf_counter()
+def _load_source(source):
+    """(data, name) of ``source``: a loaded ``CICYData`` as it is, else read with the labels as stored."""
     if hasattr(source, "conf"):
-        data, name = source, getattr(source, "source", "data") or "data"
-    else:
-        # labels as stored: the readers' label checks stop at the first wrong one, the verifier lists them all
-        data = load_dataset(source, compute_euler=False, check_labels=False)
-        name = str(source)
-    out = Path(out or f"verify-{_source_name(name)}")
-    n = len(data)
+        return source, getattr(source, "source", "data") or "data"
+    # labels as stored: the readers' label checks stop at the first wrong one, the verifier lists them all
+    return load_dataset(source, compute_euler=False, check_labels=False), str(source)
+
+
+def _hodge_sample(n, sample, seed):
+    """The sorted entry indices whose Hodge numbers are recomputed (all when ``sample`` is None or >= n)."""
     if sample is not None and not 0 <= int(sample):
         raise DataError(f"--sample must be >= 0, got {sample}")
     if sample is None or int(sample) >= n:
-        hodge_set = np.arange(n)
-    else:
-        hodge_set = np.sort(np.random.default_rng(seed).choice(n, int(sample), replace=False))
-    chunk_size = max(1, int(chunk_size))
-    manifest = {"format": FORMAT, "source": name, "n": n, "fingerprint": _fingerprint(data),
-                "sample": None if sample is None else int(sample), "seed": int(seed),
-                "chunk_size": chunk_size, "timeout": float(timeout)}
-    parts_dir = out / "chunks"
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, int(sample), replace=False))
+
+
+def _open_out(out: Path, parts_dir: Path, manifest: dict, restart: bool) -> None:
+    """Create ``out`` for ``manifest``; chunks of a verification with other settings are an error
+    unless ``restart`` (then they are removed)."""
     man_path = out / "manifest.json"
     if man_path.exists():
         have = json.loads(man_path.read_text(encoding="utf-8"))
@@ -147,6 +142,98 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
     parts_dir.mkdir(exist_ok=True)
     remove_stale_temp_files(parts_dir)
     atomic_write_json(manifest, man_path, sort_keys=True)
+
+
+def _report_chunk(w, data, part_path: Path, lo: int, hi: int, counts: Counter, methods: Counter) -> None:
+    """Compare one chunk's recomputed values (``part_path``) with entries ``lo:hi`` of ``data``:
+    add to ``counts``/``methods`` and write a row of ``mismatches.csv`` (writer ``w``) per finding."""
+    with np.load(part_path, allow_pickle=False) as z:
+        res = {k: z[k] for k in z.files}
+    stored_e, stored_h = data.euler[lo:hi], data.hodge[lo:hi]
+    euler = res["euler"]
+    known_e = stored_e >= 0
+    bad_e = known_e & (stored_e != euler)
+    known_h = (stored_h >= 0).all(1)
+    h11, h21, h31, h22 = stored_h.T
+    rel_ok = (euler == 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22) & (-4 * h11 + 2 * h21 - 4 * h31 + h22 == 44)
+    bad_rel = known_h & ~rel_ok
+    counts["euler_compared"] += int(known_e.sum())
+    counts["euler_mismatch"] += int(bad_e.sum())
+    counts["relation_checked"] += int(known_h.sum())
+    counts["relation_mismatch"] += int(bad_rel.sum())
+    hk = {int(i): k for k, i in enumerate(res["hidx"])}
+    for k in range(len(res["hidx"])):
+        methods[str(res["method"][k])] += 1
+    counts["hodge_recomputed"] += len(res["hidx"])
+    redundant = res["redundant_row"] >= 0
+    counts["redundancy_checked"] += hi - lo
+    counts["redundant"] += int(redundant.sum())
+
+    def row(i, kind, computed=(None,) * 4, method=""):
+        g = lo + i
+        P = data.conf[g]
+        w.writerow([g, int(data.ids[g]), kind, int((P != 0).any(1).sum()), int((P != 0).any(0).sum()),
+                    _matrix_text(P), int(stored_e[i]), int(euler[i]), *map(int, stored_h[i]),
+                    *["" if x is None else int(x) for x in computed], method])
+
+    for i in np.flatnonzero(bad_e | bad_rel):
+        k = hk.get(int(i))
+        comp = tuple(res["hodge"][k]) if k is not None and (res["hodge"][k] >= 0).all() else (None,) * 4
+        row(i, "euler" if bad_e[i] else "relation", comp, str(res["method"][k]) if k is not None else "")
+    for i in np.flatnonzero(redundant):
+        row(int(i), "redundant", (None,) * 4, f"contracts along row {int(res['redundant_row'][i])}")
+    for k, i in enumerate(res["hidx"]):
+        comp, method = res["hodge"][k], str(res["method"][k])
+        if method in FAILED or (comp < 0).any():
+            counts["hodge_" + (method if method in FAILED else "undetermined")] += 1
+            row(int(i), method if method in FAILED else "undetermined", (None,) * 4, method)
+        elif not known_h[i]:
+            counts["hodge_stored_unknown"] += 1
+        elif (comp == stored_h[i]).all():
+            counts["hodge_agree"] += 1
+        else:
+            counts["hodge_mismatch"] += 1
+            row(int(i), "hodge", tuple(comp), method)
+
+
+def _findings(n: int, counts: Counter, methods: Counter) -> dict:
+    """The ``euler``, ``relations``, ``hodge`` and ``redundancy`` sections and ``all_agree`` of the summary."""
+    determined = counts["hodge_agree"] + counts["hodge_mismatch"]
+    return {
+        "euler": {"recomputed": n, "compared_with_stored": counts["euler_compared"],
+                  "mismatches": counts["euler_mismatch"]},
+        "relations": {"checked": counts["relation_checked"], "mismatches": counts["relation_mismatch"]},
+        "hodge": {"recomputed": counts["hodge_recomputed"], "agree": counts["hodge_agree"],
+                  "mismatches": counts["hodge_mismatch"], "stored_unknown": counts["hodge_stored_unknown"],
+                  "undetermined": counts["hodge_undetermined"] + counts["hodge_inconsistent"],
+                  "timeout": counts["hodge_timeout"], "error": counts["hodge_error"],
+                  "agreement": (counts["hodge_agree"] / determined) if determined else None,
+                  "methods": dict(sorted(methods.items()))},
+        "redundancy": {"checked": counts["redundancy_checked"], "ineffective_splittings": counts["redundant"],
+                       "note": "entries with a row P^n of n+1 ones whose contraction keeps the Euler number: "
+                               "redundant descriptions of a smaller configuration (the CICY4 list discards them); "
+                               "listed as kind 'redundant' in mismatches.csv, not counted in all_agree"},
+        "all_agree": counts["euler_mismatch"] == 0 and counts["relation_mismatch"] == 0 and counts["hodge_mismatch"] == 0,
+    }
+
+
+def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk_size=DEFAULT_CHUNK,  # the options of `cicy4 verify`
+           seed=0, timeout=DEFAULT_TIMEOUT, restart=False, progress=True, command=None):
+    """Verify ``source`` (a name/path for ``load_dataset`` or a loaded ``CICYData``); see the
+    module docstring. Returns the summary (also written to ``<out>/summary.json``)."""
+    from ..data.generated import write_npz_deterministic  # lazy: imports flint
+
+    t0 = time.perf_counter()
+    data, name = _load_source(source)
+    out = Path(out or f"verify-{_source_name(name)}")
+    n = len(data)
+    hodge_set = _hodge_sample(n, sample, seed)
+    chunk_size = max(1, int(chunk_size))
+    manifest = {"format": FORMAT, "source": name, "n": n, "fingerprint": _fingerprint(data),
+                "sample": None if sample is None else int(sample), "seed": int(seed),
+                "chunk_size": chunk_size, "timeout": float(timeout)}
+    parts_dir = out / "chunks"
+    _open_out(out, parts_dir, manifest, restart)
 
     n_chunks = -(-n // chunk_size)
     bounds = [(c * chunk_size, min(n, (c + 1) * chunk_size)) for c in range(n_chunks)]
@@ -178,72 +265,12 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
         w = csv.writer(f)
         w.writerow(CSV_FIELDS)
         for c, (lo, hi) in enumerate(bounds):
-            with np.load(parts_dir / f"part_{c:05d}.npz", allow_pickle=False) as z:
-                res = {k: z[k] for k in z.files}
-            stored_e, stored_h = data.euler[lo:hi], data.hodge[lo:hi]
-            euler = res["euler"]
-            known_e = stored_e >= 0
-            bad_e = known_e & (stored_e != euler)
-            known_h = (stored_h >= 0).all(1)
-            h11, h21, h31, h22 = stored_h.T
-            rel_ok = (euler == 4 + 2 * h11 - 4 * h21 + 2 * h31 + h22) & (-4 * h11 + 2 * h21 - 4 * h31 + h22 == 44)
-            bad_rel = known_h & ~rel_ok
-            counts["euler_compared"] += int(known_e.sum())
-            counts["euler_mismatch"] += int(bad_e.sum())
-            counts["relation_checked"] += int(known_h.sum())
-            counts["relation_mismatch"] += int(bad_rel.sum())
-            hk = {int(i): k for k, i in enumerate(res["hidx"])}
-            for k, i in enumerate(res["hidx"]):
-                methods[str(res["method"][k])] += 1
-            counts["hodge_recomputed"] += len(res["hidx"])
-            redundant = res["redundant_row"] >= 0
-            counts["redundancy_checked"] += hi - lo
-            counts["redundant"] += int(redundant.sum())
-
-            def row(i, kind, computed=(None,) * 4, method=""):
-                g = lo + i
-                P = data.conf[g]
-                w.writerow([g, int(data.ids[g]), kind, int((P != 0).any(1).sum()), int((P != 0).any(0).sum()),
-                            _matrix_text(P), int(stored_e[i]), int(euler[i]), *map(int, stored_h[i]),
-                            *["" if x is None else int(x) for x in computed], method])
-
-            for i in np.flatnonzero(bad_e | bad_rel):
-                k = hk.get(int(i))
-                comp = tuple(res["hodge"][k]) if k is not None and (res["hodge"][k] >= 0).all() else (None,) * 4
-                row(i, "euler" if bad_e[i] else "relation", comp, str(res["method"][k]) if k is not None else "")
-            for i in np.flatnonzero(redundant):
-                row(int(i), "redundant", (None,) * 4, f"contracts along row {int(res['redundant_row'][i])}")
-            for k, i in enumerate(res["hidx"]):
-                comp, method = res["hodge"][k], str(res["method"][k])
-                if method in FAILED or (comp < 0).any():
-                    counts["hodge_" + (method if method in FAILED else "undetermined")] += 1
-                    row(int(i), method if method in FAILED else "undetermined", (None,) * 4, method)
-                elif not known_h[i]:
-                    counts["hodge_stored_unknown"] += 1
-                elif (comp == stored_h[i]).all():
-                    counts["hodge_agree"] += 1
-                else:
-                    counts["hodge_mismatch"] += 1
-                    row(int(i), "hodge", tuple(comp), method)
+            _report_chunk(w, data, parts_dir / f"part_{c:05d}.npz", lo, hi, counts, methods)
     wall = time.perf_counter() - t0
-    determined = counts["hodge_agree"] + counts["hodge_mismatch"]
     summary = {
         "source": name, "provenance": getattr(data, "provenance", None) or data.meta.get("provenance"),
         "n_entries": n, "hodge_sample": None if sample is None else int(sample), "seed": int(seed),
-        "euler": {"recomputed": n, "compared_with_stored": counts["euler_compared"],
-                  "mismatches": counts["euler_mismatch"]},
-        "relations": {"checked": counts["relation_checked"], "mismatches": counts["relation_mismatch"]},
-        "hodge": {"recomputed": counts["hodge_recomputed"], "agree": counts["hodge_agree"],
-                  "mismatches": counts["hodge_mismatch"], "stored_unknown": counts["hodge_stored_unknown"],
-                  "undetermined": counts["hodge_undetermined"] + counts["hodge_inconsistent"],
-                  "timeout": counts["hodge_timeout"], "error": counts["hodge_error"],
-                  "agreement": (counts["hodge_agree"] / determined) if determined else None,
-                  "methods": dict(sorted(methods.items()))},
-        "redundancy": {"checked": counts["redundancy_checked"], "ineffective_splittings": counts["redundant"],
-                       "note": "entries with a row P^n of n+1 ones whose contraction keeps the Euler number: "
-                               "redundant descriptions of a smaller configuration (the CICY4 list discards them); "
-                               "listed as kind 'redundant' in mismatches.csv, not counted in all_agree"},
-        "all_agree": counts["euler_mismatch"] == 0 and counts["relation_mismatch"] == 0 and counts["hodge_mismatch"] == 0,
+        **_findings(n, counts, methods),
         "chunks": {"total": n_chunks, "run_now": ran, "resumed_from_disk": n_chunks - ran, "size": chunk_size},
         "wall_seconds": round(wall, 2), "compute_seconds_this_run": round(t_run, 2),
         "workers": None if scheduler is not None else workers, "scheduler": str(scheduler) if scheduler else None,
@@ -309,7 +336,6 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     p = add_arguments(argparse.ArgumentParser(prog="python -m cicy4lib verify", description=__doc__.splitlines()[0]))
     args = p.parse_args(argv)
-    from ..errors import Cicy4Error
 
     try:
         summary = run_from_args(args, argv)

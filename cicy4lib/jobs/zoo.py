@@ -22,6 +22,7 @@ gets a row with its error instead of numbers; the others go on.
 """
 from __future__ import annotations
 
+import math
 import os
 import platform
 import socket
@@ -36,6 +37,14 @@ import numpy as np
 import pandas as pd
 
 from ..constants import TARGETS
+from ..data.choice import load_auto
+from ..data.label import data_label, provenance
+from ..data.splits import get_split
+from ..fileio import atomic_write_text
+from ..results.baselines import BASELINE_GROUP, LEARNED_GROUP, is_learned_baseline
+from ..results.evaluate import baseline_table, evaluate
+from ..training.config import COLLAPSE_SPREAD, TrainConfig
+from ..training.recipes import recipe_values
 
 __all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
 
@@ -46,8 +55,6 @@ COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped", 
 def load_zoo_data(data="auto", max_samples=None):
     """(dataset, note): ``"auto"`` = the generated dataset if it loads, else the embedded sample
     (:func:`cicy4lib.data.choice.load_auto`); the note says which for ``"auto"``."""
-    from ..data.choice import load_auto  # the data layer loads numpy readers: not needed for --help
-
     dataset, reason = load_auto(data, max_samples)
     auto = data is None or (isinstance(data, str) and data == "auto")
     if not auto:
@@ -59,8 +66,8 @@ def load_zoo_data(data="auto", max_samples=None):
 
 def zoo_models(models=None, *, trees: bool = True) -> list[str]:
     """The models the zoo trains: ``models`` as given, else every registry model and tree model."""
-    from ..models import list_models
-    from ..models.trees import list_tree_models
+    from ..models import list_models  # lazy: imports torch
+    from ..models.trees import list_tree_models  # lazy: imports torch
 
     if models:
         return list(models)
@@ -68,13 +75,12 @@ def zoo_models(models=None, *, trees: bool = True) -> list[str]:
 
 
 def _group(name: str) -> str:
-    from ..results.baselines import LEARNED_GROUP, is_learned_baseline
-    from ..models.trees import is_tree_model
+    from ..models.trees import is_tree_model  # lazy: imports torch
 
     if is_tree_model(name) or is_learned_baseline(name):
         return LEARNED_GROUP
     try:
-        from ..models import get_entry
+        from ..models import get_entry  # lazy: imports torch
 
         return "paper" if get_entry(name).paper else "beyond paper"
     except Exception:  # noqa: BLE001
@@ -82,7 +88,7 @@ def _group(name: str) -> str:
 
 
 def _params(model) -> int:
-    from ..models.trees import TreeHodgeModel
+    from ..models.trees import TreeHodgeModel  # lazy: imports torch
 
     if isinstance(model, TreeHodgeModel):  # nodes of all trees: the tree models' "parameters"
         total = 0
@@ -109,14 +115,13 @@ def recipe_for(name: str, recipe: str) -> str:
     """The recipe the zoo trains ``name`` with: ``recipe``, except for a model with its own loss
     (CICYMiner) when ``recipe`` standardises the targets: then the recipe its registry entry names
     (``ModelEntry.recipe``, CICYMiner's ``"cicyminer"``; ``"paper"`` when it names none), same epoch budget."""
-    from ..training.recipes import recipe_values
-    from ..models.trees import is_tree_model
+    from ..models.trees import is_tree_model  # lazy: imports torch
 
     if is_tree_model(name):
         return "sklearn"
     if recipe_values(recipe).get("standardize_targets"):
-        from ..models import build_model, get_entry  # torch: the help of the command line needs none
-        from ..models.hooks import hooks_of
+        from ..models import build_model, get_entry  # lazy: imports torch
+        from ..models.hooks import hooks_of  # lazy: imports torch
 
         if hooks_of(build_model(name, device="meta")).training_loss is not None:
             own = get_entry(name).recipe
@@ -127,13 +132,11 @@ def recipe_for(name: str, recipe: str) -> str:
 def estimate_minutes(name, data, split, config) -> float:
     """Training minutes ``config.max_epochs`` epochs of ``name`` would take here, from the time of one
     training step at ``config.batch_size`` (the second of two; the first warms up)."""
-    import math
+    import torch  # lazy: imports torch
+    import torch.nn.functional as F  # lazy: imports torch
 
-    import torch
-    import torch.nn.functional as F
-
-    from ..models import build_model
-    from ..models.hooks import hooks_of
+    from ..models import build_model  # lazy: imports torch
+    from ..models.hooks import hooks_of  # lazy: imports torch
 
     model = build_model(name).train()
     rows = np.asarray(split.train)[:config.batch_size]
@@ -155,10 +158,8 @@ def estimate_minutes(name, data, split, config) -> float:
 
 def _train_one(name, settings: "ZooSettings", data: "ZooData") -> dict:
     """Train and evaluate one model under the zoo's budget: its row of the table."""
-    from ..results.evaluate import evaluate  # torch: the help of the command line needs none
-    from ..training.config import TrainConfig
-    from ..training.loop import train
-    from ..models.trees import is_tree_model
+    from ..training.loop import train  # lazy: imports torch
+    from ..models.trees import is_tree_model  # lazy: imports torch
 
     split, epochs, seed, device = data.split, settings.epochs, settings.seed, settings.device
     overrides = {"max_epochs": epochs, "seed": seed}
@@ -187,8 +188,6 @@ def _train_one(name, settings: "ZooSettings", data: "ZooData") -> dict:
 def collapsed(result) -> bool:
     """Whether the saved (best-epoch) network of ``result`` is a constant predictor: its validation
     predictions the same for every row (``val_pred_spread`` below :data:`cicy4lib.training.config.COLLAPSE_SPREAD`)."""
-    from ..training.config import COLLAPSE_SPREAD
-
     metrics = getattr(result, "metrics", None)
     if metrics is None or "val_pred_spread" not in metrics or not result.best_epoch:
         return False  # tree models; runs saved before the metric existed
@@ -262,9 +261,6 @@ def _table_and_notes(results) -> tuple[pd.DataFrame, dict]:
 
 def prepare_zoo_data(settings: ZooSettings) -> ZooData:
     """Stage 1: load the data (``"auto"``: the generated set, else the sample) and split it."""
-    from ..data.splits import get_split
-    from ..data.label import data_label, provenance
-
     dataset, note = load_zoo_data(settings.data, settings.max_samples)
     prov = provenance(dataset)
     runs_dir = Path(settings.out) / f"runs_{prov.get('kind', 'data')}-{len(dataset)}_{settings.recipe}_e{settings.epochs}"
@@ -300,9 +296,6 @@ def train_zoo_models(settings: ZooSettings, data: ZooData, log=print) -> list:
 
 def zoo_baseline_rows(data: ZooData) -> list:
     """The baselines' rows, on the same test rows as the models."""
-    from ..results.baselines import BASELINE_GROUP
-    from ..results.evaluate import baseline_table
-
     rows = []
     base = baseline_table(data.dataset, data.split, "test").reset_index()
     for name, part in base.groupby("name", sort=False):
@@ -341,7 +334,7 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
 
 def machine_description() -> str:
     """Host, CPU count, torch threads and GPU (if any), for the table's notes."""
-    import torch
+    import torch  # lazy: imports torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     cpu = platform.processor() or platform.machine()
@@ -399,12 +392,12 @@ def zoo_figure(results, path):
     """Heat map of raw and χ-constrained test accuracy per model and Hodge number; returns the path.
 
     ``results``: a :class:`ZooResults` or :func:`run_zoo`'s table."""
-    import matplotlib
+    import matplotlib  # lazy: imports matplotlib
 
     table, a = _table_and_notes(results)
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
 
     ok = table[table["error"].fillna("") == ""]
     cols = [*(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS)]
@@ -443,8 +436,6 @@ def write_zoo(results, out, *, command: str | None = None) -> dict:
     """Write ``zoo.csv``, ``zoo.md`` and ``zoo.png`` into ``out``; returns their paths.
 
     ``results``: a :class:`ZooResults` or :func:`run_zoo`'s table."""
-    from ..fileio import atomic_write_text
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table, a = _table_and_notes(results)

@@ -32,10 +32,10 @@ from .kernel_flow import flow_points, noised_points  # (not kernel_flow: the sub
 def __getattr__(name):  # torch-based parts load on first use (the geometry imports without torch)
     if name in ("build_metric_model", "metric_torch", "metric_numpy", "point_tensors", "PhiMetric",
                 "MultiplicativeMetric"):
-        from . import models
+        from . import models  # lazy: imports torch
         return getattr(models, name)
     if name in ("train_metric", "MetricTrainConfig"):
-        from . import training
+        from . import training  # lazy: imports torch
         return getattr(training, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -48,14 +48,14 @@ def metric(z, model=None, *, variety=None) -> np.ndarray:
     """
     if model is None:
         return fs_metric(z, variety)
-    from .models import metric_numpy
+    from .models import metric_numpy  # lazy: imports torch
     variety = getattr(model, "variety", None) if variety is None else variety
     return metric_numpy(model, prepare(z, variety))
 
 
 def load_metric_model(path, **kwargs):
     """A trained metric network from its run directory (``model.json`` + ``model.pt``)."""
-    from .training import load_metric_model as _load
+    from .training import load_metric_model as _load  # lazy: imports torch
     return _load(path, **kwargs)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..chunked import run_chunks
 from ..errors import PointSetError, UsageError
 from .distances import as_points, fs_distance
 
@@ -55,7 +56,7 @@ class ClusterResult:
 
 def cluster_batch(z, n_clusters: int) -> np.ndarray:
     """Agglomerative clustering of one batch: average linkage on the precomputed FS distances."""
-    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.cluster import AgglomerativeClustering  # lazy: imports sklearn, pandas
 
     z = as_points(z)
     if not 1 <= n_clusters <= len(z):
@@ -118,8 +119,6 @@ def cluster_points(z, n_clusters: int, *, batch_size: int | None = None, n_batch
     otherwise consecutive rows. ``workers``/``scheduler``: where the per-batch tasks run
     (:func:`cicy4lib.chunked.run_chunks`; the first batch runs first, the others in parallel).
     """
-    from ..chunked import run_chunks
-
     z = as_points(z)
     n = len(z)
     if batch_size is not None and n_batches is not None:

@@ -22,10 +22,10 @@ def _save(fig, path):
 
 
 def _plt():
-    import matplotlib
+    import matplotlib  # lazy: imports matplotlib
     if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
         pass
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
     return plt
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import clustering as C
+from . import clustering as C, ntk as N
 from . import distances as D
 from . import kernel_flow as F
 from . import kernels as K
+from .points import quintic_points
 
 __all__ = ["figure_clustering", "figure_nearest_distance", "figure_gain_vs_distance", "figure_ntk_evolution",
            "extrapolate_points_for_gain", "PAPER_MU"]
@@ -32,9 +33,7 @@ def _save(fig, figures_dir, name) -> Path:
 def figure_clustering(n_points=1000, n_clusters=10, n_batches=5, *, chart=0, seed=0, figures_dir="Results_p1_Figures"):
     """Fig. 2: distance heatmaps unordered / batch-clustered / fully clustered, and the mean
     within-cluster FS distance of each beside random labels."""
-    import matplotlib.pyplot as plt
-
-    from .points import quintic_points
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
 
     z = quintic_points(n_points, seed=seed, chart=chart)
     d = D.fs_distance(z)
@@ -63,9 +62,7 @@ def figure_clustering(n_points=1000, n_clusters=10, n_batches=5, *, chart=0, see
 def figure_nearest_distance(ns=(1000, 2000, 5000, 10000, 20000), *, seed=11, chart=0, figures_dir="Results_p1_Figures"):
     """Fig. 3 right: mean (and max, min) nearest-neighbour FS distance vs number of points, in one
     chart and on the whole manifold, with power-law fits beside the paper's ``0.968 N^-0.184``."""
-    import matplotlib.pyplot as plt
-
-    from .points import quintic_points
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
 
     res = {}
     for label, ch in (("one chart", chart), ("whole manifold", None)):
@@ -121,9 +118,7 @@ def figure_gain_vs_distance(n_train=1000, scales=(0.0, 0.001, 0.003, 0.01, 0.03,
     """Fig. 3 left: gain in σ on noised training points (projected back onto X, same chart) vs their
     mean FS distance to the training set, for the kernels and the finite 3x64 network.
     ``results``: a precomputed ``{kernel name: rows}`` (e.g. the benchmark's) to plot instead."""
-    import matplotlib.pyplot as plt
-
-    from .points import quintic_points
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
 
     if results is None:
         z = quintic_points(n_train, seed=seed, chart=chart)
@@ -153,9 +148,7 @@ def figure_gain_vs_distance(n_train=1000, scales=(0.0, 0.001, 0.003, 0.01, 0.03,
 
 
 def _network_rows(z, scales, steps, seed, chart):
-    import torch
-
-    from . import ntk as N
+    import torch  # lazy: imports torch
 
     sets = [F.noised_points(z, s, seed=seed + i, chart=chart)[0] for i, s in enumerate(scales)]
     torch.manual_seed(seed)
@@ -184,11 +177,8 @@ def figure_ntk_evolution(n_train=2000, n_val=1000, *, epochs=30, steps_per_epoch
     one-hidden-layer network (NTK parameterisation, plain gradient descent), both trained with the
     σ-loss; per epoch the relative change of the empirical metric-NTK on ``probe`` training points
     beside σ_val."""
-    import matplotlib.pyplot as plt
-    import torch
-
-    from . import ntk as N
-    from .points import quintic_points
+    import matplotlib.pyplot as plt  # lazy: imports matplotlib
+    import torch  # lazy: imports torch
 
     tr = N.prepared_inputs(quintic_points(n_train, seed=seed))
     va = N.prepared_inputs(quintic_points(n_val, seed=seed + 1))

@@ -34,8 +34,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..chunked import run_chunks
 from ..errors import FlowStoppedError, PointSetError, UsageError
-from .kernels import TABLE1, Kernel, make_kernel
+from .geometry import prepare
+from .kernels import Kernel, TABLE1, make_kernel, mean_distance_to
+from .points import chart_ids, normalise
+from .variety import as_variety
 
 __all__ = ["to_real", "to_hermitian", "det_real9", "is_positive_definite", "sigma_loss_grad", "FlowResult",
            "kernel_flow", "flow_points", "noised_points", "gain_vs_distance", "search_hyperparameters",
@@ -92,7 +96,7 @@ def is_positive_definite(v) -> np.ndarray:
 
 def sigma_loss_grad(v, omega_abs2, w, *, eta_ref: float | None = None):
     """``(sigma, dL/dv)`` with ``L = n sigma`` (see the module docstring); ``v`` (n, 9)."""
-    import torch
+    import torch  # lazy: imports torch
 
     vt = torch.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
     om = torch.as_tensor(np.asarray(omega_abs2, dtype=np.float64))
@@ -263,8 +267,6 @@ def flow_points(z_train, kernel: Kernel | str = "delta", *, z_test=None, lr: flo
     the flow adds metric components of different points, which only makes sense in one coordinate
     system. ``kernel``: a :class:`~.kernels.Kernel` or a name (Table 1's hyperparameters).
     """
-    from .geometry import prepare
-
     kern = make_kernel(kernel) if isinstance(kernel, str) else kernel
     if lr is None:
         lr = TABLE1.get(kern.name, {}).get("lr", 0.1)
@@ -294,9 +296,6 @@ def noised_points(z, scale: float, *, seed: int = 0, variety=None, chart: int | 
     points off the variety; here they are on it, so every quantity is well defined).
     ``chart``: keep only points in that chart. Returns ``(points, index of the origin point)``.
     """
-    from .points import chart_ids, normalise
-    from .variety import as_variety
-
     variety = as_variety(variety)
     z = np.asarray(z, dtype=np.complex128)
     z = z / np.linalg.norm(z, axis=1, keepdims=True)
@@ -320,10 +319,6 @@ def gain_vs_distance(z_train, kernel: Kernel | str, scales, *, lr: float | None 
                      seed: int = 0, variety=None, **kwargs) -> list[dict]:
     """Fig. 3 left for one kernel: for each noise ``scale``, test points = noised training points
     (same chart), one flow, and ``{"scale", "mean_distance", "gain_test", "gain_train", ...}``."""
-    from .kernels import mean_distance_to
-    from .points import chart_ids
-    from .variety import as_variety
-
     variety = as_variety(variety)
     chart = int(chart_ids(variety, np.asarray(z_train))[0])
     rows = []
@@ -343,8 +338,6 @@ def gain_vs_distance(z_train, kernel: Kernel | str, scales, *, lr: float | None 
 # ---- per-cluster flows, hyperparameter search ------------------------------------------------
 
 def _cluster_flow_task(z_c, kernel, lr, steps, eta_ref, variety, kwargs):
-    from .geometry import prepare
-
     d = prepare(z_c, variety)
     r = kernel_flow(d.g_fs, d.omega_abs2, d.weights, kernel(d.z, d.z), lr=lr, steps=steps, eta_ref=eta_ref,
                     on_stop="return", **kwargs)
@@ -359,9 +352,6 @@ def clustered_kernel_flow(z, labels, kernel: Kernel | str = "delta", *, lr: floa
     tasks for :func:`cicy4lib.chunked.run_chunks` (``workers`` local processes or a Dask
     ``scheduler``). Returns ``{"v": (n, 9) final metrics, "sigma0", "sigma", "stopped": {cluster: why}}``.
     """
-    from ..chunked import run_chunks
-    from .geometry import prepare
-
     kern = make_kernel(kernel) if isinstance(kernel, str) else kernel
     if lr is None:
         lr = TABLE1.get(kern.name, {}).get("lr", 0.1)
@@ -395,7 +385,7 @@ def search_hyperparameters(z_train, z_val, kernel: str, space: dict, *, n_trials
     Use fresh validation points, not the training points: the paper saw the optimiser over-fit a
     data set it was tuned on. Returns ``{"best_params", "best_sigma", "trials"}``.
     """
-    import optuna
+    import optuna  # lazy: imports optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if sampler == "gp":

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .geometry import PointData, det_real, prepare
+from .geometry import PointData, det_real, fs_ambient, omega, prepare, pull_back, pullback
 from .points import Charts
 from .variety import as_variety
 
@@ -111,7 +111,6 @@ def kahler_defect(z, metric_fn=None, *, variety=None, h: float = 1e-4) -> dict:
 
 def _in_chart(variety, z, ch: Charts):
     """Ω, J, g_FS, weights at points ``z`` in the given charts (not the charts' rule)."""
-    from .geometry import fs_ambient, omega, pull_back, pullback
     grad = variety.gradient(z)
     om = omega(variety, z, ch, grad)
     J = pullback(variety, z, ch, grad)

@@ -25,13 +25,16 @@ import numpy as np
 
 from ..errors import PointSetError, UsageError
 from .distances import check_memory
+from .geometry import prepare
+from .kernel_flow import det_real9, to_real
+from .kernels import real_features
 
 __all__ = ["MetricMLP", "empirical_ntk", "jacobians", "ntk_norm_change", "flow_prediction", "train_with_ntk",
            "sigma_loss_torch", "prepared_inputs"]
 
 
 def _torch():
-    import torch
+    import torch  # lazy: imports torch
     return torch
 
 
@@ -101,7 +104,7 @@ def _as_tensor(a, dtype):
 def jacobians(model, x, v_fs, *, chunk: int = 256, dtype=None):
     """Jacobians of the 9 metric components w.r.t. every parameter, (n, 9, P) torch tensor."""
     torch = _torch()
-    from torch.func import functional_call, jacrev, vmap
+    from torch.func import functional_call, jacrev, vmap  # lazy: imports torch
 
     dtype = dtype or next(model.parameters()).dtype
     params = {k: v.detach().to(dtype) for k, v in model.named_parameters()}
@@ -176,8 +179,6 @@ def flow_prediction(theta, grad_v, lr: float) -> np.ndarray:
 
 def sigma_loss_torch(v, omega_abs2, w, eta_ref=None):
     """σ of metrics given as (n, 9) real components (torch, differentiable)."""
-    from .kernel_flow import det_real9
-
     eta = det_real9(v) / omega_abs2
     mean = (w * eta).sum() / w.sum() if eta_ref is None else eta_ref
     return (w * (1 - eta / mean).abs()).sum() / w.sum()
@@ -235,9 +236,5 @@ def train_with_ntk(model, train: dict, val: dict, *, epochs: int = 20, steps_per
 
 def prepared_inputs(z, variety=None) -> dict:
     """``{"x", "v_fs", "omega_abs2", "w"}`` at points ``z`` for :func:`train_with_ntk` / :func:`empirical_ntk`."""
-    from .geometry import prepare
-    from .kernel_flow import to_real
-    from .kernels import real_features
-
     d = prepare(z, variety)
     return {"x": real_features(d.z), "v_fs": to_real(d.g_fs), "omega_abs2": d.omega_abs2, "w": d.weights}

@@ -23,6 +23,7 @@ bfloat16 autocast on CUDA (the φ-model's second derivatives stay in the model's
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -33,14 +34,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..errors import MetricFlowError
-from ..fileio import atomic_write_many, jsonable
+from ..fileio import atomic_write_many, jsonable, remove_stale_temp_files
+from ..threads import configure_threads
 from .geometry import det_real, prepare
 from .measures import ma_loss_of, sigma_of
 from .models import build_metric_model, metric_numpy, point_tensors
 from .points import sample_points
-from .variety import as_variety
+from .variety import as_variety, from_configuration
 
 MODEL_FILE, CONFIG_FILE, STATE_FILE, LOG_FILE = "model.pt", "model.json", "state.pt", "log.txt"
 FORMAT = "cicy4lib.metricflow/1"
@@ -80,7 +83,6 @@ class MetricTrainConfig:
 
 
 def _variety(cfg: MetricTrainConfig):
-    from .variety import from_configuration
     return from_configuration(cfg.configuration, seed=cfg.variety_seed)
 
 
@@ -192,8 +194,6 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
     A run directory that holds a run of another config is refused (``overwrite=True`` starts over).
     ``max_epochs_this_call`` stops early (a later call resumes), as a kill would.
     """
-    from ..threads import configure_threads
-
     run = Path(run_dir)
     cfg = (config or MetricTrainConfig()).check()
     cfg.hidden = tuple(int(h) for h in cfg.hidden)
@@ -201,7 +201,6 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
     dev = _device(device)
     dtype = getattr(torch, cfg.dtype)
     run.mkdir(parents=True, exist_ok=True)
-    from ..fileio import remove_stale_temp_files
     remove_stale_temp_files(run)
 
     model = build_metric_model(cfg.model, _variety(cfg), cfg.hidden, cfg.activation, seed=cfg.seed,
@@ -257,7 +256,6 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
     last = cfg.epochs if max_epochs_this_call is None else min(cfg.epochs, start + int(max_epochs_this_call))
     bar = None
     if progress and not os.environ.get("CICY4_QUIET"):
-        from tqdm.auto import tqdm
         bar = tqdm(total=cfg.epochs, initial=start, desc=f"{cfg.model} metric", unit="epoch", dynamic_ncols=True)
     use_amp = amp and dev.type == "cuda" and cfg.model == "multiplicative"
     for epoch in range(start + 1, last + 1):
@@ -307,7 +305,6 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
 
 def main(argv=None):
     """``python -m cicy4lib.metricflow.training RUN_DIR [--key value ...]`` (config fields)."""
-    import argparse
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("run_dir")
     for name, f in MetricTrainConfig.__dataclass_fields__.items():

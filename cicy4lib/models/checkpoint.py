@@ -39,9 +39,9 @@ import json
 import math
 import os
 import pickle
-import zipfile
 import re
 import warnings
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
@@ -49,13 +49,16 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
+from .. import __version__
+from ..data.checks import read_bytes_limited
 from ..errors import (CheckpointError, DataError, CheckpointMismatchError, CheckpointNotFoundError, StateDictMismatchError,
                      UntrustedCheckpointError)
 from ..fileio import atomic_write_many, jsonable
 from .paper import HodgeNet, ModelSpec
-from .published_layout import infer_spec, load_published_state_dict
-from .registry import build_model, canonical_name
 from .published_layout import TRUST_HINT, first_line, unwrap_state_dict
+from .published_layout import infer_spec, load_published_state_dict
+from .registry import build_model, canonical_name, list_models
+from .trees import is_tree_run, load_tree_model
 
 MODEL_FILE = "model.pt"
 CONFIG_FILE = "model.json"
@@ -179,8 +182,6 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 def _build_record(model: nn.Module, config: dict, extra: dict) -> dict:
     """The model.json content: known keys first, then the rest of config and extra."""
-    from .. import __version__
-
     arch = getattr(model, "arch", None)
     if arch is None:
         arch = infer_spec(model.state_dict()).name
@@ -207,6 +208,50 @@ def _canonical(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- load
+
+
+def _arch_config(config, state_dict, expected, weights_path: Path, config_path: Path) -> dict:
+    """The checkpoint's config with its canonical ``arch`` (inferred from the weights, with a
+    warning, when ``model.json`` is missing); an architecture other than ``expected`` is refused."""
+    if config is not None:
+        recorded = config.get("arch")
+        if recorded is None:
+            raise CheckpointError(f"{config_path} has no 'arch' entry")
+        recorded = _canonical(recorded)
+        if expected is not None and recorded != expected:
+            raise CheckpointMismatchError(f"checkpoint is {recorded}, expected {expected} ({weights_path})")
+        config["arch"] = recorded
+        return config
+    inferred = _infer_arch_name(state_dict, weights_path, config_path)
+    if expected is not None and inferred != expected:
+        raise CheckpointMismatchError(
+            f"checkpoint is {inferred} (inferred from the weights; {config_path.name} is "
+            f"missing), expected {expected} ({weights_path})"
+        )
+    if expected is None:
+        warnings.warn(
+            f"{config_path} not found: architecture {inferred} inferred from the weights' "
+            "shapes; scale and split unknown (pass arch= to state it)",
+            stacklevel=3,  # the caller of load_model
+        )
+    return {"arch": inferred, "arch_inferred": expected is None}
+
+
+def _model_with_weights(arch, state_dict, weights_path: Path, config_path: Path) -> HodgeNet:
+    """Build ``arch`` and load ``state_dict`` into it."""
+    try:
+        model = build_model(arch)
+    except KeyError as err:
+        # not a registry name: a custom ModelSpec is fine if the weights say the same
+        spec = _infer_arch(state_dict, weights_path)
+        if spec.name.upper() != str(arch).upper():
+            raise CheckpointError(f"{config_path}: {err.args[0]}") from None
+        model = build_model(spec)
+    try:
+        load_published_state_dict(model, state_dict)
+    except StateDictMismatchError as err:
+        raise CheckpointMismatchError(f"{weights_path}: {err}") from None
+    return model
 
 
 def load_model(
@@ -242,8 +287,6 @@ def load_model(
         The weights or config belong to another architecture than ``arch`` / ``model.json``.
     """
     weights_path, config_path = checkpoint_paths(path)
-    from .trees import is_tree_run, load_tree_model  # scikit-learn runs ("kind": "sklearn") have no model.pt
-
     if not weights_path.exists() and is_tree_run(config_path):
         return load_tree_model(config_path, map_location=map_location)
     if not weights_path.exists():
@@ -259,41 +302,8 @@ def load_model(
     state_dict = _read_state_dict(weights_path, "cpu" if on_device else map_location)
     expected = None if arch is None else arch.name if isinstance(arch, ModelSpec) else canonical_name(arch)
 
-    if config is not None:
-        recorded = config.get("arch")
-        if recorded is None:
-            raise CheckpointError(f"{config_path} has no 'arch' entry")
-        recorded = _canonical(recorded)
-        if expected is not None and recorded != expected:
-            raise CheckpointMismatchError(f"checkpoint is {recorded}, expected {expected} ({weights_path})")
-        config["arch"] = recorded
-    else:
-        inferred = _infer_arch_name(state_dict, weights_path, config_path)
-        if expected is not None and inferred != expected:
-            raise CheckpointMismatchError(
-                f"checkpoint is {inferred} (inferred from the weights; {config_path.name} is "
-                f"missing), expected {expected} ({weights_path})"
-            )
-        if expected is None:
-            warnings.warn(
-                f"{config_path} not found: architecture {inferred} inferred from the weights' "
-                "shapes; scale and split unknown (pass arch= to state it)",
-                stacklevel=2,
-            )
-        config = {"arch": inferred, "arch_inferred": expected is None}
-
-    try:
-        model = build_model(config["arch"])
-    except KeyError as err:
-        # not a registry name: a custom ModelSpec is fine if the weights say the same
-        spec = _infer_arch(state_dict, weights_path)
-        if spec.name.upper() != str(config["arch"]).upper():
-            raise CheckpointError(f"{config_path}: {err.args[0]}") from None
-        model = build_model(spec)
-    try:
-        load_published_state_dict(model, state_dict)
-    except StateDictMismatchError as err:
-        raise CheckpointMismatchError(f"{weights_path}: {err}") from None
+    config = _arch_config(config, state_dict, expected, weights_path, config_path)
+    model = _model_with_weights(config["arch"], state_dict, weights_path, config_path)
     if as_saved is not None:
         # last: an edit that breaks a field, the weights' hash or the architecture is named above
         verify_config_sha256(as_saved, config_path)
@@ -384,8 +394,6 @@ def _read_state_dict(weights_path: Path, map_location: Any) -> dict:
 
 
 def _read_config(config_path: Path) -> dict:
-    from ..data.checks import read_bytes_limited
-
     try:
         raw = read_bytes_limited(config_path, 16 << 20, "model.json")  # no device, FIFO or huge file
     except DataError as err:
@@ -575,7 +583,6 @@ def _infer_arch_name(state_dict: Mapping[str, torch.Tensor], weights_path: Path,
         return infer_spec(state_dict).name
     except StateDictMismatchError as err:
         paper_error = err
-    from .registry import list_models
 
     wanted = sorted((k, tuple(v.shape)) for k, v in state_dict.items() if hasattr(v, "shape"))
     matches = []

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..constants import DEFAULT_SCALE
+from ..constants import DEFAULT_SCALE, MAX_COLS, MAX_ROWS
 from .paper import check_input
 from .registry import register_model
 
@@ -92,7 +92,7 @@ def graph_features(p: torch.Tensor, chi: torch.Tensor):
 
 
 def _euler_or_nan(m) -> float:
-    from ..geometry import ConfigurationError, euler_number
+    from ..geometry import ConfigurationError, euler_number  # lazy: imports flint
 
     try:
         return float(euler_number(m))
@@ -165,14 +165,12 @@ class HodgeGNN(nn.Module):
 
     def euler(self, p: torch.Tensor) -> torch.Tensor:
         """Exact χ of each configuration (cached per model: an epoch after the first costs lookups)."""
-        from ..geometry import ConfigurationError, euler_numbers  # the exact integral of c4
+        from ..geometry import ConfigurationError, euler_numbers  # lazy: imports flint
 
         ints = p.detach().to("cpu", torch.int8).numpy()
         keys = [m.tobytes() + bytes(m.shape) for m in ints]
         missing = [i for i, k in enumerate(keys) if k not in self._chi_cache]
         if missing:
-            from ..constants import MAX_COLS, MAX_ROWS
-
             padded = np.zeros((len(missing), MAX_ROWS, MAX_COLS), dtype=np.int64)
             padded[:, :ints.shape[1], :ints.shape[2]] = ints[missing]
             try:

@@ -18,6 +18,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import torch
+
 from ..errors import ConfigurationError, UnknownModelError
 
 # what a registry entry builds: a torch network (build() returns an nn.Module), or scikit-learn
@@ -194,8 +196,6 @@ def build_model(name, *, device=None):
     if device is None:
         model = build()
     else:
-        import torch
-
         with torch.device(device):
             model = build()
     model.arch = arch  # checkpoints record it

@@ -47,6 +47,8 @@ them; see the zoo table (:mod:`cicy4lib.jobs.zoo`) for all models under one budg
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -58,11 +60,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import __version__
 from ..constants import HODGE
-from ..errors import UnknownModelError
-from .registry import SKLEARN, get_entry, model_kind, register_model
 from ..errors import CheckpointError, ConfigurationError
+from ..errors import CheckpointNotFoundError, UnknownModelError
 from ..fileio import atomic_write_many, jsonable
+from .registry import SKLEARN, get_entry, model_kind, register_model
 
 __all__ = ["TREE_MODELS", "TRUSTED_TYPES", "ESTIMATOR_FILE", "TreeSpec", "TreeHodgeModel", "is_tree_model",
            "list_tree_models", "tree_spec", "summary_features", "tree_features", "fit_tree_model",
@@ -231,15 +234,11 @@ def tree_spec(name) -> TreeSpec:
 
 
 def _estimator_class(path: str):
-    import importlib
-
     module, _, cls = path.rpartition(".")
     return getattr(importlib.import_module(module), cls)
 
 
 def _accepts(cls, name: str) -> bool:
-    import inspect
-
     return name in inspect.signature(cls.__init__).parameters
 
 
@@ -326,10 +325,8 @@ def fit_tree_model(name, data, train_idx, *, seed: int = 42, n_jobs: int = 1, pa
 
 def save_tree_model(run_dir, model: TreeHodgeModel, meta: dict | None = None) -> Path:
     """Write ``model.skops`` and ``model.json`` into ``run_dir``, atomically (both or neither)."""
-    import skops.io as sio
-    import sklearn
-
-    from .. import __version__
+    import skops.io as sio  # lazy: imports sklearn, pandas
+    import sklearn  # lazy: imports sklearn, pandas
 
     run_dir = Path(run_dir)
     blob = sio.dumps([est for _, est in model.parts], compression=zipfile.ZIP_DEFLATED)
@@ -377,9 +374,7 @@ def is_tree_run(path) -> bool:
 def load_tree_model(path, *, map_location: Any = "cpu") -> tuple[TreeHodgeModel, dict]:
     """(model, config) of a tree run directory; the estimator file is loaded with skops'
     safe loader and :data:`TRUSTED_TYPES` only, after checking its SHA-256 against model.json."""
-    import skops.io as sio
-
-    from ..errors import CheckpointNotFoundError
+    import skops.io as sio  # lazy: imports sklearn, pandas
 
     config_path = _config_path(path)
     if not config_path.exists():

@@ -8,27 +8,24 @@ import re
 
 
 from .render import SAMPLE_BANNER
+from ..data.label import data_label, figure_note, is_real_list, provenance
 
 
 def is_sample(data) -> bool:
     """Whether a dataset (or a ``data`` parameter) is *not* the real CICY4 list: the embedded
     sample, the generated set, a subset or any other data (see :mod:`cicy4lib.data.label`).
     Such data gets the banner, the figure note, and no side-by-side with the paper's numbers."""
-    from ..data.label import is_real_list
-
     return not is_real_list(data)
 
 
 def data_note(data) -> str | None:
     """The figure note of ``data`` (``None`` for the real list)."""
-    from ..data.label import figure_note
-
     return figure_note(data)
 
 
 def show_object(obj):
     try:
-        from IPython.display import display
+        from IPython.display import display  # lazy: imports IPython
     except ImportError:  # plain Python: print instead
         print(obj)
         return
@@ -52,7 +49,7 @@ class _MarkdownText:
 def show_markdown(text: str):
     """Show markdown in a notebook, plain text elsewhere."""
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # lazy: imports IPython
     except ImportError:
         get_ipython = None
     if get_ipython is None or get_ipython() is None:
@@ -64,8 +61,8 @@ def show_markdown(text: str):
 def show_image(path):
     """Show a PNG in a notebook (the figures module writes files and keeps no figure open)."""
     try:
-        from IPython import get_ipython
-        from IPython.display import Image
+        from IPython import get_ipython  # lazy: imports IPython
+        from IPython.display import Image  # lazy: imports IPython
     except ImportError:
         print(f"figure: {path}")
         return
@@ -82,8 +79,6 @@ def show_images(paths):
 
 def banner_text(data) -> str:
     """The banner of data that is not the real list (names the data and its size)."""
-    from ..data.label import data_label, provenance
-
     if provenance(data).get("kind") == "embedded-sample":
         return f"{SAMPLE_BANNER} (Data: {data_label(data)}.)"
     return (f"**Not the CICY4 list: {data_label(data)}.** These numbers say whether the code works on this "

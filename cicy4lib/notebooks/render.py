@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Mapping
 
 from ..constants import HODGE, TARGETS  # noqa: F401  (re-exported: notebooks use nb.HODGE)
+from .metricflow_notebooks import METRICFLOW_DIR, METRICFLOW_NOTEBOOKS  # Models_Metric-flows/
 
 HYBRID_DIR = "Models_CNN-RNN-hybrid"
 LSTM_DIR = "Models_LSTM-based"
@@ -51,7 +52,7 @@ def default_root() -> Path:
 def model_family(name: str) -> str:
     """Human label of an architecture: "CNN-LSTM hybrid", "ResNet-GRU hybrid", "LSTM-only", or the
     registry entry's ``family`` for a model beyond the paper."""
-    from ..models.registry import get_entry
+    from ..models.registry import get_entry  # lazy: imports torch
 
     entry = get_entry(name)
     spec = entry.spec
@@ -65,7 +66,7 @@ def model_family(name: str) -> str:
 def model_notebook_path(name: str, root=None) -> Path:
     """Where the notebook of architecture ``name`` lives, e.g. Models_LSTM-based/LSTM-448.ipynb
     (the registry entry's notebook folder)."""
-    from ..models.registry import get_entry
+    from ..models.registry import get_entry  # lazy: imports torch
 
     entry = get_entry(name)
     return Path(root or default_root()) / entry.notebook_dir / f"{entry.name}.ipynb"
@@ -74,7 +75,7 @@ def model_notebook_path(name: str, root=None) -> Path:
 def model_notebook_paths(root=None, *, paper: bool | None = None) -> list[Path]:
     """One notebook per registered model (the paper's 14 first), in the registry's order;
     ``paper=True`` keeps the paper's 14 only."""
-    from ..models import list_models
+    from ..models import list_models  # lazy: imports torch
 
     return [model_notebook_path(name, root) for name in list_models(paper=paper)]
 
@@ -129,8 +130,8 @@ def fill_template(text: str, values: Mapping[str, str]) -> str:
 
 def build_notebook(cells, *, notebook_id: str):
     """An nbformat v4.5 notebook without outputs and with stable cell ids."""
-    import nbformat
-    from nbformat import v4
+    import nbformat  # lazy: imports nbformat
+    from nbformat import v4  # lazy: imports nbformat
 
     nb = v4.new_notebook()
     nb.metadata = {"kernelspec": dict(_KERNELSPEC), "language_info": {"name": "python"}}
@@ -146,7 +147,7 @@ def build_notebook(cells, *, notebook_id: str):
 
 
 def _notebook_text(nb) -> str:
-    import nbformat
+    import nbformat  # lazy: imports nbformat
 
     text = nbformat.writes(nb, version=4)
     return text if text.endswith("\n") else text + "\n"
@@ -159,14 +160,14 @@ def _fmt_acc(values) -> str:
 
 def _model_title(name: str) -> str:
     """The title cell: architecture, parameters, and the paper's accuracies for this model."""
-    from ..results import published
+    from ..results import published  # lazy: imports pandas
 
     params = published.PARAMETER_COUNTS.get(name)
     if params is None:  # a registry model the paper's tables do not list
-        from ..models import build_model, count_parameters
+        from ..models import build_model, count_parameters  # lazy: imports torch
 
         params = count_parameters(build_model(name, device="meta"))
-    from ..models.registry import get_entry
+    from ..models.registry import get_entry  # lazy: imports torch
 
     entry = get_entry(name)
     if entry.paper:
@@ -198,7 +199,7 @@ def _model_title(name: str) -> str:
 
 
 def render_model_notebook(name: str):
-    from ..models import canonical_name
+    from ..models import canonical_name  # lazy: imports torch
 
     name = canonical_name(name)
     text = (TEMPLATE_DIR / "model.nbtpl").read_text()
@@ -230,7 +231,7 @@ def _templates_stamp() -> tuple:
 
 @functools.lru_cache(maxsize=2)
 def _rendered_notebooks(stamp) -> tuple:
-    from ..models import list_models
+    from ..models import list_models  # lazy: imports torch
 
     out = []
     for name in list_models():
@@ -240,7 +241,6 @@ def _rendered_notebooks(stamp) -> tuple:
         out.append((path.relative_to("/"), _notebook_text(render_processing_notebook(kind))))
     for kind in STUDY_NOTEBOOKS:
         out.append((Path(PROCESSING_DIR) / f"{kind}.ipynb", _notebook_text(render_processing_notebook(kind))))
-    from .metricflow_notebooks import METRICFLOW_DIR, METRICFLOW_NOTEBOOKS  # Models_Metric-flows/ (issue 22)
     for stem, (template, values) in METRICFLOW_NOTEBOOKS.items():
         text = fill_template((TEMPLATE_DIR / f"{template}.nbtpl").read_text(), values)
         nb = build_notebook(parse_template(text), notebook_id=f"metricflow-{stem.replace('_', '-')}")

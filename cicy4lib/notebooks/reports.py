@@ -5,15 +5,25 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Iterable, Mapping
+import json
+import numpy as np
 
 
 # ============================================================================ notebook helpers
 
 
 from ..fileio import atomic_write_json
-from .display import data_note, is_sample, sample_banner, show_markdown
+from .display import data_note, is_sample, sample_banner, show_markdown, show_object
 from ..constants import HODGE, TARGETS
 from .render import SUMMARY_ENV, SUMMARY_FILE
+from ..data import load_dataset, subsample
+from ..data.choice import load_auto
+from ..data.label import data_label, provenance
+from ..data.splits import get_split
+from ..results import baselines
+from ..results.baselines import constant_loss
+from ..training.config import TrainConfig, finetune_config
+from ..training.recipes import default_epochs
 
 
 def load_notebook_data(data="auto", max_samples=None):
@@ -24,9 +34,6 @@ def load_notebook_data(data="auto", max_samples=None):
     ``data="auto"`` (the notebooks' default) is the generated set where it is present, else the
     embedded sample (:func:`cicy4lib.data.choice.load_auto`); the notebook says which.
     """
-    from ..data import load_dataset, subsample
-    from ..data.choice import load_auto
-
     if data is None or data == "auto":
         dataset, reason = load_auto("auto")
         if reason:
@@ -37,8 +44,6 @@ def load_notebook_data(data="auto", max_samples=None):
 
 def show_data(dataset, split=None) -> None:
     """One line about the data (and split sizes), plus the sample banner where it applies."""
-    from ..data.label import data_label
-
     sample_banner(dataset)
     text = (f"data: {data_label(dataset)} (source {getattr(dataset, 'source', '?')}); "
             f"input scale {getattr(dataset, 'scale', float('nan')):g}")
@@ -56,9 +61,6 @@ def training_config(split="72", *, init_from=None, epochs=None, batch_size=128, 
     that is not the real list) capped at :data:`cicy4lib.training.recipes.EPOCH_CAP`, said in one line.
     Other ``None`` values keep the recipe's defaults.
     """
-    from ..training.recipes import default_epochs
-    from ..training.config import TrainConfig, finetune_config
-
     epochs, note = default_epochs(epochs, data=data, device=overrides.get("device"))
     if note:
         print(note)
@@ -72,7 +74,7 @@ def training_config(split="72", *, init_from=None, epochs=None, batch_size=128, 
 def paper_name(name: str, test: str = "72") -> str | None:
     """The paper's name for one of our rows: a run name (``LSTM-448_cv1`` -> ``LSTM-448-f1``),
     or a paper ensemble name as it is; ``None`` when the paper has no such entry."""
-    from ..results import published
+    from ..results import published  # lazy: imports pandas
 
     test = "80" if str(test) == "80" else "72"
     table = published.accuracy_table(test)
@@ -92,9 +94,9 @@ def published_for(names: Iterable[str], test: str = "72", metric: str = "accurac
 
     ``metric`` "accuracy" (percent, Tables 2-9) or "mse", "mae", "r2" (Tables 13-24).
     """
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
-    from ..results import published
+    from ..results import published  # lazy: imports pandas
 
     test = "80" if str(test) == "80" else "72"
     if metric == "accuracy":
@@ -128,7 +130,7 @@ def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=N
     its own caption ("the real CICY4 list: not comparable"), never as columns beside ours.
     Baseline rows (group "baseline") are marked in the ``group`` column.
     """
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
     decimals = 2 if metric == "accuracy" else 3
     real = not is_sample(data) if data is not None else True
@@ -145,8 +147,6 @@ def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=N
                                 "(\"paper\" columns from Tables 2–24); baselines computed on the same rows")
         show_markdown(out.attrs["caption"])
         return _rounded(out, decimals)
-    from ..data.label import data_label
-    from .display import show_object
 
     if compare:
         ref = published_for(ours.index, test, metric)
@@ -176,7 +176,7 @@ def accuracy_overview(table, metric: str = "accuracy"):
 
 def impossible_note(table) -> str:
     """One line per subset with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20, h22 < 0)."""
-    from ..results.evaluate import MINIMUM
+    from ..results.evaluate import MINIMUM  # lazy: imports pandas
 
     lines = []
     for subset, counts in (table.attrs.get("impossible") or {}).items():
@@ -194,11 +194,11 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
     sample a banner says the numbers are sample numbers instead. Writes ``summary.json`` into
     the run directory (and where the batch runner asks, see :func:`write_summary`).
     """
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
-    from ..results.evaluate import accuracy_summary
+    from ..results.evaluate import accuracy_summary  # lazy: imports pandas
 
-    from ..results.evaluate import baseline_metrics, baseline_table, metric_summary, write_metrics
+    from ..results.evaluate import baseline_metrics, baseline_table, metric_summary, write_metrics  # lazy: imports pandas
 
     acc = accuracy_summary(table, "test")
     rows = {f"ours ({kind})": acc.loc[kind] for kind in acc.index}
@@ -207,7 +207,7 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
     if is_sample(dataset):
         sample_banner(dataset)
     elif paper is not None:
-        from ..results import published
+        from ..results import published  # lazy: imports pandas
 
         rows[f"paper: {paper} ({test}% test, real list)"] = published.accuracy_table(test).loc[paper, list(HODGE)]
     base = baseline_table(dataset, split)
@@ -225,7 +225,6 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
         write_metrics(result.run_dir, summary, data=dataset, split=getattr(split, "name", split),
                       extra={"impossible": table.attrs.get("impossible", {}),
                              "fallbacks": table.attrs.get("fallbacks", {})})
-        from ..data.label import provenance
 
         write_summary("model", {
             "model": model_name, "split": str(getattr(split, "name", split)), "run": result.run_dir.name,
@@ -274,8 +273,6 @@ def _groups(wide) -> dict:
 
 
 def _provenance(data):
-    from ..data.label import provenance
-
     return provenance(data)
 
 
@@ -283,9 +280,9 @@ def inference_summary(results, dataset, split, *, write=True):
     """The best row of :func:`cicy4lib.results.ensemble.run_ensembles`' table (highest mean raw test
     accuracy), raw and constrained; written as the notebook's summary for the batch runner.
     ``results``: an ``EnsembleResults`` (:func:`cicy4lib.results.ensemble.ensemble_results`) or that table."""
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
-    from ..results.tables import table_and_notes
+    from ..results.tables import table_and_notes  # lazy: imports pandas
 
     table, notes = table_and_notes(results)
     acc = accuracy_tables(table)
@@ -317,7 +314,7 @@ def inference_summary(results, dataset, split, *, write=True):
 def ensemble_notes(results) -> str:
     """A few lines on what ``run_ensembles`` used, skipped and fitted (``ensemble.ensemble_notes``), and
     what the baseline rows and "constrained" are. ``results``: an ``EnsembleResults`` or ``run_ensembles``' table."""
-    from ..results.tables import ensemble_notes
+    from ..results.tables import ensemble_notes  # lazy: imports pandas
 
     lines = ensemble_notes(results)
     lines.append("baselines (group \"baseline\": favourable guess, constant, constant + χ) are computed on the "
@@ -334,7 +331,7 @@ def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False, data=None
     """One ranking figure per Hodge number and kind (raw, constrained), baselines in grey. The
     paper's values appear for the real list (diamonds beside ours) or with ``compare=True``
     (for other data in a separate, labelled panel)."""
-    from ..results import figures
+    from ..results import figures  # lazy: imports matplotlib, pandas
 
     test = _test_of(split)
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
@@ -360,12 +357,10 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
     -------
     Long DataFrame: name, group, kind, target, accuracy, mse, mae, r2.
     """
-    import numpy as np
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
-    from ..results import ensemble
-    from ..results.evaluate import evaluate
-    from ..data.splits import get_split
+    from ..results import ensemble  # lazy: imports pandas
+    from ..results.evaluate import evaluate  # lazy: imports pandas
 
     split = split if hasattr(split, "test") else get_split(dataset, str(split))
     test = _test_of(split)
@@ -374,7 +369,6 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
         raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
                                 f"{test}% test set) under {runs_dir}")
     test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test), split=split)
-    from ..results import baselines
 
     entries = {name: (baselines.LEARNED_GROUP if baselines.is_learned_baseline(ensemble._run_arch(runs[name]))
                       else "member", pred) for name, pred in test_preds.items()}
@@ -413,7 +407,7 @@ def metric_wide(long, metric: str = "mse", kind: str = "raw"):
 def metric_figures(long, split, figures_dir, *, sample=False, data=None, compare=None) -> list[Path]:
     """MSE, MAE and R² bar charts (raw predictions), baselines in grey; the paper's values for
     the real list (beside ours) or with ``compare=True`` (for other data in a separate row)."""
-    from ..results import figures
+    from ..results import figures  # lazy: imports matplotlib, pandas
 
     test = _test_of(split)
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
@@ -444,7 +438,7 @@ def find_logs(runs_dir, split=None) -> dict:
 
 def curves_table(logs: Mapping):
     """Per run: epochs, best epoch, best validation loss, last learning rate, training time."""
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
     rows = []
     for name, log in logs.items():
@@ -464,8 +458,6 @@ def curves_table(logs: Mapping):
 
 def _standardized(log) -> bool:
     """Whether a run trained on standardised targets (its log.csv is then in those units)."""
-    import json
-
     try:
         meta = json.loads((Path(log).parent / "model.json").read_text())
     except (OSError, ValueError):
@@ -476,9 +468,6 @@ def _standardized(log) -> bool:
 def reference_losses(dataset, split="72") -> dict:
     """The constant predictor's validation Huber loss, raw and standardised units:
     ``{"raw": float, "standardized": float}`` (the loss figures' reference line)."""
-    from ..results.baselines import constant_loss
-    from ..data.splits import get_split
-
     split = split if hasattr(split, "test") else get_split(dataset, str(split or "72"))
     return {"raw": constant_loss(dataset, split), "standardized": constant_loss(dataset, split, standardized=True)}
 
@@ -488,7 +477,7 @@ def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False, data=
     """One training-curve figure per run plus (``overview``) one of all runs, each with the
     constant predictor's loss as a dashed reference line (``reference``: :func:`reference_losses`;
     runs trained on standardised targets get the standardised value and say so on the axis)."""
-    from ..results import figures
+    from ..results import figures  # lazy: imports matplotlib, pandas
 
     note = data_note(data) if data is not None else (figures.SAMPLE_LABEL if sample else None)
     reference = reference or {}
@@ -510,7 +499,7 @@ def curve_figures(logs: Mapping, figures_dir, *, split=None, sample=False, data=
 
 def split_sizes(splits: Mapping):
     """Train/valid/test sizes of several splits."""
-    import pandas as pd
+    import pandas as pd  # lazy: imports pandas
 
     return pd.DataFrame({name: {"train": len(s.train), "valid": len(s.valid), "test": len(s.test)}
                          for name, s in splits.items()}).T
@@ -519,9 +508,7 @@ def split_sizes(splits: Mapping):
 def hodge_figures(dataset, splits: Mapping, figures_dir, *, sample=False, data=None) -> list[Path]:
     """Hodge-number histograms of the whole data and of each split's train/valid/test parts
     (the paper's Figs. 1-2 and 38-42)."""
-    import numpy as np
-
-    from ..results import figures
+    from ..results import figures  # lazy: imports matplotlib, pandas
 
     hodge = np.asarray(dataset.hodge)
     sample = (data_note(data if data is not None else dataset) or False) if (data is not None or sample) else False

@@ -36,8 +36,10 @@ import sys
 import time
 from pathlib import Path
 from typing import Iterable, Mapping
+from unittest import mock
 
 from ..constants import HODGE, TARGETS
+from ..threads import rule_threads
 from .render import DEFAULT_OUT, PATH_PARAMETERS, SUMMARY_ENV, generate, model_notebook_paths
 
 # ============================================================================ batch runner
@@ -55,7 +57,7 @@ def parse_value(text: str):
 def declared_parameters(path) -> dict:
     """Parameters a notebook declares in its ``parameters`` cell: name -> default value
     (the default's source text where it is not a literal)."""
-    import papermill
+    import papermill  # lazy: imports papermill, nbformat
 
     declared = {}
     for name, info in papermill.inspect_notebook(str(path)).items():
@@ -129,14 +131,10 @@ def expand_notebooks(items: Iterable, *, all_models=False, root=None) -> list[Pa
 def _kernel_environment(summary_path: Path):
     """Environment the kernel inherits: where to write the summary, and this cicy4lib on the path
     (so the notebooks import the same library even without ``pip install``); restored afterwards."""
-    from unittest import mock
-
     package_root = str(Path(__file__).resolve().parents[2])
     path_parts = [p for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep) if p and p != package_root]
     extra = {SUMMARY_ENV: str(summary_path), "PYTHONPATH": os.pathsep.join([package_root, *path_parts])}
     if not os.environ.get("OMP_NUM_THREADS"):  # the kernel's torch threads: cicy4lib.threads' rule, not one per core
-        from ..threads import rule_threads
-
         extra["OMP_NUM_THREADS"] = str(rule_threads())
     with mock.patch.dict(os.environ, extra):
         yield
@@ -192,8 +190,8 @@ def run_notebooks(paths, parameters: Mapping | None = None, out_dir=DEFAULT_OUT,
     raw_<h>, constrained_<h> for h11, h21, h31, h22, mean (test accuracy %, from the notebook's
     summary where it writes one) and note.
     """
-    import pandas as pd
-    import papermill
+    import pandas as pd  # lazy: imports pandas
+    import papermill  # lazy: imports papermill, nbformat
 
     log = log or (lambda *_: None)
     parameters = dict(parameters or {})

@@ -160,14 +160,14 @@ def is_learned_baseline(arch) -> bool:
     if str(arch) in LEARNED_BASELINES:
         return True
     try:  # gradient-boosted / random-forest trees (cicy4lib.models.trees) are learned baselines
-        from ..models.trees import is_tree_model
+        from ..models.trees import is_tree_model  # lazy: imports torch
 
         if is_tree_model(str(arch)):
             return True
     except ImportError:
         pass
     try:
-        from ..models.registry import get_entry
+        from ..models.registry import get_entry  # lazy: imports torch
 
         entry = get_entry(str(arch))
     except Exception:  # noqa: BLE001 -- unknown names are simply not baselines

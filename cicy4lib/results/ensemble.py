@@ -23,14 +23,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import baselines as baseline_rows  # the name `baselines` is a parameter below
 from . import published
-from ..errors import UnknownNameError
 from ..constants import HODGE
 from ..data.checks import verified_euler
 from ..data.label import data_label
 from ..data.splits import as_split
-from .tables import ensemble_notes, ensemble_report, write_results  # noqa: F401  (re-exported: this module's API)
+from ..errors import UnknownNameError
 from .evaluate import as_predictions, constrain, impossible_counts, metrics_table, predict, round_predictions
+from .tables import ensemble_notes, ensemble_report, write_results  # noqa: F401  (re-exported: this module's API)
 
 __all__ = [
     "PAPER_ENSEMBLES", "MEAN_ALL", "HILL_CLIMB", "HillClimbResult", "mean_ensemble", "apply_weights",
@@ -178,20 +179,7 @@ def hill_climb(valid_preds, y_valid, names: Sequence[str] | None = None, *, scor
     HillClimbResult
         Deterministic: ties go to the model first in name order (then the smaller weight).
     """
-    if isinstance(valid_preds, Mapping):
-        if names is not None:
-            raise ValueError("pass names only with a list of predictions")
-        pool = dict(valid_preds)
-    else:
-        valid_preds = list(valid_preds)
-        names = list(names) if names is not None else [f"model_{i}" for i in range(len(valid_preds))]
-        if len(names) != len(valid_preds) or len(set(names)) != len(names):
-            raise ValueError("names must be unique, one per prediction array")
-        pool = dict(zip(names, valid_preds))
-    if not pool:
-        raise ValueError("hill climbing needs at least one model")
-    order = sorted(pool)
-    stacked = _stack([pool[n] for n in order])
+    order, stacked = _candidates(valid_preds, names)
     y = as_predictions(y_valid, "y_valid")
     if len(y) != stacked.shape[1]:
         raise ValueError(f"y_valid has {len(y)} rows, the predictions {stacked.shape[1]}")
@@ -205,10 +193,32 @@ def hill_climb(valid_preds, y_valid, names: Sequence[str] | None = None, *, scor
             raise ValueError("weight_grid must hold mixing weights in (0, 1]")
     if max_iter < 0:
         raise ValueError(f"max_iter must be >= 0, got {max_iter}")
+    weights, best, history = _climb(stacked, order, lambda pred: ensemble_score(y, pred, score),
+                                    max_iter, weight_grid, tol)
+    return HillClimbResult(weights={n: float(w) for n, w in zip(order, weights)}, score=best,
+                           history=history)
 
-    def scored(pred):
-        return ensemble_score(y, pred, score)
 
+def _candidates(valid_preds, names) -> tuple[list[str], np.ndarray]:
+    """(names in sorted order, their predictions stacked (models, n, 4)) of :func:`hill_climb`'s input."""
+    if isinstance(valid_preds, Mapping):
+        if names is not None:
+            raise ValueError("pass names only with a list of predictions")
+        pool = dict(valid_preds)
+    else:
+        valid_preds = list(valid_preds)
+        names = list(names) if names is not None else [f"model_{i}" for i in range(len(valid_preds))]
+        if len(names) != len(valid_preds) or len(set(names)) != len(names):
+            raise ValueError("names must be unique, one per prediction array")
+        pool = dict(zip(names, valid_preds))
+    if not pool:
+        raise ValueError("hill climbing needs at least one model")
+    order = sorted(pool)
+    return order, _stack([pool[n] for n in order])
+
+
+def _climb(stacked, order, scored, max_iter: int, weight_grid, tol: float):
+    """The greedy steps of :func:`hill_climb`: (weights in ``order``, best score, history)."""
     singles = [scored(p) for p in stacked]
     first = int(np.argmax(singles))  # argmax takes the first maximum: name order breaks ties
     weights = np.zeros(len(order))
@@ -233,8 +243,7 @@ def hill_climb(valid_preds, y_valid, names: Sequence[str] | None = None, *, scor
         n_added += 1
         history.append((step, order[i], float(w), best))
     weights /= weights.sum()  # exact normalisation after repeated products
-    return HillClimbResult(weights={n: float(w) for n, w in zip(order, weights)}, score=best,
-                           history=history)
+    return weights, best, history
 
 
 # --------------------------------------------------------------------------- paper ensembles
@@ -255,7 +264,7 @@ def resolve_ensemble(name: str, test: str = "72") -> list[str]:
 # --------------------------------------------------------------------------- runs
 def load_run(run_dir):
     """(model, config) of a run directory (or its ``model.pt``): :func:`cicy4lib.models.checkpoint.load_model`."""
-    from ..models.checkpoint import load_model
+    from ..models.checkpoint import load_model  # lazy: imports torch
 
     return load_model(run_dir)
 
@@ -318,14 +327,14 @@ def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None, 
     dict name -> float32 (n, 4)
     """
     if not isinstance(run_dirs, Mapping):
-        from ..models.checkpoint import run_dir_of
+        from ..models.checkpoint import run_dir_of  # lazy: imports torch
 
         run_dirs = {run_dir_of(p).name: p for p in run_dirs}
     out = {}
     for name, path in run_dirs.items():
         model, config = load_run(path)
         if split is not None:
-            from ..training.runs import warn_if_other_data  # lazy: results imports training only here
+            from ..training.runs import warn_if_other_data  # lazy: imports torch
 
             warn_if_other_data(config.get("data_fingerprint"), data, split, path)
         scale = config.get("scale")
@@ -441,8 +450,6 @@ def ensemble_results(runs_dir, data, split="72", names=None, members=None, hill_
     -------
     EnsembleResults
     """
-    from . import baselines as baseline_rows  # the name `baselines` is the parameter
-
     split = as_split(data, split, seed=seed, parts=("train", "valid", "test"))
     test = _test_name(split)
     available = find_runs(runs_dir)

@@ -45,7 +45,10 @@ import pandas as pd
 
 from ..constants import DEFAULT_SCALE, HODGE, TARGETS
 from ..data.checks import verified_euler
+from ..data.label import data_label, provenance
 from ..data.splits import as_split
+from ..fileio import atomic_write_json
+from .baselines import BASELINE_GROUP, baseline_predictions
 
 __all__ = [
     "HODGE", "TARGETS", "METRICS", "H31_MIN", "MINIMUM", "predict", "round_predictions", "metrics_table",
@@ -120,7 +123,7 @@ def canonical_matrices(conf, scale=None) -> np.ndarray:
     -------
     np.ndarray, same shape and dtype as ``conf``
     """
-    from ..geometry.generate import canonical_form
+    from ..geometry.generate import canonical_form  # lazy: imports flint
 
     conf = np.asarray(conf)
     if conf.ndim != 3:
@@ -182,7 +185,7 @@ def predict(model, data, idx=None, batch_size: int = 4096, device=None, *, scale
     -------
     np.ndarray float32 (n, 4)
     """
-    import torch
+    import torch  # lazy: imports torch
 
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -228,7 +231,7 @@ def metrics_table(y_true, y_pred, *, rounded: bool = True) -> pd.DataFrame:
     DataFrame indexed ``h11, h21, h31, h22, mean`` with columns ``accuracy, mse, mae, r2``;
     ``attrs["n"]`` is the number of rows scored.
     """
-    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score  # lazy: imports sklearn, scipy
 
     y_true = as_predictions(y_true, "y_true")
     y_pred = as_predictions(y_pred, "y_pred")
@@ -318,7 +321,7 @@ def _long_rows(subset: str, kind: str, table: pd.DataFrame) -> list[dict]:
 def _check_run_data(config, data, split, run) -> None:
     """A :class:`~cicy4lib.errors.DataMismatchWarning` when ``run`` is scored on other data than
     its own (:func:`cicy4lib.training.runs.warn_if_other_data`)."""
-    from ..training.runs import warn_if_other_data
+    from ..training.runs import warn_if_other_data  # lazy: imports torch
 
     if hasattr(data, "conf") and hasattr(data, "hodge"):
         warn_if_other_data(config.get("data_fingerprint"), data, as_split(data, split), run)
@@ -365,7 +368,7 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
         if not subsets:
             raise ValueError(f"no predictions for the requested subsets; got keys {sorted(preds)}")
     elif isinstance(model_or_preds, (str, Path)):
-        from ..models.checkpoint import load_model
+        from ..models.checkpoint import load_model  # lazy: imports torch
 
         model, config = load_model(model_or_preds)
         scale = config.get("scale")
@@ -401,8 +404,6 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
 def baseline_table(data, split, subset: str = "test") -> pd.DataFrame:
     """Accuracy (%) of each baseline on ``subset``, raw and constrained, in the layout of
     :func:`cicy4lib.results.ensemble.run_ensembles` (index (name, kind), columns group, h11..h22, mean)."""
-    from .baselines import BASELINE_GROUP, baseline_predictions
-
     idx = np.asarray(getattr(split, subset))
     y, euler = np.asarray(data.hodge)[idx], verified_euler(data, idx)
     rows = []
@@ -418,8 +419,6 @@ def baseline_table(data, split, subset: str = "test") -> pd.DataFrame:
 def baseline_metrics(data, split, *, subsets=("test",)) -> pd.DataFrame:
     """:func:`evaluate`'s long table for every baseline of :mod:`cicy4lib.results.baselines` on the same
     rows, with a leading ``name`` column (the baseline's name)."""
-    from .baselines import baseline_predictions
-
     split = as_split(data, split, parts=("train", "valid", "test"))
     frames = []
     for name, preds in baseline_predictions(data, split, tuple(subsets)).items():
@@ -508,9 +507,6 @@ def write_metrics(run_dir, summary: pd.DataFrame, *, data=None, split=None, extr
     """Write ``metrics.json`` beside ``model.pt``: the evaluated metrics (rounded), the data's
     provenance and the split; returns its path. (``model.json`` is the checkpoint's and stays
     as training wrote it.)"""
-    from ..data.label import provenance
-    from ..fileio import atomic_write_json
-
     run_dir = Path(run_dir)
     run_dir = run_dir.parent if run_dir.suffix == ".pt" else run_dir
     metrics = {}
@@ -534,8 +530,7 @@ def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: in
 
     Returns (text, summary DataFrame of :func:`metric_summary`, evaluate's table).
     """
-    from ..models.checkpoint import load_model
-    from ..data.label import data_label
+    from ..models.checkpoint import load_model  # lazy: imports torch
 
     model, config = load_model(run)
     split_name = split or config.get("split", "72")

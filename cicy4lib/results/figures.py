@@ -30,9 +30,14 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+from PIL import Image
 
 from ..constants import HODGE
+from ..data.label import figure_note
+from .baselines import is_learned_baseline, list_baselines
+from .published import ENSEMBLE_MEMBERS
 
 HODGE_LABELS = {"h11": "$h^{1,1}$", "h21": "$h^{2,1}$", "h31": "$h^{3,1}$", "h22": "$h^{2,2}$"}
 SAMPLE_LABEL = "(embedded sample, not the CICY4 list)"
@@ -55,8 +60,6 @@ def figure_name(kind: str, *parts) -> str:
 def _note(sample, data=None) -> str | None:
     """The data note of a figure: from ``data`` (a dataset) or ``sample`` (True or a string)."""
     if data is not None:
-        from ..data.label import figure_note
-
         return figure_note(data)
     if isinstance(sample, str):
         return sample if sample.startswith("(") else f"({sample})"
@@ -80,8 +83,6 @@ def png_title(path) -> str:
 
 def png_text(path) -> dict:
     """All text chunks of a PNG written here (Title, Data, Software)."""
-    from PIL import Image
-
     with Image.open(path) as image:
         return dict(image.text)
 
@@ -122,7 +123,7 @@ def plot_hodge_distributions(hodge, path, *, title=None, sample=False, data=None
         subsets of different sizes compare directly.
     path : output PNG
     """
-    import seaborn as sns
+    import seaborn as sns  # lazy: imports seaborn, scipy
 
     subsets = _as_subsets(hodge)
     several = len(subsets) > 1
@@ -152,8 +153,6 @@ def plot_hodge_distributions(hodge, path, *, title=None, sample=False, data=None
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # Hodge numbers are integers
         ax.set_ylabel("share (%)" if several else "count")
         if h in ("h21", "h31", "h22"):  # long tails
-            from matplotlib.ticker import FuncFormatter
-
             ax.set_yscale("log")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 0.1, 1, 10: plain numbers
         ax.legend(fontsize=8)
@@ -177,8 +176,6 @@ def _read_history(history) -> pd.DataFrame:
 def _loss_axis(ax, values, reference=None) -> None:
     """Plain-number loss axis: linear, or log only when the values span > 2 decades (then with
     plain-number labels, never "2.8×10¹")."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
-
     vals = np.asarray([v for v in values if np.isfinite(v) and v > 0], dtype=float)
     if reference is not None and np.isfinite(reference) and reference > 0:
         vals = np.append(vals, reference)
@@ -247,7 +244,7 @@ def plot_curves_overview(histories: Mapping, path, *, title=None, sample=False, 
     ----------
     histories : mapping run name -> history DataFrame or ``log.csv`` path
     """
-    import seaborn as sns
+    import seaborn as sns  # lazy: imports seaborn, scipy
 
     if not histories:
         raise ValueError("no training histories to plot")
@@ -284,7 +281,6 @@ def _group_of(name, groups: Mapping | None) -> str:
     if groups is not None and name in groups:
         g = str(groups[name])
         return "baseline" if g.startswith("baseline") else ("model" if g == "member" else "ensemble")
-    from .baselines import is_learned_baseline, list_baselines
 
     text = str(name)
     if text in list_baselines() or text.startswith("baseline") or is_learned_baseline(text.rsplit("_", 1)[0]):
@@ -296,8 +292,6 @@ _GROUP_COLORS = {"model": MODEL_COLOR, "ensemble": ENSEMBLE_COLOR, "baseline": B
 
 
 def _legend(fig, kinds, extra=()) -> None:
-    from matplotlib.patches import Patch
-
     labels = {"model": "model", "ensemble": "ensemble", "baseline": "baseline (same test rows)"}
     handles = [Patch(color=_GROUP_COLORS[k], label=labels[k]) for k in ("model", "ensemble", "baseline") if k in kinds]
     fig.legend(handles=handles + list(extra), loc="outside lower center", fontsize=8, ncol=4, frameon=False)
@@ -385,8 +379,6 @@ def _ranking_xlim(ours: pd.Series, ref) -> tuple[float, float]:
 
 
 def _is_ensemble(name) -> bool:
-    from .published import ENSEMBLE_MEMBERS
-
     text = str(name).lower()
     return (str(name) in ENSEMBLE_MEMBERS or text.startswith("ens") or "hill" in text
             or text.startswith("mean") or "ensemble" in text)
@@ -408,8 +400,6 @@ def _plain(v: float) -> str:
 def _metric_panel(ax, values: pd.Series, colors, metric: str) -> None:
     """Bars of one metric; R² clipped at R2_FLOOR and accuracy at [0, 100], with the value of an
     off-scale bar written beside it; MSE/MAE on a log axis only over > 3 decades."""
-    from matplotlib.ticker import FuncFormatter
-
     v = values.to_numpy(dtype=float)
     y = np.arange(len(v))
     shown = v.copy()
@@ -503,7 +493,6 @@ def plot_metric_comparison(ours, path, *, published=None, metric="mse", title=No
             axr.invert_yaxis()
             axr.set_title(f"{HODGE_LABELS.get(target, target)}: paper, on the real CICY4 list", fontsize=8)
             axr.set_xlabel(_metric_label(metric))
-    from matplotlib.patches import Patch
 
     extra = [Patch(color=PAPER_COLOR, label="published (paper, real list)")] if ref is not None else []
     _legend(fig, set(kinds), extra)

@@ -4,7 +4,7 @@ import csv
 import numpy as np
 import pytest
 
-import cicy4lib.data as data_pkg
+import cicy4lib.jobs.verify as verify_module
 from cicy4lib.data import checks, load_dataset, readers
 from cicy4lib.errors import DataError
 from cicy4lib.jobs.verify import verify
@@ -51,7 +51,7 @@ def test_one_wrong_label_is_a_mismatch_not_a_load_error(small, tmp_path, monkeyp
         assert (checks.check_hodge, checks.check_euler, readers.read_cicy4_list) == original
         return load_dataset(source, **kw)
 
-    monkeypatch.setattr(data_pkg, "load_dataset", spy)
+    monkeypatch.setattr(verify_module, "load_dataset", spy)
     s = verify(str(path), out=tmp_path / "v", workers=1, progress=False)
     assert calls == [{"compute_euler": False, "check_labels": False}]
     assert s["relations"]["mismatches"] == 1 and s["hodge"]["mismatches"] == 1 and s["hodge"]["agree"] == 7

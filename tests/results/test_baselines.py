@@ -107,10 +107,9 @@ def test_evaluate_report_prints_four_metrics_and_writes_metrics(tmp_path):
 
 
 def test_cli_evaluate_and_ensemble(tmp_path, capsys, monkeypatch):
-    import cicy4lib.data
     from cicy4lib.jobs import cli
 
-    monkeypatch.setattr(cicy4lib.data, "load_dataset", lambda *a, **k: _data(60))  # fast: no sample load
+    monkeypatch.setattr(cli, "load_dataset", lambda *a, **k: _data(60))  # fast: no sample load
     from cicy4lib.models.checkpoint import save_checkpoint
     from cicy4lib.models import build_model
 
