@@ -22,7 +22,7 @@ LABEL_TIMEOUT_S = 20.0  # per configuration; a timed-out configuration is not sh
 # labeller_version, so moving generator code does not change the labeller's version (the
 # cohomology package's modules, cohomology/*.py, are all hashed)
 NOT_LABELLING = ("__init__.py", "random.py", "generate.py", "canonical.py", "enumeration.py", "labelling.py",
-                 "sample_generator.py", "walks.py")
+                 "sample_generator.py", "walks.py", "equivalence.py")
 
 
 def label_detailed(P, timeout, euler=None):

@@ -1,0 +1,122 @@
+"""Which Euler-equal contractions describe the same manifold: Hodge numbers compared exactly.
+
+For three-folds a splitting that keeps the Euler number is ineffective: the same manifold.
+For four-folds that does not follow. The singular locus of the contracted configuration is a
+curve, a curve can have Euler number 0, and then an effective splitting keeps χ. Measured
+(``benchmarks/bench_redundancy_rule.py``): for 110 of 150 χ-redundant release-2 entries, a χ-equal
+contraction has a different h11. h11 = b2 is a topological invariant, so those are two different
+manifolds. Equal χ and equal Hodge numbers is the necessary condition used here for "the same
+manifold". The χ rule of :mod:`.splitting` stays the stricter filter of the generated set:
+a configuration minimal under it is minimal under this one too.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .euler import euler_numbers
+from .labelling import LABEL_TIMEOUT_S, label_with_limit
+from .splitting import _padded, _trim, contractions, random_splittings
+
+
+def _label(P, chi, timeout, cache):
+    key = P.tobytes() + bytes(P.shape)
+    if key not in cache:
+        cache[key] = label_with_limit(P, timeout, euler=chi)[0]
+    return cache[key]
+
+
+def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S):
+    """Sort each configuration's χ-equal contractions into same and different manifolds.
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays (degree blocks or zero-padded 16 x 20 matrices)
+    eulers : sequence of int
+        Their exact Euler numbers.
+    hodge : array_like of int, shape (len(mats), 4)
+        Their Hodge numbers (h11, h21, h31, h22).
+    timeout : float
+        CPU seconds allowed to label one contraction.
+
+    Returns
+    -------
+    dict of str -> list of list of int
+        ``"same"``: rows whose contraction has the same χ and the same Hodge numbers (a redundant
+        description: the same manifold under a smaller matrix); ``"different"``: rows whose
+        contraction has the same χ but other Hodge numbers (two different manifolds);
+        ``"unlabelled"``: rows whose contraction could not be labelled within ``timeout``.
+        One list of rows per configuration.
+    """
+    mats = [_trim(P) for P in mats]
+    eulers = np.asarray(eulers, dtype=np.int64)
+    hodge = np.asarray(hodge, dtype=np.int64).reshape(len(mats), 4)
+    out = {k: [[] for _ in mats] for k in ("same", "different", "unlabelled")}
+    owners, smaller = [], []
+    for k, P in enumerate(mats):
+        for i, Q in contractions(P):
+            owners.append((k, i))
+            smaller.append(Q)
+    if not smaller:
+        return out
+    chis = euler_numbers(_padded(smaller))
+    cache = {}
+    for (k, i), Q, chi in zip(owners, smaller, chis.tolist()):
+        if chi != eulers[k]:
+            continue
+        hq = _label(Q, chi, timeout, cache)
+        verdict = "unlabelled" if hq is None else "same" if tuple(hq) == tuple(hodge[k]) else "different"
+        out[verdict][k].append(i)
+    return out
+
+
+def same_hodge_splittings(mats, hodge, rng, n, tries=64, dims=(1, 2), timeout=LABEL_TIMEOUT_S):
+    """Up to ``n`` redundant descriptions of each configuration, each checked by its labels:
+    random splittings with the configuration's Euler number *and* its Hodge numbers.
+
+    A χ-equal splitting can be a different manifold (module docstring), so each candidate is
+    labelled; one whose Hodge numbers differ, or that cannot be labelled, is dropped.
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays (degree blocks or zero-padded matrices)
+    hodge : array_like of int, shape (len(mats), 4)
+        The configurations' Hodge numbers.
+    rng : numpy.random.Generator
+    n : int
+        Descriptions wanted per configuration.
+    tries : int
+        Random splittings tried per configuration.
+    dims : tuple of int
+        Dimensions n of the new ``P^n`` row.
+    timeout : float
+        CPU seconds allowed to label one candidate.
+
+    Returns
+    -------
+    (list of list of numpy.ndarray, dict)
+        ``out[k]``: degree blocks describing ``mats[k]`` (possibly fewer than ``n``); counts of the
+        χ-equal candidates labelled: ``"same"``, ``"different"``, ``"unlabelled"``.
+    """
+    mats = [_trim(P) for P in mats]
+    hodge = np.asarray(hodge, dtype=np.int64).reshape(len(mats), 4)
+    chis = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
+    cands, owner = [], []
+    for k, P in enumerate(mats):
+        got = random_splittings(P, rng, tries, dims)
+        cands += got
+        owner += [k] * len(got)
+    out = [[] for _ in mats]
+    counts = {"same": 0, "different": 0, "unlabelled": 0}
+    if not cands:
+        return out, counts
+    same_chi = euler_numbers(_padded(cands)) == chis[np.asarray(owner)]
+    cache = {}
+    for Q, k, s in zip(cands, owner, same_chi.tolist()):
+        if not s or len(out[k]) >= n:
+            continue
+        h = _label(Q, int(chis[k]), timeout, cache)
+        verdict = "unlabelled" if h is None else "same" if tuple(h) == tuple(hodge[k]) else "different"
+        counts[verdict] += 1
+        if verdict == "same":
+            out[k].append(Q)
+    return out, counts
