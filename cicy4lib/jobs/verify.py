@@ -7,9 +7,12 @@ For every entry of ``SOURCE`` (anything :func:`cicy4lib.data.load_dataset` reads
 - recomputes the Euler number χ exactly (:func:`cicy4lib.geometry.euler_numbers`) and compares it
   with the stored one (where the source stores one), and checks the stored Hodge numbers against
   both index relations with the recomputed χ (every entry: a cheap, complete check);
-- flags every entry that is an ineffective splitting of a smaller configuration (a row P^n of
-  n + 1 ones whose contraction keeps χ: a redundant description that the CICY4 list discards; the
-  real list should hold none), :func:`cicy4lib.geometry.splitting.ineffective_rows`;
+- flags every entry that is an ineffective splitting of a smaller configuration by the Euler rule
+  (a row P^n of n + 1 ones whose contraction keeps χ), :func:`cicy4lib.geometry.splitting.ineffective_rows`,
+  and labels those contractions to judge them (:mod:`cicy4lib.geometry.equivalence`): the same
+  Hodge numbers as the entry's stored ones make it a redundant description (kind ``redundant``);
+  other Hodge numbers for every such contraction make it a different manifold that only the Euler
+  rule calls redundant (kind ``chi-equal``; for four-folds equal χ is not the same manifold);
 - recomputes the Hodge numbers by line-bundle cohomology
   (:func:`cicy4lib.geometry.cohomology.hodge_from_degree_matrix`) for every entry or for a
   seeded random ``--sample N`` of them, and compares them with the stored ones.
@@ -53,7 +56,7 @@ from ..fileio import atomic_open, atomic_write_json, atomic_write_text, remove_s
 
 __all__ = ["verify", "verify_chunk", "add_arguments", "add_parser", "main"]
 
-FORMAT = "cicy4-verify/2"  # /2: chunks also hold the redundancy check
+FORMAT = "cicy4-verify/3"  # /2: chunks also hold the redundancy check; /3: judged by Hodge numbers
 DEFAULT_CHUNK = 2000
 DEFAULT_TIMEOUT = 20.0
 FAILED = ("undetermined", "timeout", "error", "inconsistent")
@@ -61,13 +64,14 @@ CSV_FIELDS = ("index", "id", "kind", "rows", "cols", "matrix", "stored_euler", "
               "stored_h11", "stored_h21", "stored_h31", "stored_h22", "h11", "h21", "h31", "h22", "method")
 
 
-def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
+def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT, stored_hodge=None):
     """Recompute χ for every matrix of ``conf`` (int (n,16,20)) and the Hodge numbers of the rows
-    ``hodge_rows`` (indices into ``conf``). Returns a dict of arrays (``euler`` (n,),
-    ``hidx`` (k,), ``hodge`` (k,4), -1 where not determined, ``method`` (k,))."""
+    ``hodge_rows`` (indices into ``conf``); judge χ-equal contractions by ``stored_hodge`` ((n,4),
+    -1 where unknown). Returns a dict of arrays (``euler`` (n,), ``hidx`` (k,), ``hodge`` (k,4), -1
+    where not determined, ``method`` (k,), ``redundant_row``/``chi_equal_row`` (n,): see
+    :func:`_redundancy`)."""
     from ..geometry.euler import euler_numbers  # lazy: imports flint
     from ..geometry.labelling import index_relations_hold, label_with_limit  # lazy: imports flint
-    from ..geometry.splitting import ineffective_rows  # lazy: imports flint
 
     conf = np.asarray(conf)
     euler = np.asarray(euler_numbers(conf.astype(np.int64)), dtype=np.int64) if len(conf) else np.zeros(0, np.int64)
@@ -83,12 +87,38 @@ def verify_chunk(conf, hodge_rows, timeout=DEFAULT_TIMEOUT):
         if h is not None:
             hodge[k] = h
         methods.append(method)
-    # a row along which the matrix contracts to the same Euler number: an ineffective splitting of a
-    # smaller configuration (a redundant description the CICY4 list discards); -1 where minimal
-    rows = ineffective_rows(list(conf), euler) if len(conf) else []
-    redundant_row = np.array([r[0] if r else -1 for r in rows], dtype=np.int64)
+    redundant_row, chi_equal_row = _redundancy(conf, euler, stored_hodge, timeout)
     return {"euler": euler, "hidx": hidx, "hodge": hodge, "method": np.array(methods, dtype="<U16"),
-            "redundant_row": redundant_row}
+            "redundant_row": redundant_row, "chi_equal_row": chi_equal_row}
+
+
+def _redundancy(conf, euler, stored_hodge, timeout):
+    """Per entry: ``redundant_row``, a row whose contraction keeps χ and the stored Hodge numbers
+    (where they are unknown: χ alone) -- a redundant description; ``chi_equal_row``, a row whose
+    contraction keeps χ while every such contraction has other Hodge numbers -- a different
+    manifold only the Euler rule calls redundant. -1 where there is none."""
+    from ..geometry.equivalence import contraction_verdicts  # lazy: imports flint
+    from ..geometry.splitting import ineffective_rows  # lazy: imports flint
+
+    n = len(conf)
+    redundant_row = np.full(n, -1, np.int64)
+    chi_equal_row = np.full(n, -1, np.int64)
+    rows = ineffective_rows(list(conf), euler) if n else []
+    hodge = np.full((n, 4), -1, np.int64) if stored_hodge is None else np.asarray(stored_hodge, np.int64)
+    judge = [i for i, r in enumerate(rows) if r and (hodge[i] >= 0).all()]
+    for i, r in enumerate(rows):
+        if r and i not in set(judge):
+            redundant_row[i] = r[0]  # no labels to compare: the Euler rule alone
+    if judge:
+        v = contraction_verdicts([conf[i] for i in judge], euler[judge], hodge[judge], timeout)
+        for k, i in enumerate(judge):
+            if v["same"][k]:
+                redundant_row[i] = v["same"][k][0]
+            elif v["unlabelled"][k]:
+                redundant_row[i] = v["unlabelled"][k][0]  # not shown to differ: the Euler rule stands
+            else:
+                chi_equal_row[i] = v["different"][k][0]
+    return redundant_row, chi_equal_row
 
 
 def _fingerprint(data):
@@ -166,8 +196,10 @@ def _report_chunk(w, data, part_path: Path, lo: int, hi: int, counts: Counter, m
         methods[str(res["method"][k])] += 1
     counts["hodge_recomputed"] += len(res["hidx"])
     redundant = res["redundant_row"] >= 0
+    chi_equal = res["chi_equal_row"] >= 0
     counts["redundancy_checked"] += hi - lo
     counts["redundant"] += int(redundant.sum())
+    counts["chi_equal_other_hodge"] += int(chi_equal.sum())
 
     def row(i, kind, computed=(None,) * 4, method=""):
         g = lo + i
@@ -182,6 +214,9 @@ def _report_chunk(w, data, part_path: Path, lo: int, hi: int, counts: Counter, m
         row(i, "euler" if bad_e[i] else "relation", comp, str(res["method"][k]) if k is not None else "")
     for i in np.flatnonzero(redundant):
         row(int(i), "redundant", (None,) * 4, f"contracts along row {int(res['redundant_row'][i])}")
+    for i in np.flatnonzero(chi_equal):
+        row(int(i), "chi-equal", (None,) * 4,
+            f"contracts along row {int(res['chi_equal_row'][i])} to the same chi, other Hodge numbers")
     for k, i in enumerate(res["hidx"]):
         comp, method = res["hodge"][k], str(res["method"][k])
         if method in FAILED or (comp < 0).any():
@@ -210,9 +245,13 @@ def _findings(n: int, counts: Counter, methods: Counter) -> dict:
                   "agreement": (counts["hodge_agree"] / determined) if determined else None,
                   "methods": dict(sorted(methods.items()))},
         "redundancy": {"checked": counts["redundancy_checked"], "ineffective_splittings": counts["redundant"],
-                       "note": "entries with a row P^n of n+1 ones whose contraction keeps the Euler number: "
-                               "redundant descriptions of a smaller configuration (the CICY4 list discards them); "
-                               "listed as kind 'redundant' in mismatches.csv, not counted in all_agree"},
+                       "chi_equal_other_hodge": counts["chi_equal_other_hodge"],
+                       "note": "ineffective_splittings: entries with a row P^n of n+1 ones whose contraction keeps "
+                               "the Euler number and the stored Hodge numbers (chi alone where none are stored): "
+                               "redundant descriptions of a smaller configuration, kind 'redundant' in "
+                               "mismatches.csv. chi_equal_other_hodge: entries whose every chi-equal contraction "
+                               "has other Hodge numbers (another manifold; the Euler rule alone would call them "
+                               "redundant), kind 'chi-equal'. Neither counts in all_agree"},
         "all_agree": counts["euler_mismatch"] == 0 and counts["relation_mismatch"] == 0 and counts["hodge_mismatch"] == 0,
     }
 
@@ -244,7 +283,7 @@ def verify(source, *, sample=None, out=None, scheduler=None, workers=None, chunk
         for c in todo:
             lo, hi = bounds[c]
             rows = hodge_set[(hodge_set >= lo) & (hodge_set < hi)] - lo
-            yield c, (np.ascontiguousarray(data.conf[lo:hi]), rows, timeout)
+            yield c, (np.ascontiguousarray(data.conf[lo:hi]), rows, timeout, np.ascontiguousarray(data.hodge[lo:hi]))
 
     def on_result(c, res):
         write_npz_deterministic(parts_dir / f"part_{c:05d}.npz", res)
@@ -326,7 +365,8 @@ def run_from_args(args, argv=None) -> dict:
           f"undetermined {h['undetermined']}, timeout {h['timeout']}, error {h['error']}")
     red = summary["redundancy"]
     print(f"  redundant descriptions (ineffective splittings of a smaller configuration): "
-          f"{red['ineffective_splittings']} of {red['checked']}")
+          f"{red['ineffective_splittings']} of {red['checked']}; same chi but other Hodge numbers "
+          f"(other manifolds): {red['chi_equal_other_hodge']}")
     print(f"  {'ALL AGREE' if summary['all_agree'] else 'DISAGREEMENTS FOUND'}: see {summary['files']['mismatches']}, "
           f"{summary['files']['summary']}")
     return summary
