@@ -189,6 +189,7 @@ def _take(iterator, n):
     return out
 
 
+# keyword options of the one chunk runner that generate, verify and metricflow share
 def run_chunks(fn: Callable[..., Any], tasks: Iterable[tuple[int, tuple]], on_result: Callable[[int, Any], None],
                *, workers: int | None = None, scheduler=None, total: int | None = None, done: int = 0,
                progress: bool = True, desc: str = "chunks", name: str = "cicy4-chunk",

@@ -284,6 +284,7 @@ def _provenance(path: Path, kind: str, n_non_product: int | None = None, n_total
     return {"kind": kind, "source": str(path), **extra}
 
 
+# the arrays a reader parsed and where they came from, passed on as read
 def _checked_labels(conf, hodge, euler, is_product, ids, path, options, *, hodge_path=None,
                     configurations_checked: bool = False):
     """Shared checks after the matrices: configurations, Hodge numbers, chi (computed if asked)."""

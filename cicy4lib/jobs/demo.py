@@ -108,6 +108,7 @@ def resolve_amp(amp=False) -> bool:
     return bool(amp)
 
 
+# module level so spawned workers can run it: the job's settings travel as arguments
 def _train_job(model, recipe, dataset, split, models_dir, epochs, verbose, fast_batch=DEMO_FAST_BATCH, amp=False,
                restarts=DEMO_RESTARTS):
     """One (model, recipe) run; module level so spawned worker processes can run it.

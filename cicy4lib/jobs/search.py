@@ -768,6 +768,7 @@ def study_data_label(study) -> str:
     return data_label(SimpleNamespace(provenance=prov)) if prov.get("kind") else "data unknown"
 
 
+# the search notebook's parameters, one keyword each
 def notebook_study(study_name=None, storage: str | None = None, *, model: str = "HeLukas-FC", trials: int = 0,
                    epochs: int = 5, data="sample", max_samples=None, recipe: str = "paper",
                    output_dir=DEFAULT_OUTPUT_DIR):

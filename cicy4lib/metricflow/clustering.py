@@ -109,6 +109,7 @@ def _greedy_match(cross: np.ndarray) -> np.ndarray:
     return target
 
 
+# §3.1's batch settings and the chunk runner's options, keyword only
 def cluster_points(z, n_clusters: int, *, batch_size: int | None = None, n_batches: int | None = None,
                    seed: int = 0, shuffle: bool = True, workers: int | None = 1, scheduler=None,
                    progress: bool = False) -> ClusterResult:

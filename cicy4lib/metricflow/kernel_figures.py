@@ -112,6 +112,7 @@ def extrapolate_points_for_gain(rows, mu_fit, target=100.0):
     return {"slope": float(s), "distance": dist, "points": points}
 
 
+# the figure notebook's parameters, one keyword each
 def figure_gain_vs_distance(n_train=1000, scales=(0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.2, 0.4, 0.8), *,
                             steps=1000, net_steps=1500, chart=0, seed=0, kernels=None,
                             figures_dir="Results_p1_Figures", results=None):
@@ -171,6 +172,7 @@ def _network_rows(z, scales, steps, seed, chart):
     return rows
 
 
+# the figure notebook's parameters, one keyword each
 def figure_ntk_evolution(n_train=2000, n_val=1000, *, epochs=30, steps_per_epoch=10, probe=100, seed=0,
                          wide_width=2048, figures_dir="Results_p1_Figures", log=None):
     """Frozen vs evolving kernel: the 3x64 network (standard parameterisation, Adam) and a wide

@@ -168,6 +168,31 @@ def _flow_inputs(what, g, omega_abs2, w, K, n_train=None):
                             f"kernel {K.shape} (expected ({n},), ({n},), ({n}, {n_train}))")
     return v, om, w, K
 
+def _positive_step(v, upd, lr: float, max_backtracks: int):
+    """(v - lr' upd, lr', ok) for the first lr' = lr / 2^k, k <= ``max_backtracks``, that keeps every
+    metric positive-definite; the first item is None when none does (``ok``: the last try's mask)."""
+    step_lr = lr
+    for _ in range(max_backtracks + 1):
+        new_v = v - step_lr * upd
+        ok = is_positive_definite(new_v)
+        if ok.all():
+            return new_v, step_lr, ok
+        step_lr *= 0.5
+    return None, step_lr, ok
+
+
+def _test_step(state: FlowResult, upd_t, step_lr: float):
+    """The test points' metrics after a step: they follow the training step; one whose update would
+    leave positive-definiteness keeps its metric this step (counted in ``state.held_test``)."""
+    new_vt = state.v_test - step_lr * upd_t
+    ok_t = is_positive_definite(new_vt)
+    if not ok_t.all():
+        new_vt[~ok_t] = state.v_test[~ok_t]
+        state.held_test[np.flatnonzero(~ok_t)] += 1
+    return new_vt
+
+
+# the flow's inputs and step-size schedule, all keyword options as the notebooks set them
 def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test=None, w_test=None,
                 K_test=None, lr: float = 0.1, steps: int = 500, patience: int | None = 50,
                 decay: float = 0.5, min_lr: float = 0.0, eta_ref: float | None = None,
@@ -214,24 +239,11 @@ def kernel_flow(g_train, omega_abs2, w, K_train, *, g_test=None, omega_abs2_test
         upd_t = Kt @ grad if has_test else None
         if not np.all(np.isfinite(upd)) or (has_test and not np.all(np.isfinite(upd_t))):
             return stop(f"non-finite update at step {step}")
-        step_lr = lr
-        for _ in range(max_backtracks + 1):
-            new_v = state.v_train - step_lr * upd
-            ok = is_positive_definite(new_v)
-            if ok.all():
-                break
-            step_lr *= 0.5
-        else:
+        new_v, step_lr, ok = _positive_step(state.v_train, upd, lr, max_backtracks)
+        if new_v is None:
             return stop(f"step {step}: the update leaves the metric not positive-definite at training points "
                         f"{np.flatnonzero(~ok)[:10].tolist()} even at step size {step_lr:.3g}")
-        new_vt = None
-        if has_test:  # test points follow; one whose update would leave PD keeps its metric this step
-            new_vt = state.v_test - step_lr * upd_t
-            ok_t = is_positive_definite(new_vt)
-            if not ok_t.all():
-                new_vt[~ok_t] = state.v_test[~ok_t]
-                held = np.flatnonzero(~ok_t)
-                state.held_test[held] += 1
+        new_vt = _test_step(state, upd_t, step_lr) if has_test else None
         s_new = _sigma(new_v, om, w, eta_ref)
         if not math.isfinite(s_new):
             return stop(f"non-finite σ after step {step}")
@@ -344,6 +356,7 @@ def _cluster_flow_task(z_c, kernel, lr, steps, eta_ref, variety, kwargs):
     return r.v_train, r.stopped
 
 
+# kernel_flow's options plus the chunk runner's, keyword only
 def clustered_kernel_flow(z, labels, kernel: Kernel | str = "delta", *, lr: float | None = None, steps: int = 500,
                           variety=None, workers: int | None = 1, scheduler=None, **kwargs) -> dict:
     """The paper's clustered flow: each cluster flows with its own kernel block, the others
@@ -377,6 +390,7 @@ def clustered_kernel_flow(z, labels, kernel: Kernel | str = "delta", *, lr: floa
             "sigma": _sigma(v, d.omega_abs2, d.weights), "stopped": stopped}
 
 
+# the search's settings, keyword only as the notebook sets them
 def search_hyperparameters(z_train, z_val, kernel: str, space: dict, *, n_trials: int = 20, steps: int = 200,
                            seed: int = 0, variety=None, sampler: str = "gp") -> dict:
     """Bayesian optimisation of a kernel's hyperparameters with Optuna (its GP sampler stands in for

@@ -125,6 +125,7 @@ def jacobians(model, x, v_fs, *, chunk: int = 256, dtype=None):
     return torch.cat(out) if out else torch.zeros((0, 9, sum(p.numel() for p in params.values())), dtype=dtype)
 
 
+# two point sets plus chunking and memory options of one kernel evaluation
 def empirical_ntk(model, x1, v1, x2=None, v2=None, *, chunk: int = 256, dtype=None, out=None,
                   memory_check: bool = True, out_dtype=np.float32) -> np.ndarray:
     """Empirical metric-NTK ``Theta[a, p, b, q]`` (n1, 9, n2, 9) float32 numpy of ``model`` between
@@ -184,6 +185,7 @@ def sigma_loss_torch(v, omega_abs2, w, eta_ref=None):
     return (w * (1 - eta / mean).abs()).sum() / w.sum()
 
 
+# the optimiser's and the probe's settings, keyword only as the notebook sets them
 def train_with_ntk(model, train: dict, val: dict, *, epochs: int = 20, steps_per_epoch: int = 10,
                    lr: float = 1e-3, optimizer: str = "adam", batch_size: int | None = None,
                    probe: int = 100, seed: int = 0, dtype=None, log=None) -> dict:

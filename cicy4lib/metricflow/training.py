@@ -185,7 +185,55 @@ def _device(device: str):
     return torch.device(device)
 
 
-def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bool = True,
+def _resume(run: Path, cfg: MetricTrainConfig, cfg_json: dict, model, opt, resume: bool):
+    """Load the run in ``run`` into ``model`` and ``opt``: (start epoch, history, finished). A run of
+    another config, or one that may not be resumed, is refused."""
+    record = _read_record(run)
+    diff = sorted(k for k in cfg_json if record["config"].get(k) != cfg_json[k] and k != "epochs")
+    if diff:  # more (or fewer) epochs is the same run: it continues (or stops) there
+        raise MetricFlowError(f"{run} holds a run with another config (differs in {diff}); "
+                              "pass overwrite=True or use another directory")
+    if not resume:
+        raise MetricFlowError(f"{run} holds a run; pass resume=True to continue or overwrite=True")
+    model.load_state_dict(_load_torch(run / MODEL_FILE, record.get("sha256", {}).get("weights")))
+    start, history = int(record.get("epoch", 0)), record.get("history", [])
+    if not (run / STATE_FILE).exists() and start < cfg.epochs:
+        raise MetricFlowError(f"{run}: {STATE_FILE} is missing (a shipped run keeps only its weights): "
+                              f"cannot continue from epoch {start} to {cfg.epochs}; train into a new directory")
+    if start >= cfg.epochs:
+        return start, history, True
+    state = _load_torch(run / STATE_FILE, record.get("sha256", {}).get("state"))
+    opt.load_state_dict(state["optimizer"])
+    return int(state["epoch"]), history, False
+
+
+def _train_epoch(model, opt, tr: dict, cfg: MetricTrainConfig, epoch: int, kappa: float, use_amp: bool) -> float:
+    """One epoch over the training points ``tr`` in a seeded random order; the mean loss."""
+    model.train()
+    n = len(tr["g_fs"])
+    dev = tr["g_fs"].device
+    gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+    perm = torch.randperm(n, generator=gen).to(dev)
+    total, count = 0.0, 0
+    for b in range(0, n, cfg.batch_size):
+        idx = perm[b:b + cfg.batch_size]
+        pts = {k: v[idx] for k, v in tr.items()}
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            g = model(pts)
+        det = torch.linalg.det(g.to(tr["g_fs"].dtype)).real
+        if cfg.loss == "ma":
+            loss = ma_loss_of(det, pts["omega_abs2"], pts["weights"], kappa, cfg.p)
+        else:
+            loss = sigma_of(det.abs(), pts["omega_abs2"], pts["weights"])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+        count += len(idx)
+    return total / count
+
+
+def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bool = True,  # run options beside the config, as the notebooks pass them
                  overwrite: bool = False, threads: int | None = None, device: str = "auto",
                  amp: bool = False, progress: bool = True, max_epochs_this_call: int | None = None,
                  verbose: bool = False):
@@ -209,26 +257,12 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
     history, start = [], 0
     cfg_json = jsonable(asdict(cfg))
     if (run / CONFIG_FILE).exists() and not overwrite:
-        record = _read_record(run)
-        diff = sorted(k for k in cfg_json if record["config"].get(k) != cfg_json[k] and k != "epochs")
-        if diff:  # more (or fewer) epochs is the same run: it continues (or stops) there
-            raise MetricFlowError(f"{run} holds a run with another config (differs in {diff}); "
-                                  "pass overwrite=True or use another directory")
-        if not resume:
-            raise MetricFlowError(f"{run} holds a run; pass resume=True to continue or overwrite=True")
-        model.load_state_dict(_load_torch(run / MODEL_FILE, record.get("sha256", {}).get("weights")))
-        start, history = int(record.get("epoch", 0)), record.get("history", [])
-        if not (run / STATE_FILE).exists() and start < cfg.epochs:
-            raise MetricFlowError(f"{run}: {STATE_FILE} is missing (a shipped run keeps only its weights): "
-                                  f"cannot continue from epoch {start} to {cfg.epochs}; train into a new directory")
-        if start >= cfg.epochs:
+        start, history, finished = _resume(run, cfg, cfg_json, model, opt, resume)
+        if finished:
             # a finished run shipped without its resume file (Results_p2_Trained_models/metricflow/)
             model.eval()
             model.run_config, model.history = cfg, history
             return model, history
-        state = _load_torch(run / STATE_FILE, record.get("sha256", {}).get("state"))
-        opt.load_state_dict(state["optimizer"])
-        start = int(state["epoch"])
     elif overwrite:
         for name in (MODEL_FILE, STATE_FILE, LOG_FILE, CONFIG_FILE):
             (run / name).unlink(missing_ok=True)
@@ -261,33 +295,15 @@ def train_metric(run_dir, config: MetricTrainConfig | None = None, *, resume: bo
     for epoch in range(start + 1, last + 1):
         for group in opt.param_groups:
             group["lr"] = cfg.lr * cfg.lr_decay ** (epoch - 1)
-        model.train()
         t0 = time.perf_counter()
-        gen = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        perm = torch.randperm(n, generator=gen).to(dev)
-        total, count = 0.0, 0
-        for b in range(0, n, cfg.batch_size):
-            idx = perm[b:b + cfg.batch_size]
-            pts = {k: v[idx] for k, v in tr.items()}
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                g = model(pts)
-            det = torch.linalg.det(g.to(tr["g_fs"].dtype)).real
-            if cfg.loss == "ma":
-                loss = ma_loss_of(det, pts["omega_abs2"], pts["weights"], kappa, cfg.p)
-            else:
-                loss = sigma_of(det.abs(), pts["omega_abs2"], pts["weights"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-            count += len(idx)
+        mean_loss = _train_epoch(model, opt, tr, cfg, epoch, kappa, use_amp)
         seconds = time.perf_counter() - t0
         model.eval()
         s_val, k_val = sigma_kappa(model, val)
         s_tr, _ = sigma_kappa(model, sub)
-        history.append({"epoch": epoch, "loss": total / count, "sigma_train": s_tr, "sigma_val": s_val,
+        history.append({"epoch": epoch, "loss": mean_loss, "sigma_train": s_tr, "sigma_val": s_val,
                         "kappa_val": k_val, "seconds": seconds})
-        line = (f"epoch {epoch} loss {total / count:.5f} sigma_train {s_tr:.5f} sigma_val {s_val:.5f} "
+        line = (f"epoch {epoch} loss {mean_loss:.5f} sigma_train {s_tr:.5f} sigma_val {s_val:.5f} "
                 f"({seconds:.1f} s)")
         _save(run, model, opt, record_of(epoch), line)
         if verbose:

@@ -302,6 +302,7 @@ def _separate(separate_published, note) -> bool:
     return bool(note) if separate_published is None else bool(separate_published)
 
 
+# plot options, keyword only, the same for every figure function
 def plot_ranking(table, hodge: str, path, *, published=None, metric="accuracy (%)", title=None,
                  sample=False, data=None, groups: Mapping | None = None, separate_published=None) -> Path:
     """Horizontal bars ranking models/ensembles by one Hodge number (the paper's Figs. 20-25).
@@ -428,6 +429,7 @@ def _metric_panel(ax, values: pd.Series, colors, metric: str) -> None:
     ax.grid(True, axis="x", alpha=0.3)
 
 
+# plot options, keyword only, the same for every figure function
 def plot_metric_comparison(ours, path, *, published=None, metric="mse", title=None,
                            sample=False, data=None, groups: Mapping | None = None,
                            separate_published=None) -> Path:
