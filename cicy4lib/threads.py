@@ -5,7 +5,13 @@ and GRUs over 16 time steps at batch 128) that default is a trap on small machin
 time step is too small to split, and as soon as anything else uses another core, the threads
 wait for each other. Measured on the 2-vCPU machine (LSTM-448, batch 128 training step):
 ~550 samples/s with one thread, 503 with two on an idle machine, 78-145 with two while another
-process used the second core. Kaggle's and Colab's CPU sessions are the same kind of 2-vCPU machine.
+process used the second core. One trainer epoch of LSTM-448 on 864 configurations
+(``benchmarks/bench_train_threads.py --epoch-rows 864``, 2026-12-05, load average 4.5-5.6 from other
+jobs on both cores): the library's default (1 thread here) 226 samples/s, forced 2 threads 42 (0.19x);
+with a ``yes`` process added, 219 vs 48 (0.22x). Why readings disagree: two threads meet at a barrier
+in every parallel region, so a step runs at the pace of whichever thread the scheduler last took
+away; the ratio depends on what else runs, not on the code. Kaggle's and Colab's CPU sessions are
+the same kind of 2-vCPU machine.
 
 :func:`configure_threads` sets torch's intra-op threads of the calling process once:
 
@@ -17,7 +23,8 @@ process used the second core. Kaggle's and Colab's CPU sessions are the same kin
    at the same time), and one thread while that is at most 4, else half of them, at most 8.
    :func:`probe_threads` times a short training step at each candidate count; on the 2-vCPU
    machine it picks 1 while another process uses the second core and 2 when the machine is idle
-   (LSTM-448: 2 threads 1.7-1.8x one thread idle, 0.55-0.7x with the other core busy). The rule
+   (LSTM-448 training steps: 2 threads 1.7-1.8x one thread idle, 0.55-0.7x with the other core
+   busy; a whole trainer epoch under load 4.5-5.6: 0.19-0.22x, above). The rule
    stays at 1 for long runs: a busy core later costs two threads far more than an idle one costs
    one thread. ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer
    is cached per process).
