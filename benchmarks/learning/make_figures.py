@@ -18,12 +18,9 @@ HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 from common import HODGE, accuracy, chi_complete  # noqa: E402
+from curve_figure import SELECTION, plot as plot_curve  # noqa: E402
 from prep import load  # noqa: E402
 
-SELECTION = {"r2nr": "generated set release 2, non-redundant entries only", "r3": "generated set release 3",
-             "r2": "generated set release 2"}
-# CICYMiner's single-task Inception classifiers on the REAL CICY4 list (SPEC 6b): % of 905,684 -> h11, h21
-CICYMINER_CLS = {10: (99.26, 86.2), 30: (99.41, 85.6), 50: (99.58, 93.0), 80: (99.74, 94.3)}
 
 
 def regression_metrics(pred, y):
@@ -157,32 +154,13 @@ def main():
     # learning curve
     curve = Path(a.curve) if a.curve else HERE / "runs" / f"curve_{a.data}"
     points = [json.loads(p.read_text()) for p in curve.glob("*/test.json")]
-    if points:
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
-        for ax, h in zip(axes, ("h11", "h21")):
-            for model in sorted({p["model"] for p in points}):
-                pts = sorted((p["n_train"], p["test_accuracy_percent"][f"raw_{h}"]) for p in points if p["model"] == model)
-                if len(pts) > 1 or model in ("HodgeGNN-64", "LSTM-448"):
-                    budget = points[0]["budget_min"]
-                    ax.plot(*zip(*pts), "o-", label=f"{model} ({'own' if model.startswith('HodgeGNN') else 'fast'} recipe, "
-                                                     f"{budget:g} min each; {sel})")
-            for fin in sorted((HERE / "runs").glob(f"final_{a.data}_*/test.json")):
-                f = json.loads(fin.read_text())
-                ax.plot([f["n_train"]], [f["accuracy_percent"][f"test_raw_{h}"]], "*", markersize=14,
-                        label=f"{f['model']}, {f['epochs']} epochs, {f['train_seconds'] / 60:.0f} min (the long run)")
-            xs = [905_684 * r / 100 for r in CICYMINER_CLS]
-            ax.plot(xs, [v[0 if h == "h11" else 1] for v in CICYMINER_CLS.values()], "D:", color="black",
-                    label="CICYMiner classifier, REAL CICY4 list, 10/30/50/80 % (published; not comparable one to one)")
-            ax.set_xscale("log")
-            ax.set_xlabel("training configurations")
-            ax.set_ylabel(f"test accuracy {h} (%)")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=7, loc="lower right")
-        fig.suptitle(f"Learning curve at the same wall-clock budget per point\n{note}; "
-                     "black diamonds: real-list figures at other sizes")
-        fig.savefig(out / f"fig_learning_curve{a.suffix}.png", dpi=110)
-        plt.close(fig)
-        made.append(out / f"fig_learning_curve{a.suffix}.png")
+    points = [p for p in points if p["n_train"] >= 1000]  # smoke-test points are not part of the curve
+    if points:  # the figure itself: curve_figure.py (also runnable alone)
+        finals = [json.loads(f.read_text()) for f in (HERE / "runs").glob(f"final_{a.data}_*/test.json")]
+        rows_all = (data.conf[split.test] != 0).any(2).sum(1)
+        guess = (100 * float(np.mean(y[:, 0] == rows_all)), 100 * float(np.mean(y[:, 1] == 0)))
+        made.append(plot_curve(points, out / f"fig_learning_curve{a.suffix}.png", sel=sel, n_test=len(split.test),
+                               guess=guess, long_runs=sorted(finals, key=lambda f: f["epochs"])[-1:]))
     res = {"data": a.data, "selection": sel, "n_test": len(split.test), "date": time.strftime("%Y-%m-%d %H:%M"),
            "accuracy": accs, "metrics": metrics, "per_rows": per_rows, "curve": points,
            "figures": [str(Path(p).relative_to(ROOT)) if Path(p).is_relative_to(ROOT) else str(p) for p in made]}
