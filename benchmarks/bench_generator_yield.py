@@ -5,7 +5,10 @@ This measures, layer by layer from the complete 4-row seeds, what share of rando
 minimal parents is (a) effective for its parent and (b) minimal, and how many distinct minimal
 children a layer yields per CPU-second — the numbers behind the generated set's row distribution.
 
-    python benchmarks/bench_generator_yield.py [--parents 300] [--tries 30] [--seed 1]
+    python benchmarks/bench_generator_yield.py [--parents 300] [--tries 30] [--seed 1] [--rule euler|hodge]
+
+``--rule hodge`` keeps a child whose every χ-equal contraction has other Hodge numbers (another
+manifold: :mod:`cicy4lib.geometry.equivalence`) as well, labelling the child and those contractions.
 """
 from __future__ import annotations
 
@@ -17,11 +20,25 @@ import numpy as np
 
 from cicy4lib.geometry import walks
 from cicy4lib.geometry.canonical import canonical_form
+from cicy4lib.geometry.equivalence import contraction_verdicts
 from cicy4lib.geometry.euler import euler_numbers
+from cicy4lib.geometry.labelling import label_with_limit
 from cicy4lib.geometry.splitting import _padded, redundant_mask
 
 
-def layer_yields(parents_per_layer=300, tries=30, seed=1, max_rows=16):
+def hodge_rule_minimal(mats, chis, chi_minimal, timeout=20):
+    """Where ``chi_minimal`` is False, whether every χ-equal contraction has other Hodge numbers."""
+    out = np.asarray(chi_minimal, bool).copy()
+    for k in np.flatnonzero(~out):
+        h, _ = label_with_limit(mats[k], timeout, euler=int(chis[k]))
+        if h is None:
+            continue
+        v = contraction_verdicts([mats[k]], [chis[k]], [h], timeout)
+        out[k] = not v["same"][0] and not v["unlabelled"][0]
+    return out
+
+
+def layer_yields(parents_per_layer=300, tries=30, seed=1, max_rows=16, rule="euler"):
     settings = walks.default_chunk_settings()
     rng = np.random.default_rng(seed)
     parents = walks.seed_layers(settings["seed_rows"], minimal=True)[settings["seed_rows"]]
@@ -43,6 +60,8 @@ def layer_yields(parents_per_layer=300, tries=30, seed=1, max_rows=16):
         effective = chis != np.array([parents[i][1] for i in owner])
         eff = [Q for Q, e in zip(cands, effective) if e]
         minimal = ~redundant_mask(eff, chis[effective]) if eff else np.zeros(0, bool)
+        if rule == "hodge" and eff:
+            minimal = hodge_rule_minimal(eff, chis[effective], minimal)
         children = {}
         for Q, chi, ok in zip(eff, chis[effective].tolist(), minimal.tolist()):
             if ok:
@@ -63,14 +82,16 @@ def main():
     ap.add_argument("--parents", type=int, default=300)
     ap.add_argument("--tries", type=int, default=30)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rule", choices=("euler", "hodge"), default="euler")
     args = ap.parse_args()
     print(f"# {time.strftime('%Y-%m-%d')}, {platform.machine()} {platform.processor() or ''}, "
-          f"python {platform.python_version()}; parents {args.parents}, tries {args.tries}, seed {args.seed}")
+          f"python {platform.python_version()}; parents {args.parents}, tries {args.tries}, seed {args.seed}, "
+          f"rule {args.rule}")
     print("| rows | splittings | effective for parent | minimal (of effective) | distinct minimal | CPU s |")
     print("|---:|---:|---:|---:|---:|---:|")
-    for r in layer_yields(args.parents, args.tries, args.seed):
+    for r in layer_yields(args.parents, args.tries, args.seed, rule=args.rule):
         print(f"| {r['rows']} | {r['splittings']} | {100 * r['effective']:.1f}% | "
-              f"{100 * r['minimal_of_effective']:.1f}% | {r['distinct_minimal']} | {r['cpu_s']} |")
+              f"{100 * r['minimal_of_effective']:.1f}% | {r['distinct_minimal']} | {r['cpu_s']} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ other manifolds (other h11). This script judges every such entry by all its χ-e
 
     nice -n 10 python benchmarks/bench_hodge_rule_release2.py [--block 2000] [--limit N]
 
-Resumable: blocks are written to benchmarks/results/hodge_rule_r2/block_*.npy as they finish;
-a finished block is skipped. The summary (counts, rows, Hodge means, favourable share beside the
-list's statistics of SPEC §1) goes to benchmarks/results/hodge_rule_r2/summary.json.
+Resumable: blocks are written to benchmarks/results/hodge_rule_r2/<all|sample_N>/block_*.npy as
+they finish; a finished block is skipped. The summary (counts, rows, Hodge means, favourable share
+beside the list's statistics of SPEC §1) goes to summary.json beside them; a run over every entry
+also writes the verdicts to cicy4lib/_data/generated/hodge_rule.npz (what
+``load_dataset("generated-hodge-rule")`` serves).
 """
 import argparse
 import json
@@ -77,19 +79,23 @@ def summary(data, redundant, verdict):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--block", type=int, default=2000)
-    ap.add_argument("--limit", type=int, default=None, help="judge only the first N redundant entries")
+    ap.add_argument("--sample", type=int, default=None,
+                    help="judge a seeded random N of the redundant entries (the summary then counts only those)")
     ap.add_argument("--timeout", type=float, default=20)
     a = ap.parse_args()
     import cicy4lib
     data = cicy4lib.load_dataset("generated-r2")
     redundant = np.load(MASK)
-    idx = np.flatnonzero(redundant)[:a.limit]
-    OUT.mkdir(parents=True, exist_ok=True)
+    idx = np.flatnonzero(redundant)
+    if a.sample:
+        idx = np.sort(np.random.default_rng(0).choice(idx, size=a.sample, replace=False))
+    out_dir = OUT / (f"sample_{a.sample}" if a.sample else "all")
+    out_dir.mkdir(parents=True, exist_ok=True)
     verdict = np.full(len(redundant), -1, np.int8)
     verdict[~redundant] = 0
     t0 = time.time()
     for b, lo in enumerate(range(0, len(idx), a.block)):
-        path = OUT / f"block_{a.block}_{b:04d}.npy"
+        path = out_dir / f"block_{a.block}_{b:04d}.npy"
         sel = idx[lo:lo + a.block]
         if path.exists():
             verdict[sel] = np.load(path)
@@ -101,11 +107,17 @@ def main():
         os.replace(tmp, path)
         verdict[sel] = got
         print(f"block {b}: {np.bincount(got, minlength=4).tolist()} in {time.time() - t:.0f} s", flush=True)
+    if a.sample:  # only the judged ones count; the Euler-minimal entries stay in the summary as they are
+        redundant = redundant & (verdict >= 0) | ~redundant
+        redundant[~np.load(MASK)] = False
     s = summary(data, redundant, verdict)
-    s.update(command="python benchmarks/bench_hodge_rule_release2.py" + (f" --limit {a.limit}" if a.limit else ""),
+    s.update(command="python benchmarks/bench_hodge_rule_release2.py" + (f" --sample {a.sample}" if a.sample else ""),
              date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), seconds_this_run=round(time.time() - t0),
              load_average=open("/proc/loadavg").read().split()[:3])
-    (OUT / "summary.json").write_text(json.dumps(s, indent=1) + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(s, indent=1) + "\n")
+    if not a.sample:  # every entry judged: the verdicts load_dataset("generated-hodge-rule") serves by
+        from cicy4lib.data.generated import GENERATED_R2_DIR, write_hodge_rule
+        print("wrote", write_hodge_rule(verdict, GENERATED_R2_DIR, meta=s))
     print(json.dumps(s, indent=1))
 
 

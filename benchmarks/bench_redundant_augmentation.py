@@ -2,9 +2,12 @@
 
 Trains one network twice on the same training configurations of the generated set (release 3, the
 library's 72 % split, a seeded subset of ``--ntrain`` training rows): once plain, once with
-``--per-entry`` ineffective splittings of every training configuration appended
-(:func:`cicy4lib.data.redundant.with_redundant_training`; validation and test untouched), the same
-recipe and epochs. Prints test accuracies of both and writes them to ``--report`` (JSON).
+``--per-entry`` redundant descriptions of every training configuration appended
+(:func:`cicy4lib.data.redundant.with_redundant_training`: splittings with the configuration's Euler
+*and* Hodge numbers, each labelled; validation and test untouched), the same recipe and epochs.
+Prints test accuracies of both and writes them to ``--report`` (JSON). ``--plain-from REPORT`` takes
+the plain run from an earlier report of the same command (fixed epochs and seeds: the plain run
+does not depend on how the extra rows are made).
 
     nice .venv/bin/python benchmarks/bench_redundant_augmentation.py --ntrain 10000 --epochs 10
 """
@@ -43,6 +46,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out-dir", default="bench_runs/redundant_augmentation")
     ap.add_argument("--report", default="benchmarks/results/redundant_augmentation.json")
+    ap.add_argument("--plain-from", default=None)
     a = ap.parse_args()
     data = cicy4lib.load_dataset("generated")
     full = split_72(len(data))
@@ -54,8 +58,15 @@ def main():
            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, torch threads {a.threads}",
            "command": "python benchmarks/bench_redundant_augmentation.py "
                       f"--model {a.model} --ntrain {a.ntrain} --epochs {a.epochs} --per-entry {a.per_entry}",
-           "redundant_rows_added": int(aug_data.provenance["redundant_training_rows"])}
-    out["plain"] = run(a.model, data, split, a.epochs, a.threads, a.out_dir, f"plain_n{a.ntrain}_e{a.epochs}")
+           "redundant_rows_added": int(aug_data.provenance["redundant_training_rows"]),
+           "redundant_candidates": aug_data.provenance.get("redundant_candidates")}
+    if a.plain_from:
+        earlier = json.loads(Path(a.plain_from).read_text())
+        if earlier.get("data") != out["data"] or not earlier["command"].startswith(out["command"].split(" --per-entry")[0]):
+            raise SystemExit(f"{a.plain_from} is another command or data: {earlier.get('command')}, {earlier.get('data')}")
+        out["plain"] = dict(earlier["plain"], taken_from=a.plain_from)
+    else:
+        out["plain"] = run(a.model, data, split, a.epochs, a.threads, a.out_dir, f"plain_n{a.ntrain}_e{a.epochs}")
     out["with_redundant"] = run(a.model, aug_data, aug_split, a.epochs, a.threads, a.out_dir,
                                 f"redundant{a.per_entry}_n{a.ntrain}_e{a.epochs}")
     Path(a.report).parent.mkdir(parents=True, exist_ok=True)

@@ -390,7 +390,13 @@ def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
            "  (`geometry.splitting.redundant_mask`), in the walk itself, so the parents of each layer are",
            "  minimal too. The other equivalences used for the list are applied as well: permutations of rows",
            "  and columns (canonical form), block-diagonal matrices (direct products) and columns of total",
-           "  degree 1 (a hyperplane: a smaller configuration in disguise) are not generated;"]
+           "  degree 1 (a hyperplane: a smaller configuration in disguise) are not generated;",
+           "- **the Euler rule is stricter than \"the same manifold\"** for four-folds: the contraction's",
+           "  singular locus is a curve, whose Euler number can be 0, so an effective splitting can keep χ.",
+           "  Labelled exactly, 39 % of release 2's χ-redundant entries (sample of 400) differ in h11 = b2, a",
+           "  topological invariant, from every χ-equal contraction: distinct manifolds this set leaves out",
+           "  (`benchmarks/bench_redundancy_rule.py`, `geometry.equivalence`). The set keeps the stricter rule,",
+           "  so no entry is a redundant description under either rule; `verify` tells the two kinds apart;"]
           if st.get("minimal_only") else []),
         "- de-duplicated under row and column permutations (exact canonical form) within each chunk and",
         "  across chunks (the lowest chunk holding a canonical form keeps it); no direct products;",

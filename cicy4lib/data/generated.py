@@ -38,6 +38,11 @@ GENERATED_DIR = DATA_DIR / "generated-r3"  # release 3 (minimal descriptions): l
 GENERATED_CARD = GENERATED_DIR / "CARD.md"
 GENERATED_R2_DIR = DATA_DIR / "generated"  # release 2, kept for reproducibility: load_dataset("generated-r2")
 
+# one verdict per release-2 entry under "the same manifold = same χ and same Hodge numbers"
+# (benchmarks/bench_hodge_rule_release2.py): load_dataset("generated-hodge-rule")
+HODGE_RULE_FILE = "hodge_rule.npz"
+HODGE_RULE_KEEP = (0, 2)  # 0: minimal under the Euler rule; 2: every χ-equal contraction another manifold
+
 GENERATED_MIN_ENTRIES = 50_000  # served by load_dataset("generated") from this size on
 PARTIAL_ENV = "CICY4_GENERATED_PARTIAL"  # =1: serve a smaller (partial) generated set anyway
 RELEASE_FILE = "release.json"
@@ -389,3 +394,90 @@ def load_sample(path=SAMPLE_PATH):
     return out
 
 
+
+
+def conf_digest(conf):
+    """SHA-256 of padded int8 matrices: ties a file of per-entry values to the entries' order.
+
+    Parameters
+    ----------
+    conf : int array (N, 16, 20)
+
+    Returns
+    -------
+    str
+    """
+    return hashlib.sha256(np.ascontiguousarray(np.asarray(conf, dtype=np.int8)).tobytes()).hexdigest()
+
+
+def write_hodge_rule(verdict, out_dir=GENERATED_R2_DIR, meta=None):
+    """Store one Hodge-rule verdict per entry of the chunk set in ``out_dir`` (``hodge_rule.npz``).
+
+    Parameters
+    ----------
+    verdict : int array (N,)
+        0 minimal under the Euler rule, 1 redundant (a contraction with the same χ and Hodge
+        numbers), 2 distinct (every χ-equal contraction has other Hodge numbers), 3 undetermined.
+    out_dir : path
+        The chunk folder whose served entries (in load order) the verdicts describe.
+    meta : dict, optional
+        Command, date, counts: stored as JSON.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    DataError
+        If the verdicts are not one per entry or hold a value outside 0..3.
+    """
+    arrays = load_generated(out_dir, allow_partial=True)
+    verdict = np.asarray(verdict)
+    if verdict.shape != (len(arrays["conf"]),) or not np.isin(verdict, (0, 1, 2, 3)).all():
+        raise DataError(f"{out_dir}: need one verdict in 0..3 per entry ({len(arrays['conf'])}), got shape "
+                        f"{verdict.shape} with values {sorted(set(np.unique(verdict).tolist()))[:6]}")
+    return write_npz_deterministic(Path(out_dir) / HODGE_RULE_FILE, {
+        "verdict": verdict.astype(np.int8), "conf_sha256": np.array(conf_digest(arrays["conf"])),
+        "meta": np.array(json.dumps(meta or {}, sort_keys=True))})
+
+
+def load_hodge_rule(out_dir=GENERATED_R2_DIR):
+    """The entries of a chunk set kept by the Hodge rule: minimal under the Euler rule, or with
+    every χ-equal contraction another manifold (other Hodge numbers).
+
+    Parameters
+    ----------
+    out_dir : path
+        Chunk folder holding ``hodge_rule.npz`` (default: release 2's).
+
+    Returns
+    -------
+    dict
+        Like :func:`load_generated`, the kept entries only; ``meta["hodge_rule"]`` holds the
+        verdict counts and the file's own meta.
+
+    Raises
+    ------
+    DataError
+        When the verdict file is missing or was made for other entries.
+    """
+    out_dir = Path(out_dir)
+    path = out_dir / HODGE_RULE_FILE
+    if not path.exists():
+        raise DataError(f"{path} is missing: make it with `python benchmarks/bench_hodge_rule_release2.py` "
+                        "(labels the χ-equal contractions of every entry; resumable)")
+    arrays = load_generated(out_dir, allow_partial=True)
+    with np.load(path, allow_pickle=False) as z:
+        verdict, digest, fmeta = z["verdict"], str(z["conf_sha256"]), json.loads(str(z["meta"]))
+    if len(verdict) != len(arrays["conf"]) or digest != conf_digest(arrays["conf"]):
+        raise DataError(f"{path} was made for other entries ({len(verdict)} verdicts, digest {digest[:12]}) "
+                        f"than {out_dir} serves ({len(arrays['conf'])}); remake it")
+    keep = np.isin(verdict, HODGE_RULE_KEEP)
+    meta = dict(arrays.pop("meta"))
+    out = {k: v[keep] for k, v in arrays.items()}
+    meta["hodge_rule"] = {"counts": {str(k): int(c) for k, c in zip(*np.unique(verdict, return_counts=True))},
+                          "kept": int(keep.sum()), "file": fmeta}
+    meta["n"] = int(keep.sum())
+    out["meta"] = meta
+    return out

@@ -399,16 +399,29 @@ def _read_generated_r2(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options)
 
 
-def _generated_dataset(path: Path, options: LoadOptions) -> CICYData:
+@register_reader("generated-hodge-rule", default=_generated_r2_dir,
+                 description="release 2 under the Hodge rule: its entries minimal under the Euler rule plus those "
+                             "whose every chi-equal contraction is another manifold (other Hodge numbers); "
+                             "verdicts in cicy4lib/_data/generated/hodge_rule.npz")
+def _read_generated_hodge_rule(path: Path, options: LoadOptions) -> CICYData:
+    from .generated import load_hodge_rule  # lazy: imports flint
+
+    return _generated_dataset(path, options, arrays=load_hodge_rule(path))
+
+
+def _generated_dataset(path: Path, options: LoadOptions, arrays: dict | None = None) -> CICYData:
     from .generated import load_generated  # lazy: imports flint
 
-    arrays = load_generated(path)
+    arrays = load_generated(path) if arrays is None else arrays
     meta = arrays.pop("meta", {}) or {}
     arrays = {k: v for k, v in arrays.items() if k != "chunk"}
     settings = meta.get("settings") or {}
     prov = {"kind": "generated", "source": "generated", "folder": str(path),
             "release": 3 if settings.get("minimal_only") else 2,
             "n_chunks": meta.get("n_chunks"), "settings": meta.get("settings")}
+    if "hodge_rule" in meta:
+        prov.update(release="2-hodge-rule", rule="same manifold = same chi and same Hodge numbers",
+                    hodge_rule=meta["hodge_rule"]["counts"])
     return dataset_from_arrays(arrays, path, options, meta=meta, provenance=prov, source="generated")
 
 
@@ -690,8 +703,6 @@ def _find_block(pool_conf, pool_hodge, block: _SplitFile, block_hodge):
 
 # --------------------------------------------------------------------------- finding rows by content
 
-_HASH_STEP = np.uint64(0x9E3779B97F4A7C15)
-
 
 def _row_hashes(conf: np.ndarray, hodge: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each row (int8 matrix and int64 Hodge numbers): equal rows, equal hashes.
@@ -704,13 +715,7 @@ def _row_hashes(conf: np.ndarray, hodge: np.ndarray) -> np.ndarray:
         hi = min(n, lo + checks.CONF_CHUNK)
         words = np.concatenate([np.ascontiguousarray(conf[lo:hi], np.int8).reshape(hi - lo, -1).view("<u8"),
                                 np.ascontiguousarray(hodge[lo:hi], "<i8").view("<u8")], axis=1)
-        words += np.arange(1, words.shape[1] + 1, dtype=np.uint64) * _HASH_STEP
-        words ^= words >> np.uint64(30)
-        words *= np.uint64(0xBF58476D1CE4E5B9)
-        words ^= words >> np.uint64(27)
-        words *= np.uint64(0x94D049BB133111EB)
-        words ^= words >> np.uint64(31)
-        out[lo:hi] = words.sum(axis=1, dtype=np.uint64)
+        out[lo:hi] = checks.mixed_row_hashes(words)
     return out
 
 

@@ -1,0 +1,54 @@
+"""Release 2 under the Hodge rule: the verdict file, its checks, and what it keeps."""
+import shutil
+
+import numpy as np
+import pytest
+
+import cicy4lib
+from cicy4lib.data.generated import (GENERATED_R2_DIR, HODGE_RULE_FILE, load_generated, load_hodge_rule,
+                                     write_hodge_rule)
+from cicy4lib.errors import DataError
+from cicy4lib.geometry.equivalence import contraction_verdicts
+
+
+@pytest.fixture()
+def two_chunks(tmp_path):
+    for p in sorted(GENERATED_R2_DIR.glob("chunk_*.npz"))[:2]:
+        shutil.copy(p, tmp_path / p.name)
+    return tmp_path
+
+
+def test_verdicts_select_minimal_and_distinct_entries(two_chunks):
+    n = len(load_generated(two_chunks, allow_partial=True)["conf"])
+    verdict = np.random.default_rng(0).integers(0, 4, size=n)
+    write_hodge_rule(verdict, two_chunks, meta={"command": "test"})
+    got = load_hodge_rule(two_chunks)
+    assert got["meta"]["n"] == int(np.isin(verdict, (0, 2)).sum()) == len(got["conf"])
+    assert got["meta"]["hodge_rule"]["counts"] == {str(k): int((verdict == k).sum()) for k in range(4)}
+    with pytest.raises(DataError, match="one verdict"):
+        write_hodge_rule(verdict[:-1], two_chunks)
+
+
+def test_a_verdict_file_of_other_entries_is_refused(two_chunks):
+    n = len(load_generated(two_chunks, allow_partial=True)["conf"])
+    write_hodge_rule(np.zeros(n, np.int8), two_chunks)
+    extra = sorted(GENERATED_R2_DIR.glob("chunk_*.npz"))[2]
+    shutil.copy(extra, two_chunks / extra.name)  # the folder now serves more entries
+    with pytest.raises(DataError, match="other entries"):
+        load_hodge_rule(two_chunks)
+    (two_chunks / HODGE_RULE_FILE).unlink()
+    with pytest.raises(DataError, match="bench_hodge_rule_release2"):
+        load_hodge_rule(two_chunks)
+
+
+@pytest.mark.skipif(not (GENERATED_R2_DIR / HODGE_RULE_FILE).exists(), reason="verdicts not made in this checkout")
+def test_shipped_hodge_rule_set_holds_no_redundant_description():
+    data = cicy4lib.load_dataset("generated-hodge-rule")
+    rows = (data.conf != 0).any(2).sum(1)
+    assert (data.hodge[:, 0] >= rows).all()  # h11 < rows marks a redundant description
+    counts = data.provenance["hodge_rule"]
+    assert len(data) == counts.get("0", 0) + counts.get("2", 0)
+    # re-judge a seeded sample: no kept entry has a contraction with its chi and Hodge numbers
+    pick = np.random.default_rng(1).choice(len(data), size=40, replace=False)
+    v = contraction_verdicts(list(data.conf[pick]), data.euler[pick], data.hodge[pick])
+    assert not any(v["same"])
