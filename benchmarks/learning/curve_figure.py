@@ -38,7 +38,7 @@ def plot(points, out, *, sel, n_test, guess=None, long_runs=()):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 5.2), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(13, 6.2), layout="constrained")
     styles = {"HodgeGNN-64": dict(color="tab:blue", marker="o"), "LSTM-448": dict(color="tab:orange", marker="s")}
     for ax, h in zip(axes, ("h11", "h21")):
         for model in sorted({p["model"] for p in points}):
@@ -62,7 +62,9 @@ def plot(points, out, *, sel, n_test, guess=None, long_runs=()):
         ax.set_xlabel("training configurations")
         ax.set_ylabel(f"test accuracy {h} (%)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=6.5, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, [lab.replace("h11 = rows", "h11 = rows; h21 = 0 on the right") for lab in labels],
+               loc="outside lower center", ncol=2, fontsize=8)
     fig.suptitle(f"Learning curve at the same wall-clock budget per point — {sel} (generated data, NOT the CICY4 list), "
                  f"72 % split, test {n_test:,}\nblack diamonds: published real-list figures at other sizes, for scale only",
                  fontsize=10)
