@@ -215,13 +215,24 @@ def _training_matrices(config):
     error = None
     for source in candidates:
         try:
-            conf = load_dataset(str(source)).conf
+            conf = _data_matrices(source, info)
         except Exception as err:  # noqa: BLE001 -- the section says why the checkpoint is skipped
             error = err
             continue
         seen = _train_valid_rows(config, len(conf))
         return {m.tobytes() for m in (conf if seen is None else conf[seen])}
     return error or ValueError("model.json names no training data")
+
+
+def _data_matrices(source, info):
+    """The matrices of a checkpoint's data: a generated chunk folder as it was served then (its first
+    ``n_chunks`` chunks, since a later release of the folder holds more), anything else as loaded now."""
+    n_chunks = info.get("n_chunks")
+    if info.get("kind") == "generated" and n_chunks and Path(str(source)).is_dir():
+        from ..data.generated import load_generated  # lazy: imports flint
+
+        return load_generated(source, chunks=int(n_chunks), allow_partial=True)["conf"]
+    return load_dataset(str(source)).conf
 
 
 def _train_valid_rows(config, n):
