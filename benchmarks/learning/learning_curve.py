@@ -10,12 +10,14 @@ size above it means the whole training part. Sizes run in the order given, model
 given (HodgeGNN-64 first). HodgeGNN-64 trains with its own recipe; LSTM-448 with the fast recipe at
 its adaptive batch (``recipes.fast_batch_size``: clip(n // 200, 32, 512), lr by the square-root rule).
 
-Per point: a timing of 24 training steps gives the samples/s, the epochs are chosen so that the
-run fills the budget (the one-cycle schedules end annealed), and time_budget_h = cap x budget stops
-a run that falls behind (load changes). Each point records its load average before and after.
+Per point: a pilot run of one epoch (same model, rows, recipe; thrown away) gives the seconds an epoch
+takes here now, validation included; the epochs are chosen so that the run fills the budget (the
+one-cycle schedules end annealed), and time_budget_h = cap x budget stops a run that falls behind
+(the load changes). A timing of a few steps alone was too noisy on the shared machine: it planned 9
+minutes of LSTM-448 for a 15-minute point. Each point records its load average before and after.
 Resumable: finished points are read from runs/curve_<data>/<model>_n<size>/test.json and skipped.
 """
-import argparse, json, sys, time
+import argparse, dataclasses, json, shutil, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -23,25 +25,6 @@ import numpy as np
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from prep import load  # noqa: E402
-
-
-def steps_per_s(model_name, cfg, data, idx, n_steps=24):
-    import torch
-    from cicy4lib.models import build_model
-    torch.manual_seed(0)
-    m = build_model(model_name)
-    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
-    x = torch.from_numpy(data.conf[idx[:cfg.batch_size]].astype(np.float32) / 6)
-    y = torch.from_numpy(data.hodge[idx[:cfg.batch_size]].astype(np.float32))
-    amp = bool(cfg.amp)
-    t = None
-    for i in range(n_steps + 2):
-        if i == 2:
-            t = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
-            loss = m.training_loss(x, y) if hasattr(m, "training_loss") else torch.nn.functional.huber_loss(m(x).float(), (y - y.mean(0)) / (y.std(0) + 1e-6))
-        opt.zero_grad(); loss.backward(); opt.step()
-    return n_steps / (time.perf_counter() - t)
 
 
 def main():
@@ -80,8 +63,12 @@ def main():
             cfg = TrainConfig.from_recipe(recipe, num_threads=a.threads)
             if recipe == "fast":  # adaptive batch, lr by the square-root rule (from_recipe rescales it)
                 cfg = TrainConfig.from_recipe("fast", batch_size=fast_batch_size(n), num_threads=a.threads)
-            rate = steps_per_s(model, cfg, data, train_idx) * cfg.batch_size * 0.7  # validation, checkpoints and load changes
-            epochs = int(max(2, min(200, round(a.minutes * 60 * rate / n))))
+            pilot = cicy4lib.train_model(model, data, sub, dataclasses.replace(cfg, max_epochs=1), output_dir=str(out_dir / "_pilot"),
+                                         run_name=run, resume=False, overwrite=True, progress=False)
+            epoch_s = float(pilot.seconds)
+            shutil.rmtree(out_dir / "_pilot" / run, ignore_errors=True)
+            rate = n / epoch_s  # samples/s with validation and bookkeeping
+            epochs = int(max(2, min(200, round(a.minutes * 60 / epoch_s))))
             cfg = TrainConfig.from_recipe(recipe, **{**({"batch_size": cfg.batch_size} if recipe == "fast" else {}),
                                                      "max_epochs": epochs, "patience": 1000,
                                                      "time_budget_h": a.minutes * a.cap / 60, "num_threads": a.threads})
@@ -93,7 +80,7 @@ def main():
             rec = {"model": model, "recipe": cfg.recipe_name, "n_train": n, "epochs": res.epochs, "planned_epochs": epochs,
                    "best_epoch": res.best_epoch, "stopped": res.stopped, "train_seconds": round(res.seconds),
                    "wall_s": round(time.time() - t0), "budget_min": a.minutes, "date": time.strftime("%Y-%m-%d %H:%M"),
-                   "batch_size": cfg.batch_size, "lr": cfg.lr, "timed_samples_per_s": round(rate / 0.7),
+                   "batch_size": cfg.batch_size, "lr": cfg.lr, "pilot_epoch_s": round(epoch_s, 1),
                    "threads": a.threads, "data": a.data, "release": prov.get("release"), "n_data": len(data),
                    "loadavg_start": load0, "loadavg_end": open("/proc/loadavg").read().split()[:3],
                    "test_accuracy_percent": acc}
