@@ -15,7 +15,7 @@ import numpy as np
 
 from .euler import euler_numbers
 from .labelling import LABEL_TIMEOUT_S, label_with_limit
-from .splitting import _padded, _trim, contractions, random_splittings
+from .splitting import _padded, _trim, contractions, ineffective_splittings
 
 
 def _label(P, chi, timeout, cache):
@@ -100,15 +100,20 @@ def same_hodge_splittings(mats, hodge, rng, n, tries=64, dims=(1, 2), timeout=LA
     mats = [_trim(P) for P in mats]
     hodge = np.asarray(hodge, dtype=np.int64).reshape(len(mats), 4)
     chis = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
-    cands, owner = [], []
-    for k, P in enumerate(mats):
-        got = random_splittings(P, rng, tries, dims)
-        cands += got
-        owner += [k] * len(got)
     out = [[] for _ in mats]
     counts = {"same": 0, "different": 0, "unlabelled": 0}
-    if not cands:
-        return out, counts
+    cache = {}
+    # every χ-equal candidate (up to ``tries``), labelled in turn until ``n`` have the same labels
+    for k, cands in enumerate(ineffective_splittings(mats, rng, tries, tries, dims)):
+        for Q in cands:
+            if len(out[k]) >= n:
+                break
+            h = _label(Q, int(chis[k]), timeout, cache)
+            verdict = "unlabelled" if h is None else "same" if tuple(h) == tuple(hodge[k]) else "different"
+            counts[verdict] += 1
+            if verdict == "same":
+                out[k].append(Q)
+    return out, counts
     same_chi = euler_numbers(_padded(cands)) == chis[np.asarray(owner)]
     cache = {}
     for Q, k, s in zip(cands, owner, same_chi.tolist()):

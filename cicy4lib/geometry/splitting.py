@@ -2,14 +2,15 @@
 
 A configuration with a row ``P^n`` whose entries are ``n + 1`` ones (zeros elsewhere) is a
 *splitting* of the configuration obtained by deleting that row and adding up the ``n + 1``
-columns it meets into one (the *contraction*). The splitting is *ineffective* when both have
-the same Euler number: they are then the same manifold (Candelas et al., Nucl. Phys. B298
-(1988) 493, §3; for four-folds Gray–Haupt–Lukas, arXiv:1303.1832 §2), and a list built the
-way the CICY4 list was built keeps only the smaller description.
+columns it meets into one (the *contraction*). The splitting is called *ineffective* here (the
+Euler rule) when both have the same Euler number. For three-folds they are then the same manifold
+(Candelas et al., Nucl. Phys. B298 (1988) 493, §3), and a list built like the CICY4 list
+(Gray–Haupt–Lukas, arXiv:1303.1832) keeps only the smaller description. For four-folds equal χ is
+necessary, not sufficient: :mod:`.equivalence` compares Hodge numbers too.
 
-A configuration is *minimal* here when none of its contractions has its Euler number.
-Contracting ineffectively until no such contraction is left gives a minimal description of the
-same manifold with the same Hodge numbers (:func:`minimal_description`).
+A configuration is *minimal* here when none of its contractions has its Euler number (the
+stricter filter: minimal under it is minimal under the Hodge rule as well).
+:func:`minimal_description` contracts along such rows until none is left.
 """
 from __future__ import annotations
 
@@ -172,8 +173,9 @@ def minimal_description(P):
     Returns
     -------
     numpy.ndarray of int64
-        A minimal configuration of the same manifold (the same Euler and Hodge numbers);
-        ``P`` itself (trimmed) when it is minimal already.
+        A minimal configuration with the same Euler number (the same manifold where each
+        contraction keeps the Hodge numbers too: :mod:`.equivalence` checks that); ``P`` itself
+        (trimmed) when it is minimal already.
     """
     from .euler import euler_numbers
 
@@ -228,9 +230,10 @@ def random_splittings(P, rng, tries=64, dims=(1, 2)):
 
 
 def ineffective_splittings(mats, rng, n, tries=64, dims=(1, 2)):
-    """Up to ``n`` distinct redundant descriptions of each configuration: random splittings
-    whose Euler number is the configuration's (the same manifold under another matrix, for
-    training-time augmentation only). Euler numbers are computed in one batch.
+    """Up to ``n`` distinct random splittings of each configuration whose Euler number is the
+    configuration's. For four-folds equal χ is not always the same manifold: the candidates of
+    :func:`cicy4lib.geometry.equivalence.same_hodge_splittings`, which keeps those with the same
+    Hodge numbers. Euler numbers are computed in one batch.
 
     Parameters
     ----------
