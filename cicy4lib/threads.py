@@ -24,7 +24,7 @@ the same kind of 2-vCPU machine.
    :func:`probe_threads` times a short training step at each candidate count; on the 2-vCPU
    machine it picks 1 while another process uses the second core and 2 when the machine is idle
    (LSTM-448 training steps: 2 threads 1.7-1.8x one thread idle, 0.55-0.7x with the other core
-   busy; a whole trainer epoch under load 4.5-5.6: 0.19-0.22x, above). The rule
+   busy; a whole trainer epoch under load 4.5-5.6: 0.19-0.32x, above). The rule
    stays at 1 for long runs: a busy core later costs two threads far more than an idle one costs
    one thread. ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer
    is cached per process).
