@@ -65,6 +65,8 @@ def regular_file(path: Path, what: str = "file") -> Path:
     """``path`` if it is a regular file (a link to one is fine); a missing path, a folder, a device
     (``/dev/zero``), a FIFO or a socket is a DataError, so nothing blocks or reads forever."""
     path = Path(path)
+    # the same stat-then-classify shape as checkpoint.read_training_state's; kept apart: that one
+    # raises the checkpoint errors with their recovery hints, this one DataError
     try:
         mode = path.stat().st_mode
     except FileNotFoundError:
@@ -634,15 +636,31 @@ def repeated_pairs(conf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         pad = (-flat_len) % 8
         if pad:
             rows = np.concatenate([rows, np.zeros((hi - lo, pad), np.int8)], axis=1)
-        words = rows.view("<u8").copy()
-        words += np.arange(1, words.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        words ^= words >> np.uint64(30)
-        words *= np.uint64(0xBF58476D1CE4E5B9)
-        words ^= words >> np.uint64(27)
-        words *= np.uint64(0x94D049BB133111EB)
-        words ^= words >> np.uint64(31)
-        hashes[lo:hi] = words.sum(axis=1, dtype=np.uint64)
+        hashes[lo:hi] = mixed_row_hashes(rows.view("<u8").copy())
     return _repeated_pairs(conf, hashes)
+
+
+def mixed_row_hashes(words: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row of ``words`` (uint64, shape (n, k); changed in place).
+
+    Each word, offset by its position, goes through the splitmix64 finaliser; a row's hash is
+    their sum (mod 2**64): equal rows, equal hashes.
+
+    Parameters
+    ----------
+    words : np.ndarray of uint64, shape (n, k)
+
+    Returns
+    -------
+    np.ndarray of uint64, shape (n,)
+    """
+    words += np.arange(1, words.shape[1] + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    words ^= words >> np.uint64(30)
+    words *= np.uint64(0xBF58476D1CE4E5B9)
+    words ^= words >> np.uint64(27)
+    words *= np.uint64(0x94D049BB133111EB)
+    words ^= words >> np.uint64(31)
+    return words.sum(axis=1, dtype=np.uint64)
 
 
 def _repeated_pairs(conf: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -543,6 +543,8 @@ def read_training_state(path: str | os.PathLike, required: Mapping[str, Any] | N
         missing or of the wrong type; the message names the file.
     """
     path = Path(path)
+    # the same stat-then-classify shape as data.checks.regular_file's; kept apart: this one raises
+    # the checkpoint errors with their recovery hints (STATE_HINT), that one DataError
     try:
         size = path.stat().st_size
     except FileNotFoundError:
