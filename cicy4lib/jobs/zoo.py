@@ -46,7 +46,7 @@ from ..results.evaluate import baseline_table, evaluate
 from ..training.config import COLLAPSE_SPREAD, TrainConfig
 from ..training.recipes import recipe_values
 
-__all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_markdown", "zoo_figure", "machine_description"]
+__all__ = ["load_zoo_data", "zoo_models", "run_zoo", "zoo_results", "ZooSettings", "ZooResults", "zoo_markdown", "zoo_figure", "machine_description"]
 
 COLUMNS = ["name", "group", "recipe", "params", "train_s", "epochs", "stopped", "collapsed",
            *(f"raw_{t}" for t in TARGETS), *(f"chi_{t}" for t in TARGETS), "run_dir", "error"]
@@ -217,6 +217,10 @@ class ZooSettings:
     command: str | None = None
     max_model_minutes: float | None = None
 
+    def __post_init__(self):  # frozen: the normalised values are set once, here
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "models", None if self.models is None else tuple(self.models))
+
 
 @dataclass
 class ZooData:
@@ -244,9 +248,14 @@ class ZooResults:
                     recipe=self.settings.recipe, epochs=self.settings.epochs,
                     n_test=int(len(self.data.split.test)), note=self.data.note)
 
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per model and baseline, columns :data:`COLUMNS`."""
+        return pd.DataFrame(self.rows).reindex(columns=COLUMNS)
+
     def as_frame(self) -> pd.DataFrame:
         """The table, with :meth:`notes` in ``attrs`` (:func:`run_zoo`'s return value)."""
-        table = pd.DataFrame(self.rows).reindex(columns=COLUMNS)
+        table = self.table
         table.attrs.update(self.notes())
         return table
 
@@ -255,7 +264,7 @@ def _table_and_notes(results) -> tuple[pd.DataFrame, dict]:
     """``(table, notes)``: a :class:`ZooResults`' table and notes as values, or :func:`run_zoo`'s table
     and its ``attrs`` (the same notes, for notebooks written against the table)."""
     if isinstance(results, ZooResults):
-        return results.as_frame(), results.notes()
+        return results.table, results.notes()
     return results, results.attrs
 
 
@@ -321,15 +330,33 @@ def run_zoo(data="auto", *, epochs: int = 10, max_samples=None, out="zoo_output"
     ``max_model_minutes``: a network whose training would take longer here (estimated from one
     training step before it starts) is not trained; its row says so (e.g. CICYMiner on a CPU).
     """
-    settings = ZooSettings(data=data, epochs=epochs, max_samples=max_samples, out=Path(out),
-                           models=None if models is None else tuple(models), trees=trees, recipe=recipe,
-                           split=split, seed=seed, device=device, progress=progress, command=command,
-                           max_model_minutes=max_model_minutes)
+    settings = ZooSettings(data=data, epochs=epochs, max_samples=max_samples, out=out, models=models,
+                           trees=trees, recipe=recipe, split=split, seed=seed, device=device, progress=progress,
+                           command=command, max_model_minutes=max_model_minutes)
+    return zoo_results(settings, log).as_frame()
+
+
+def zoo_results(settings: ZooSettings, log=print) -> ZooResults:
+    """:func:`run_zoo` as a value: train, evaluate and tabulate as ``settings`` say.
+
+    Parameters
+    ----------
+    settings : ZooSettings
+        The options of :func:`run_zoo` (and of ``python -m cicy4lib zoo``).
+    log : callable
+        Receives one line per model.
+
+    Returns
+    -------
+    ZooResults
+        The rows and, as values, what the table's notes say; ``zoo.csv``, ``zoo.md`` and
+        ``zoo.png`` are written into ``settings.out``.
+    """
     zoo_data = prepare_zoo_data(settings)
     rows = train_zoo_models(settings, zoo_data, log) + zoo_baseline_rows(zoo_data)
     results = ZooResults(rows, zoo_data, settings)
-    write_zoo(results, settings.out, command=command)
-    return results.as_frame()
+    write_zoo(results, settings.out, command=settings.command)
+    return results
 
 
 def machine_description() -> str:
@@ -450,12 +477,12 @@ def write_zoo(results, out, *, command: str | None = None) -> dict:
 def main_zoo(args) -> int:
     command = "python -m cicy4lib " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith(
         ("__main__.py", "cicy4", "cicy4lib")) else None
-    table = run_zoo(args.data, epochs=args.epochs, max_samples=args.max_samples, out=args.out, models=args.models,
-                    trees=not args.no_trees, recipe=args.recipe, split=args.split, seed=args.seed,
-                    device=args.device, progress=not args.quiet, command=command,
-                    max_model_minutes=args.max_model_minutes,
-                    log=(lambda *a: None) if args.quiet else print)
-    print(zoo_markdown(table, command=command))
+    settings = ZooSettings(data=args.data, epochs=args.epochs, max_samples=args.max_samples, out=args.out,
+                           models=args.models, trees=not args.no_trees, recipe=args.recipe, split=args.split,
+                           seed=args.seed, device=args.device, progress=not args.quiet, command=command,
+                           max_model_minutes=args.max_model_minutes)
+    results = zoo_results(settings, log=(lambda *a: None) if args.quiet else print)
+    print(zoo_markdown(results, command=command))
     print(f"wrote {Path(args.out) / 'zoo.md'}, zoo.csv, zoo.png")
     return 0
 

@@ -143,9 +143,10 @@ def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=N
             if col in ref.columns and col in numeric:
                 columns[f"{col} paper"] = ref[col]
         out = pd.DataFrame(columns, index=ours.index)
-        out.attrs["caption"] = (f"Test {metric} on the {test}% test set: ours vs the paper's published values "
-                                "(\"paper\" columns from Tables 2–24); baselines computed on the same rows")
-        show_markdown(out.attrs["caption"])
+        caption = (f"Test {metric} on the {test}% test set: ours vs the paper's published values "
+                   "(\"paper\" columns from Tables 2–24); baselines computed on the same rows")
+        out.attrs["caption"] = caption  # for the caller; shown here from the value
+        show_markdown(caption)
         return _rounded(out, decimals)
 
     if compare:
@@ -155,10 +156,11 @@ def published_beside(ours, test: str = "72", *, metric: str = "accuracy", data=N
                       "a different data set, shown apart because it is not comparable with ours:")
         show_object(_rounded(ref, decimals))
     out = ours.copy()
-    out.attrs["caption"] = (f"Test {metric} on the {test}% test set of {data_label(data)}; baselines computed "
-                            "on the same rows." + ("" if compare else " The paper's real-list numbers are not set "
-                                                   "beside these (compare=True shows them apart)."))
-    show_markdown(out.attrs["caption"])
+    caption = (f"Test {metric} on the {test}% test set of {data_label(data)}; baselines computed "
+               "on the same rows." + ("" if compare else " The paper's real-list numbers are not set "
+                                      "beside these (compare=True shows them apart)."))
+    out.attrs["caption"] = caption  # for the caller; shown here from the value
+    show_markdown(caption)
     return _rounded(out, decimals)
 
 
@@ -174,12 +176,15 @@ def accuracy_overview(table, metric: str = "accuracy"):
     return _rounded(wide, 2 if metric == "accuracy" else 3)
 
 
-def impossible_note(table) -> str:
-    """One line per subset with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20, h22 < 0)."""
-    from ..results.evaluate import MINIMUM  # lazy: imports pandas
+def impossible_note(results) -> str:
+    """One line per subset with impossible raw predictions (h11 < 1, h21 < 0, h31 < 20, h22 < 0).
+
+    ``results``: an :class:`~cicy4lib.results.evaluate.Evaluation`
+    (:func:`~cicy4lib.results.evaluate.evaluate_results`), or :func:`~cicy4lib.results.evaluate.evaluate`'s table."""
+    from ..results.evaluate import MINIMUM, evaluation_of  # lazy: imports pandas
 
     lines = []
-    for subset, counts in (table.attrs.get("impossible") or {}).items():
+    for subset, counts in evaluation_of(results).impossible.items():
         if counts.get("rows"):
             detail = ", ".join(f"{h} < {MINIMUM[h]}: {counts[h]}" for h in HODGE if counts.get(h))
             lines.append(f"impossible raw predictions on {subset}: {counts['rows']:,} rows ({detail}); "
@@ -187,19 +192,22 @@ def impossible_note(table) -> str:
     return "\n".join(lines)
 
 
-def model_notebook_summary(model_name, split, dataset, result, table, *, write=True):
+def model_notebook_summary(model_name, split, dataset, result, evaluation, *, write=True):
     """The model notebook's closing table: test accuracies raw and constrained (percent).
 
-    With the real list the paper's published accuracies sit beside ours; with the embedded
+    ``evaluation``: an :class:`~cicy4lib.results.evaluate.Evaluation`
+    (:func:`~cicy4lib.results.evaluate.evaluate_results`), or :func:`~cicy4lib.results.evaluate.evaluate`'s
+    table. With the real list the paper's published accuracies sit beside ours; with the embedded
     sample a banner says the numbers are sample numbers instead. Writes ``summary.json`` into
     the run directory (and where the batch runner asks, see :func:`write_summary`).
     """
     import pandas as pd  # lazy: imports pandas
 
-    from ..results.evaluate import accuracy_summary  # lazy: imports pandas
+    from ..results.evaluate import (accuracy_summary, baseline_metrics, baseline_table,  # lazy: imports pandas
+                                    evaluation_of, metric_summary, write_metrics)
 
-    from ..results.evaluate import baseline_metrics, baseline_table, metric_summary, write_metrics  # lazy: imports pandas
-
+    evaluation = evaluation_of(evaluation)
+    table = evaluation.table
     acc = accuracy_summary(table, "test")
     rows = {f"ours ({kind})": acc.loc[kind] for kind in acc.index}
     test = _test_of(split)
@@ -217,14 +225,13 @@ def model_notebook_summary(model_name, split, dataset, result, table, *, write=T
     out = pd.DataFrame(rows).T.reindex(columns=list(TARGETS)).astype(float)
     out.insert(0, "group", ["baseline" if str(i).startswith("baseline") else
                             ("paper" if str(i).startswith("paper") else "model") for i in out.index])
-    fallbacks = table.attrs.get("fallbacks", {}).get("test")
+    fallbacks = evaluation.fallbacks.get("test")
     if fallbacks:
         print(f"constrained: {fallbacks} test rows fell back to the raw h31, h22 (χ-derived values impossible)")
     if write:
         summary = metric_summary(table, model_name, baseline_metrics(dataset, split))
         write_metrics(result.run_dir, summary, data=dataset, split=getattr(split, "name", split),
-                      extra={"impossible": table.attrs.get("impossible", {}),
-                             "fallbacks": table.attrs.get("fallbacks", {})})
+                      extra={"impossible": evaluation.impossible, "fallbacks": evaluation.fallbacks})
 
         write_summary("model", {
             "model": model_name, "split": str(getattr(split, "name", split)), "run": result.run_dir.name,
@@ -349,9 +356,10 @@ def ranking_figures(acc: Mapping, split, figures_dir, *, sample=False, data=None
     return paths
 
 
-def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
+def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True, canonical=False):
     """Test metrics (accuracy %, MSE, MAE, R²; raw and constrained) of every usable run, every
     paper ensemble whose members exist, the mean of all runs and a hill-climbed ensemble.
+    ``canonical``: canonical-form inputs (:func:`cicy4lib.results.ensemble.predict_runs`).
 
     Returns
     -------
@@ -360,7 +368,7 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
     import pandas as pd  # lazy: imports pandas
 
     from ..results import ensemble  # lazy: imports pandas
-    from ..results.evaluate import evaluate  # lazy: imports pandas
+    from ..results.evaluate import evaluate_results  # lazy: imports pandas
 
     split = split if hasattr(split, "test") else get_split(dataset, str(split))
     test = _test_of(split)
@@ -368,7 +376,7 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
     if not runs:
         raise FileNotFoundError(f"no usable runs (*/model.pt trained on a split compatible with the "
                                 f"{test}% test set) under {runs_dir}")
-    test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test), split=split)
+    test_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.test), split=split, canonical=canonical)
 
     entries = {name: (baselines.LEARNED_GROUP if baselines.is_learned_baseline(ensemble._run_arch(runs[name]))
                       else "member", pred) for name, pred in test_preds.items()}
@@ -378,14 +386,14 @@ def metrics_of_runs(runs_dir, dataset, split, *, hill_climb=True):
             entries[name] = ("paper", ensemble.mean_ensemble([test_preds[m] for m in members]))
     entries[ensemble.MEAN_ALL] = ("mean", ensemble.mean_ensemble(list(test_preds.values())))
     if hill_climb and len(runs) > 1:
-        valid_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.valid))
+        valid_preds = ensemble.predict_runs(runs, dataset, np.asarray(split.valid), canonical=canonical)
         fit = ensemble.hill_climb(valid_preds, np.asarray(dataset.hodge)[np.asarray(split.valid)])
         entries[ensemble.HILL_CLIMB] = ("hill-climb", ensemble.apply_weights(test_preds, fit.weights))
     for name, preds in baselines.baseline_predictions(dataset, split, ("test",)).items():
         entries[name] = (baselines.BASELINE_GROUP, preds["test"])
     frames = []
     for name, (group, pred) in entries.items():
-        df = evaluate({"test": pred}, dataset, split, subsets=("test",))
+        df = evaluate_results({"test": pred}, dataset, split, subsets=("test",)).table
         frames.append(df.assign(name=name, group=group))
     long = pd.concat(frames, ignore_index=True)
     return long[["name", "group", "kind", "target", "accuracy", "mse", "mae", "r2"]]

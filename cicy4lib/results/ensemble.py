@@ -307,7 +307,7 @@ def find_runs(runs_dir) -> dict[str, Path]:
 
 
 def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None, *,
-                 split=None) -> dict[str, np.ndarray]:
+                 split=None, canonical: bool = False) -> dict[str, np.ndarray]:
     """Raw predictions of several saved runs on rows ``idx`` of ``data``.
 
     Parameters
@@ -321,6 +321,9 @@ def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None, 
         The split ``idx`` comes from: a run trained on other data than ``data`` with ``split`` then
         warns :class:`~cicy4lib.errors.DataMismatchWarning` (its scores are not those of its own test
         set), as :func:`cicy4lib.results.evaluate.evaluate` does.
+    canonical : bool
+        Canonical-form inputs (:func:`cicy4lib.results.evaluate.predict`'s option): any row and column
+        order of a configuration gets the same prediction.
 
     Returns
     -------
@@ -339,10 +342,11 @@ def predict_runs(run_dirs, data, idx=None, batch_size: int = 4096, device=None, 
             warn_if_other_data(config.get("data_fingerprint"), data, split, path)
         scale = config.get("scale")
         if isinstance(idx, Mapping):
-            out[name] = {key: predict(model, data, rows, batch_size=batch_size, device=device, scale=scale)
-                         for key, rows in idx.items()}
+            out[name] = {key: predict(model, data, rows, batch_size=batch_size, device=device, scale=scale,
+                                      canonical=canonical) for key, rows in idx.items()}
         else:
-            out[name] = predict(model, data, idx, batch_size=batch_size, device=device, scale=scale)
+            out[name] = predict(model, data, idx, batch_size=batch_size, device=device, scale=scale,
+                                canonical=canonical)
         del model  # one model in memory at a time
     return out
 
@@ -423,7 +427,8 @@ def _paper_ensembles_present(names, test: str, available: dict) -> tuple[dict, d
     return ensembles, missing
 
 
-def _predict_needed(needed, available, members, data, split, climb, batch_size, device) -> tuple[dict, dict]:
+def _predict_needed(needed, available, members, data, split, climb, batch_size, device,  # ensemble_results' state
+                    canonical) -> tuple[dict, dict]:
     """Test predictions of every needed run, validation predictions of the hill climb's candidates;
     each model is loaded once."""
     test_idx, valid_idx = np.asarray(split.test), np.asarray(split.valid)
@@ -431,17 +436,17 @@ def _predict_needed(needed, available, members, data, split, climb, batch_size, 
     for run in needed:
         subsets = {"test": test_idx, "valid": valid_idx} if climb and run in members else {"test": test_idx}
         preds = predict_runs({run: available[run]}, data, subsets, batch_size=batch_size, device=device,
-                             split=split)[run]
+                             split=split, canonical=canonical)[run]
         test_preds[run] = preds["test"]
         if "valid" in preds:
             valid_preds[run] = preds["valid"]
     return test_preds, valid_preds
 
 
-# eleven parameters: the public API as notebooks and the command line call it
+# twelve parameters: the public API as notebooks and the command line call it
 def ensemble_results(runs_dir, data, split="72", names=None, members=None, hill_climb: bool = True,
                      seed: int | None = None, *, score="accuracy", batch_size: int = 4096, device=None,
-                     baselines: bool = True) -> EnsembleResults:
+                     baselines: bool = True, canonical: bool = False) -> EnsembleResults:
     """:func:`run_ensembles` as a value: the table and what is said beneath it as fields.
 
     Parameters and errors are :func:`run_ensembles`'.
@@ -464,7 +469,8 @@ def ensemble_results(runs_dir, data, split="72", names=None, members=None, hill_
 
     needed = list(dict.fromkeys([*members, *(r for runs in ensembles.values() for r in runs)]))
     climb = hill_climb and bool(members)
-    test_preds, valid_preds = _predict_needed(needed, available, members, data, split, climb, batch_size, device)
+    test_preds, valid_preds = _predict_needed(needed, available, members, data, split, climb, batch_size, device,
+                                              canonical)
     test_idx = np.asarray(split.test)
     y_test, euler_test = np.asarray(data.hodge)[test_idx], verified_euler(data, test_idx)  # exact chi
 
@@ -499,10 +505,10 @@ def ensemble_results(runs_dir, data, split="72", names=None, members=None, hill_
                            impossible, data_label(data), int(len(test_idx)))
 
 
-# eleven parameters: the public API as notebooks and the command line call it
+# twelve parameters: the public API as notebooks and the command line call it
 def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_climb: bool = True,
                   seed: int | None = None, *, score="accuracy", batch_size: int = 4096, device=None,
-                  baselines: bool = True) -> pd.DataFrame:
+                  baselines: bool = True, canonical: bool = False) -> pd.DataFrame:
     """Test accuracies of saved runs, the paper's ensembles of them, their mean and a hill climb.
 
     Parameters
@@ -530,6 +536,9 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
         Add the rows of :mod:`cicy4lib.results.baselines` (group "baseline"), computed on the same test
         rows; members that are learned baselines (:func:`baselines.is_learned_baseline`) get
         group "baseline (learned)".
+    canonical : bool
+        Canonical-form inputs for every run (:func:`predict_runs`); off by default, as in
+        :func:`cicy4lib.results.evaluate.evaluate`.
 
     Notes
     -----
@@ -550,7 +559,8 @@ def run_ensembles(runs_dir, data, split="72", names=None, members=None, hill_cli
     ``valid_score`` {row name: validation score} for the hill-climb, ``test`` ("72"/"80").
     """
     return ensemble_results(runs_dir, data, split, names, members, hill_climb, seed, score=score,
-                            batch_size=batch_size, device=device, baselines=baselines).as_frame()
+                            batch_size=batch_size, device=device, baselines=baselines,
+                            canonical=canonical).as_frame()
 
 LEARNED = "baseline (learned)"
 
@@ -582,11 +592,11 @@ def ensemble_command(runs_dir, data, split="72", names=None, members=None, hill_
     if runs_dir is None:
         runs_dir = default_runs_dir()
         out(f"runs: {runs_dir}")
-    table = run_ensembles(runs_dir, data, split=split, names=names or None, members=members or None,
-                          hill_climb=hill_climb)
-    out(ensemble_report(table))
+    results = ensemble_results(runs_dir, data, split=split, names=names or None, members=members or None,
+                               hill_climb=hill_climb)
+    out(ensemble_report(results))
     if names:
-        built = [n for n in names if n in table.index.get_level_values("name")]
+        built = [n for n in names if n in results.table.index.get_level_values("name")]
         if not built:
             out(f"error: none of the asked-for ensembles {', '.join(names)} could be built (see above)")
             return 1

@@ -38,6 +38,7 @@ every table; they are scored as they are (wrong), never clipped silently.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,7 @@ from .baselines import BASELINE_GROUP, baseline_predictions
 
 __all__ = [
     "HODGE", "TARGETS", "METRICS", "H31_MIN", "MINIMUM", "predict", "round_predictions", "metrics_table",
-    "constrain", "impossible_counts", "clip_to_range", "evaluate", "accuracy_summary", "metric_summary",
+    "constrain", "impossible_counts", "clip_to_range", "evaluate", "evaluate_results", "Evaluation", "evaluation_of", "accuracy_summary", "metric_summary",
     "format_table", "markdown_table", "write_metrics", "evaluate_report", "baseline_table",
 ]
 
@@ -327,6 +328,35 @@ def _check_run_data(config, data, split, run) -> None:
         warn_if_other_data(config.get("data_fingerprint"), data, as_split(data, split), run)
 
 
+@dataclass
+class Evaluation:
+    """What :func:`evaluate_results` computes: the long table and, as values, what is said beneath it."""
+
+    table: pd.DataFrame  # columns subset, kind, target, accuracy, mse, mae, r2
+    fallbacks: dict  # subset -> rows where the constraint fell back to the raw values
+    impossible: dict  # subset -> impossible_counts of the raw predictions
+    n: dict  # subset -> rows scored
+
+    def notes(self) -> dict:
+        """Every field but ``table`` (what :func:`evaluate` also puts into its table's ``attrs``)."""
+        return {"fallbacks": self.fallbacks, "impossible": self.impossible, "n": self.n}
+
+    def as_frame(self) -> pd.DataFrame:
+        """The table with :meth:`notes` in ``attrs`` (:func:`evaluate`'s return value)."""
+        table = self.table.copy()
+        table.attrs.update(self.notes())
+        return table
+
+
+def evaluation_of(results) -> Evaluation:
+    """``results`` as an :class:`Evaluation`: one as it is, or :func:`evaluate`'s table rebuilt from
+    its ``attrs`` -- the one place that reads them, for notebooks written against that table."""
+    if isinstance(results, Evaluation):
+        return results
+    notes = getattr(results, "attrs", {})
+    return Evaluation(results, *(dict(notes.get(k) or {}) for k in ("fallbacks", "impossible", "n")))
+
+
 def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"), batch_size: int = 4096,
              device=None, canonical: bool = False) -> pd.DataFrame:
     """Raw and χ-constrained metrics of a model on the subsets of a split.
@@ -350,11 +380,32 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
 
     Returns
     -------
-    Long DataFrame with columns ``subset, kind, target, accuracy, mse, mae, r2``; ``kind`` is
-    "raw" (rounded outputs) or "constrained" (h31, h22 from χ), ``target`` h11..h22 or "mean".
-    ``attrs["fallbacks"]`` = {subset: rows where the constraint fell back to the raw values};
-    ``attrs["impossible"]`` = {subset: :func:`impossible_counts` of the raw predictions};
-    ``attrs["n"]`` = {subset: rows scored}. Baselines on the same rows: :func:`baseline_metrics`.
+    DataFrame
+        :func:`evaluate_results`' table, with its other fields in ``attrs`` (for notebooks written
+        against the table): ``attrs["fallbacks"]``, ``attrs["impossible"]`` and ``attrs["n"]``.
+        New code reads them as values from :func:`evaluate_results`.
+    """
+    return evaluate_results(model_or_preds, data, split, subsets=subsets, batch_size=batch_size, device=device,
+                            canonical=canonical).as_frame()
+
+
+def evaluate_results(model_or_preds, data, split, *, subsets=("train", "valid", "test"), batch_size: int = 4096,
+                     device=None, canonical: bool = False) -> Evaluation:
+    """Raw and χ-constrained metrics of a model on the subsets of a split, as values.
+
+    Parameters
+    ----------
+    model_or_preds, data, split, subsets, batch_size, device, canonical
+        As :func:`evaluate`.
+
+    Returns
+    -------
+    Evaluation
+        ``table``: long DataFrame with columns ``subset, kind, target, accuracy, mse, mae, r2``;
+        ``kind`` is "raw" (rounded outputs) or "constrained" (h31, h22 from χ), ``target`` h11..h22
+        or "mean". ``fallbacks`` = {subset: rows where the constraint fell back to the raw values};
+        ``impossible`` = {subset: :func:`impossible_counts` of the raw predictions}; ``n`` =
+        {subset: rows scored}. Baselines on the same rows: :func:`baseline_metrics`.
     """
     split = as_split(data, split, parts=("train", "valid", "test"))
     subsets = tuple(subsets)
@@ -393,12 +444,9 @@ def evaluate(model_or_preds, data, split, *, subsets=("train", "valid", "test"),
         rows += _long_rows(subset, "constrained", metrics_table(y_true, hodge))
         fallbacks[subset] = int(fallback.sum())
         impossible[subset] = impossible_counts(pred)
-        counts[subset] = raw.attrs["n"]
+        counts[subset] = int(np.all(y_true >= 0, axis=1).sum())  # the rows metrics_table scores
     table = pd.DataFrame(rows, columns=["subset", "kind", "target", *METRICS])
-    table.attrs["fallbacks"] = fallbacks
-    table.attrs["impossible"] = impossible
-    table.attrs["n"] = counts
-    return table
+    return Evaluation(table, fallbacks, impossible, counts)
 
 
 def baseline_table(data, split, subset: str = "test") -> pd.DataFrame:
@@ -528,7 +576,7 @@ def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: in
     accuracies; impossible raw values and constraint fallbacks. Writes ``metrics.json`` into
     the run directory unless ``write=False``.
 
-    Returns (text, summary DataFrame of :func:`metric_summary`, evaluate's table).
+    Returns (text, summary DataFrame of :func:`metric_summary`, :func:`evaluate`'s table).
     """
     from ..models.checkpoint import load_model  # lazy: imports torch
 
@@ -536,13 +584,14 @@ def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: in
     split_name = split or config.get("split", "72")
     split_obj = as_split(data, str(split_name)) if not hasattr(split_name, "test") else split_name
     _check_run_data(config, data, split_obj, run)
-    table = evaluate(model, data, split_obj, batch_size=batch_size, device=device)
+    results = evaluate_results(model, data, split_obj, batch_size=batch_size, device=device)
+    table = results.table
     base = baseline_metrics(data, split_obj)
     arch = config.get("arch", Path(run).name)
     summary = metric_summary(table, arch, base)
     label = data_label(data)
     name = getattr(split_obj, "name", split_name)
-    lines = [f"== {arch} ({Path(run)}) on {label}; split {name}, {table.attrs['n'].get('test', 0):,} test rows",
+    lines = [f"== {arch} ({Path(run)}) on {label}; split {name}, {results.n.get('test', 0):,} test rows",
              "Raw = rounded network outputs; constrained = h11, h21 as predicted, h31 and h22 from them "
              "and the exact χ (nothing clipped). Baselines are computed on the same test rows."]
     titles = {"accuracy": "test accuracy (%)", "mse": "test MSE", "mae": "test MAE", "r2": "test R²"}
@@ -553,18 +602,17 @@ def evaluate_report(run, data, split=None, *, write: bool = True, batch_size: in
     acc = acc.reindex(columns=list(TARGETS))
     acc.columns.name = None
     lines += ["", "accuracy (%) on every subset", format_table(acc)]
-    for subset, counts in table.attrs.get("impossible", {}).items():
+    for subset, counts in results.impossible.items():
         if counts.get("rows"):
             detail = ", ".join(f"{h} < {MINIMUM[h]}: {counts[h]}" for h in HODGE if counts[h])
             lines.append(f"impossible raw predictions on {subset}: {counts['rows']} rows ({detail}); "
                          "scored as they are, not clipped")
-    fb = {k: v for k, v in table.attrs.get("fallbacks", {}).items() if v}
+    fb = {k: v for k, v in results.fallbacks.items() if v}
     if fb:
         lines.append(f"constraint fallbacks (raw h31, h22 kept where χ gives an impossible value): {fb}")
     if write:
         run_dir = Path(run)
         path = write_metrics(run_dir, summary, data=data, split=name,
-                             extra={"impossible": table.attrs.get("impossible", {}),
-                                    "fallbacks": table.attrs.get("fallbacks", {})})
+                             extra={"impossible": results.impossible, "fallbacks": results.fallbacks})
         lines.append(f"wrote {path}")
-    return "\n".join(lines), summary, table
+    return "\n".join(lines), summary, results.as_frame()

@@ -1,4 +1,6 @@
 """The zoo command (cicy4lib.jobs.zoo): a tiny subset, a few models, the table with baselines."""
+from pathlib import Path
+
 import pandas as pd
 
 from cicy4lib.jobs import zoo
@@ -95,3 +97,9 @@ def test_zoo_markdown_reads_the_results_values_as_it_reads_the_table():
 
     assert undated(zoo.zoo_markdown(results)) == undated(zoo.zoo_markdown(table))
     assert "- note: used a note" in zoo.zoo_markdown(results) and "(10 test rows)" in zoo.zoo_markdown(results)
+    assert results.table.attrs == {} and results.table.equals(table)  # values as fields, the table plain
+
+
+def test_zoo_settings_normalise_the_folder_and_the_models():
+    settings = zoo.ZooSettings(out="somewhere", models=["LSTM-448"])
+    assert settings.out == Path("somewhere") and settings.models == ("LSTM-448",)

@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]  # the checkout
 MODEL_PARAMETERS = {
     "data": "auto", "split": "72", "epochs": None, "batch_size": 128, "seed": 42, "restarts": 0,
     "output_dir": "../Results_p2_Trained_models", "resume": True, "init_from": None, "time_budget_h": None, "amp": False,
-    "max_samples": None, "progress": True, "figures_dir": "../Results_p1_Figures",
+    "max_samples": None, "progress": True, "figures_dir": "../Results_p1_Figures", "canonical": True,
 }
 PROCESSING_PARAMETERS = {"data": "auto", "models_dir": "../Results_p2_Trained_models",
                          "figures_dir": "../Results_p1_Figures", "split": "72", "max_samples": None}
-COMPARE = {"compare_with_paper": None}  # inference and metrics notebooks
+COMPARE = {"compare_with_paper": None, "canonical": True}  # inference and metrics notebooks
 
 
 def _parameters(nb) -> dict:
@@ -378,3 +378,14 @@ def test_kernel_environment_is_set_inside_and_restored(tmp_path, monkeypatch):
         assert parts[1:] == ["/elsewhere"] and (Path(parts[0]) / "cicy4lib").is_dir()
         assert int(os.environ["OMP_NUM_THREADS"]) >= 1
     assert dict(os.environ) == before
+
+
+def test_model_and_inference_notebooks_predict_on_the_canonical_form():
+    # issue 21: `canonical = True` (a parameter) reaches every prediction of these notebooks
+    paths = [nbk.model_notebook_path(name, ROOT) for name in ("LSTM-448", "HodgeGNN-64")]
+    paths += [ROOT / "data-results-processing" / f"{kind}.ipynb" for kind in ("inference", "metrics")]
+    for path in paths:
+        nb = _read(path)
+        assert _parameters(nb)["canonical"] is True, path
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and "parameters" not in c.metadata.get("tags", []))
+        assert "canonical=canonical" in code, path

@@ -298,3 +298,21 @@ def test_split_repr_is_short():
     split = Split(np.arange(7000), np.arange(7000, 8000), np.arange(8000, 10000), "72")
     assert repr(split) == "Split('72': train 7,000 / valid 1,000 / test 2,000)"
     assert len(str(split)) < 80
+
+
+def test_evaluate_results_are_values_and_evaluate_keeps_its_attrs():
+    data = fake_data(80)
+    split = fake_split(80)
+    model = TableModel(_perturbed_table(data))
+    results = ev.evaluate_results(model, data, split)
+    assert isinstance(results, ev.Evaluation)
+    assert results.n == {"train": 40, "valid": 20, "test": 20}
+    assert set(results.fallbacks) == set(results.impossible) == {"train", "valid", "test"}
+    assert results.table.attrs == {}  # the values travel as fields, not in the table
+    df = ev.evaluate(model, data, split)  # the table notebooks were written against
+    pd.testing.assert_frame_equal(df, results.table)
+    assert df.attrs == results.notes()
+    # the one reader of those attrs turns the old table back into the same values
+    again = ev.evaluation_of(df)
+    assert (again.fallbacks, again.impossible, again.n) == (results.fallbacks, results.impossible, results.n)
+    assert ev.evaluation_of(results) is results
