@@ -212,7 +212,7 @@ def run_chunks(fn: Callable[..., Any], tasks: Iterable[tuple[int, tuple]], on_re
         old_term = None
     if progress:
         try:
-            from tqdm.auto import tqdm  # lazy: imports tqdm
+            from tqdm.auto import tqdm  # optional: the geometry layer may run without tqdm
 
             bar = tqdm(total=total, initial=done, desc=desc, unit="chunk", dynamic_ncols=True)
         except ImportError:  # tqdm is a dependency, but the geometry layer may run without it

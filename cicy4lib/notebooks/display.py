@@ -25,7 +25,7 @@ def data_note(data) -> str | None:
 
 def show_object(obj):
     try:
-        from IPython.display import display  # lazy: imports IPython
+        from IPython.display import display  # optional: IPython (outside a notebook: printed)
     except ImportError:  # plain Python: print instead
         print(obj)
         return
@@ -49,7 +49,7 @@ class _MarkdownText:
 def show_markdown(text: str):
     """Show markdown in a notebook, plain text elsewhere."""
     try:
-        from IPython import get_ipython  # lazy: imports IPython
+        from IPython import get_ipython  # optional: IPython (outside a notebook: plain text)
     except ImportError:
         get_ipython = None
     if get_ipython is None or get_ipython() is None:
@@ -61,8 +61,8 @@ def show_markdown(text: str):
 def show_image(path):
     """Show a PNG in a notebook (the figures module writes files and keeps no figure open)."""
     try:
-        from IPython import get_ipython  # lazy: imports IPython
-        from IPython.display import Image  # lazy: imports IPython
+        from IPython import get_ipython  # optional: IPython (outside a notebook: plain text)
+        from IPython.display import Image  # optional: IPython
     except ImportError:
         print(f"figure: {path}")
         return
