@@ -612,7 +612,6 @@ def fail_stale_trials(study) -> list[int]:
             if silent:
                 # a worker records its first heartbeat right after creating its trial: give a trial
                 # created a moment ago that moment before calling it abandoned
-
                 now = datetime.datetime.now()
                 youngest = min((now - t.datetime_start).total_seconds() if t.datetime_start else HEARTBEAT_WAIT_S
                                for t in silent)
