@@ -18,7 +18,9 @@ with the coefficients of ``8 c4``. Everything is exact integer arithmetic.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import math
+import multiprocessing
 import os
 
 import numpy as np
@@ -389,9 +391,6 @@ def _run_chunks(X: np.ndarray, scale, n_jobs: int, chunk: int = 50_000) -> np.nd
     tasks = [(X[s: s + chunk], scale, s) for s in range(0, len(X), chunk)]
     if n_jobs <= 1 or len(tasks) == 1:
         return np.concatenate([_euler_array_chunk(t) for t in tasks])
-    import concurrent.futures
-    import multiprocessing
-
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
     ctx = multiprocessing.get_context(method)
     with concurrent.futures.ProcessPoolExecutor(n_jobs, mp_context=ctx) as pool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..constants import MAX_COLS, MAX_ROWS
+from .euler import euler_numbers
 
 
 def split(P, col, parts):
@@ -106,8 +107,6 @@ def contraction_matches(mats, eulers=None):
         One entry per contraction: the index into ``mats``, the contracted row, and True where
         the contraction has the same Euler number (an ineffective splitting).
     """
-    from .euler import euler_numbers
-
     mats = [_trim(P) for P in mats]
     if eulers is None:
         eulers = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
@@ -177,8 +176,6 @@ def minimal_description(P):
         contraction keeps the Hodge numbers too: :mod:`.equivalence` checks that); ``P`` itself
         (trimmed) when it is minimal already.
     """
-    from .euler import euler_numbers
-
     P = _trim(P)
     chi = int(euler_numbers(_padded([P]))[0])
     while True:
@@ -251,8 +248,6 @@ def ineffective_splittings(mats, rng, n, tries=64, dims=(1, 2)):
     list of list of numpy.ndarray
         ``out[k]``: degree blocks describing ``mats[k]`` (possibly fewer than ``n``).
     """
-    from .euler import euler_numbers
-
     mats = [_trim(P) for P in mats]
     chis = euler_numbers(_padded(mats)) if mats else np.zeros(0, np.int64)
     cands, owner = [], []

@@ -30,6 +30,7 @@ from .. import outputs
 from ..constants import MAX_ROWS
 from ..data.cards import summary, write_card, write_generated_card
 from ..data.generated import GENERATED_DIR, release_chunks, run_generation, sample_from_generated, save_sample
+from ..errors import Cicy4Error
 from ..geometry.labelling import LABEL_TIMEOUT_S
 from ..geometry.sample_generator import DEFAULT_N, DEFAULT_SEED, build_sample
 from ..geometry.walks import default_chunk_settings
@@ -140,8 +141,6 @@ def _main_chunked(args, log):
 def run_main(argv=None) -> int:
     """:func:`main` as a command: a library error (an output refused, a damaged chunk that cannot be
     moved aside, other settings in the folder) is one ``error:`` line and exit status 2."""
-    from ..errors import Cicy4Error
-
     try:
         main(argv)
     except Cicy4Error as err:
