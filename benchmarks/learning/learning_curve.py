@@ -10,10 +10,11 @@ size above it means the whole training part. Sizes run in the order given, model
 given (HodgeGNN-64 first). HodgeGNN-64 trains with its own recipe; LSTM-448 with the fast recipe at
 its adaptive batch (``recipes.fast_batch_size``: clip(n // 200, 32, 512), lr by the square-root rule).
 
-Per point: a pilot run of one epoch (same model, rows, recipe; thrown away) gives the seconds an epoch
-takes here now, validation included; the epochs are chosen so that the run fills the budget (the
-one-cycle schedules end annealed), and time_budget_h = cap x budget stops a run that falls behind
-(the load changes). A timing of a few steps alone was too noisy on the shared machine: it planned 9
+Per point: a pilot run of 2 (LSTM) or 3 (HodgeGNN) epochs (same model, rows, recipe; thrown away)
+gives the seconds an epoch takes here now, validation included (mean over the pilot's epochs after
+the first, which carries one-time set-up: a one-epoch pilot planned 10.4 of 15 minutes for
+HodgeGNN); the epochs are chosen so that the run fills the budget (the one-cycle schedules end
+annealed), and time_budget_h = cap x budget stops a run that falls behind (the load changes). A timing of a few steps alone was too noisy on the shared machine: it planned 9
 minutes of LSTM-448 for a 15-minute point. Each point records its load average before and after.
 Resumable: finished points are read from runs/curve_<data>/<model>_n<size>/test.json and skipped.
 """
@@ -63,9 +64,11 @@ def main():
             cfg = TrainConfig.from_recipe(recipe, num_threads=a.threads)
             if recipe == "fast":  # adaptive batch, lr by the square-root rule (from_recipe rescales it)
                 cfg = TrainConfig.from_recipe("fast", batch_size=fast_batch_size(n), num_threads=a.threads)
-            pilot = cicy4lib.train_model(model, data, sub, dataclasses.replace(cfg, max_epochs=1), output_dir=str(out_dir / "_pilot"),
-                                         run_name=run, resume=False, overwrite=True, progress=False)
-            epoch_s = float(pilot.seconds)
+            pilot_epochs = 3 if recipe != "fast" else 2  # HodgeGNN's first two epochs run ~1.5x slower than the rest
+            pilot = cicy4lib.train_model(model, data, sub, dataclasses.replace(cfg, max_epochs=pilot_epochs),
+                                         output_dir=str(out_dir / "_pilot"), run_name=run, resume=False, overwrite=True,
+                                         progress=False)
+            epoch_s = float(pilot.history["seconds"].iloc[1:].mean())  # the first epoch carries one-time set-up
             shutil.rmtree(out_dir / "_pilot" / run, ignore_errors=True)
             rate = n / epoch_s  # samples/s with validation and bookkeeping
             epochs = int(max(2, min(200, round(a.minutes * 60 / epoch_s))))
