@@ -278,18 +278,7 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None
         idx = list(range(chunks))
         if release is not None:
             allow_partial = True  # a release is served whatever its size
-    parts = {k: [] for k in ("conf", "euler", "hodge", "method", "chunk")}
-    versions = Counter()
-    settings = None
-    for i in idx:
-        with np.load(chunk_path(out_dir, i), allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            for k in ("conf", "euler", "hodge", "method"):
-                parts[k].append(z[k])
-        parts["chunk"].append(np.full(len(parts["conf"][-1]), i, np.int32))
-        versions[f"{meta['generator_version']}/{meta['labeller_version']}"] += 1
-        settings = settings or meta["settings"]
-    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    arrays, versions, settings = _read_chunks(out_dir, idx)
     flat = np.ascontiguousarray(arrays["conf"]).reshape(len(arrays["conf"]), -1)
     _, first = np.unique(flat.view(np.dtype((np.void, flat.shape[1]))).ravel(), return_index=True)
     keep = np.zeros(len(flat), bool)
@@ -310,6 +299,23 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None
                       "chunk_versions": dict(versions), "n_candidates": n_all, "n_duplicates_across_chunks": n_dup,
                       "methods_all": methods_all, "n": int(len(arrays["conf"]))}
     return arrays
+
+
+def _read_chunks(out_dir, idx):
+    """The arrays of chunks ``idx`` concatenated (``chunk`` says where each entry came from), the
+    count of generator/labeller versions, and the settings of the first."""
+    parts = {k: [] for k in ("conf", "euler", "hodge", "method", "chunk")}
+    versions = Counter()
+    settings = None
+    for i in idx:
+        with np.load(chunk_path(out_dir, i), allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            for k in ("conf", "euler", "hodge", "method"):
+                parts[k].append(z[k])
+        parts["chunk"].append(np.full(len(parts["conf"][-1]), i, np.int32))
+        versions[f"{meta['generator_version']}/{meta['labeller_version']}"] += 1
+        settings = settings or meta["settings"]
+    return {k: np.concatenate(v) for k, v in parts.items()}, versions, settings
 
 
 def sample_from_generated(out_dir=None, n=DEFAULT_N, seed=DEFAULT_SEED):

@@ -233,8 +233,8 @@ def pad(P):
     return out
 
 
-def build_sample(n=DEFAULT_N, seed=DEFAULT_SEED, workers=2, max_rows=14, timeout=LABEL_TIMEOUT_S,
-                 seeds=None, log=None):
+def build_sample(n=DEFAULT_N, seed=DEFAULT_SEED, workers=2, max_rows=14, timeout=LABEL_TIMEOUT_S,  # kept whole:
+                 seeds=None, log=None):  # its order of random draws makes the shipped sample
     """Generate, label and select the sample.
 
     Parameters

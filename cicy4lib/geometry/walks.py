@@ -327,7 +327,7 @@ def _redundant_cached(batch, keys, chis, ask, cache):
     return np.array([bool(a) and cache[k] for a, k in zip(ask, keys)], dtype=bool)
 
 
-def _grow_layer(parents, quota, rng, settings):
+def _grow_layer(parents, quota, rng, settings):  # one loop kept whole: its order of random draws makes the released chunks
     """Up to ``quota`` distinct configurations one row larger than ``parents`` (list of
     (P, chi)), each the first effective, non-product splitting of a random parent.
 

@@ -56,6 +56,23 @@ def main(argv=None):
         Sample mode: ``--out`` inside the package, or the default ``./sample.npz`` already there,
         without ``--force`` (nothing is generated then).
     """
+    args = build_parser().parse_args(argv)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    if args.chunks is not None or args.card or args.release is not None:
+        return _main_chunked(args, log)
+    return _main_sample(args, log)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The generator's command line (sample mode, and chunked mode for the large set).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--n", type=int, default=DEFAULT_N, help="entries to ship")
@@ -88,13 +105,11 @@ def main(argv=None):
                    help="overwrite a manifest with other settings (sample mode: write --out inside the package "
                         "or over an existing ./sample.npz)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = ap.parse_args(argv)
+    return ap
 
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
 
-    if args.chunks is not None or args.card or args.release is not None:
-        return _main_chunked(args, log)
+def _main_sample(args, log):
+    """Sample mode: build the embedded sample (or draw it from the release), then its card."""
     args.workers = 2 if args.workers is None else args.workers
     args.max_rows = 14 if args.max_rows is None else args.max_rows
     out_path = outputs.sample_output(args.out, force=args.force)  # refused before anything is generated

@@ -21,7 +21,7 @@ def _koszul_subsets(P, n, L):
     return _koszul_subsets_many(P, n, [L])[0]
 
 
-def _koszul_subsets_many(P, n, Ls):
+def _koszul_subsets_many(P, n, Ls):  # one batched kernel: the block arrays feed the union step in place
     """:func:`_koszul_subsets` of several line bundles ``L >= 0`` at once (a list per L).
 
     Row r needs t_r = sum_{s in S} p_rs <= L_r or t_r >= L_r + n_r + 1, and t_r <= n_r + 1
