@@ -18,11 +18,13 @@ from .labelling import LABEL_TIMEOUT_S, label_with_limit
 from .splitting import _padded, _trim, contractions, ineffective_splittings
 
 
-def _label(P, chi, timeout, cache):
+def _verdict(P, chi, hodge, timeout, cache):
+    """"same", "different" or "unlabelled": ``P``'s Hodge numbers against ``hodge`` (labels cached)."""
     key = P.tobytes() + bytes(P.shape)
     if key not in cache:
         cache[key] = label_with_limit(P, timeout, euler=chi)[0]
-    return cache[key]
+    h = cache[key]
+    return "unlabelled" if h is None else "same" if tuple(h) == tuple(hodge) else "different"
 
 
 def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S):
@@ -63,9 +65,7 @@ def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S):
     for (k, i), Q, chi in zip(owners, smaller, chis.tolist()):
         if chi != eulers[k]:
             continue
-        hq = _label(Q, chi, timeout, cache)
-        verdict = "unlabelled" if hq is None else "same" if tuple(hq) == tuple(hodge[k]) else "different"
-        out[verdict][k].append(i)
+        out[_verdict(Q, chi, hodge[k], timeout, cache)][k].append(i)
     return out
 
 
@@ -108,20 +108,8 @@ def same_hodge_splittings(mats, hodge, rng, n, tries=64, dims=(1, 2), timeout=LA
         for Q in cands:
             if len(out[k]) >= n:
                 break
-            h = _label(Q, int(chis[k]), timeout, cache)
-            verdict = "unlabelled" if h is None else "same" if tuple(h) == tuple(hodge[k]) else "different"
+            verdict = _verdict(Q, int(chis[k]), hodge[k], timeout, cache)
             counts[verdict] += 1
             if verdict == "same":
                 out[k].append(Q)
-    return out, counts
-    same_chi = euler_numbers(_padded(cands)) == chis[np.asarray(owner)]
-    cache = {}
-    for Q, k, s in zip(cands, owner, same_chi.tolist()):
-        if not s or len(out[k]) >= n:
-            continue
-        h = _label(Q, int(chis[k]), timeout, cache)
-        verdict = "unlabelled" if h is None else "same" if tuple(h) == tuple(hodge[k]) else "different"
-        counts[verdict] += 1
-        if verdict == "same":
-            out[k].append(Q)
     return out, counts
