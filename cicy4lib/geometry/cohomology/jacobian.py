@@ -74,7 +74,7 @@ def _jacobian_rank(cfg, E, N, q):
     return rank_mod_p(full) - rank_image
 
 
-def _jacobian_rank_transferred(cfg, E, N, q):
+def _jacobian_rank_transferred(cfg, E, N, q):  # _jacobian_rank's image-rank step on transferred cochains: the two stay side by side so each reads alone
     """Rank of H^q(TA|_X) -> H^q(N) on the transferred complexes (see _Transferred)."""
     cech = cfg.cech()
     targets = []

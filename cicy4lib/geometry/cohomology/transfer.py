@@ -90,6 +90,7 @@ class _Transferred:
             bad = nonform.get(sig0)
             if bad is None:
                 bad = nonform[sig0] = cech.rows_not_in_form(key)
+            # the bit walk of cech.koszul(), copied on purpose: the innermost loop (see cech.py)
             S = key >> sh
             rest = S
             while rest:
