@@ -74,6 +74,24 @@ def plot(points, out, *, sel, n_test, guess=None, long_runs=()):
     return out
 
 
+def markdown_table(points) -> str:
+    """learning.md's table of the curve's points: test accuracy %, h11 and h21 raw (rounded outputs), h31 and h22
+    χ-constrained (from the rounded h11, h21 and the exact χ; HodgeGNN outputs exactly these), raw h31/h22 after /."""
+    lines = ["| model | training rows | batch / lr | epochs done / planned | stopped | training wall | load 1-min start → end "
+             "| h11 | h21 | h31 constrained / raw | h22 constrained / raw | h11 and h21 | date |", "|" + "---|" * 13]
+    order = {"HodgeGNN-64": 0, "LSTM-448": 1}
+    for p in sorted(points, key=lambda p: (order.get(p["model"], 9), p["n_train"])):
+        acc = p["test_accuracy_percent"]
+        lines.append(f"| {p['model']} ({'own recipe' if p['recipe'] != 'fast' else 'fast recipe'}) | {p['n_train']:,} "
+                     f"| {p['batch_size']} / {p['lr']:.2g} | {p['epochs']} / {p['planned_epochs']} | {p['stopped']} "
+                     f"| {p['train_seconds']} s ({p['train_seconds'] / 60:.1f} min) "
+                     f"| {p['loadavg_start'][0]} → {p['loadavg_end'][0]} "
+                     f"| {acc['raw_h11']:.2f} | {acc['raw_h21']:.2f} | {acc['constrained_h31']:.2f} / {acc['raw_h31']:.2f} "
+                     f"| {acc['constrained_h22']:.2f} / {acc['raw_h22']:.2f} "
+                     f"| {acc['both_h11_h21']:.2f} | {p['date']} |")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="r3")
@@ -97,6 +115,7 @@ def main():
     out = plot(points, Path(a.out), sel=SELECTION.get(a.data, a.data), n_test=n_test, guess=(g11, g21),
                long_runs=long_runs)
     print(out, len(points), "points; guess", round(g11, 2), round(g21, 2))
+    print(markdown_table(points))
 
 
 if __name__ == "__main__":
