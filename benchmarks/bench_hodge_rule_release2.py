@@ -82,6 +82,8 @@ def main():
     ap.add_argument("--sample", type=int, default=None,
                     help="judge a seeded random N of the redundant entries (the summary then counts only those)")
     ap.add_argument("--timeout", type=float, default=20)
+    ap.add_argument("--reverse", action="store_true",
+                    help="judge the blocks from the last one back (a second process shares the work)")
     a = ap.parse_args()
     import cicy4lib
     data = cicy4lib.load_dataset("generated-r2")
@@ -94,7 +96,8 @@ def main():
     verdict = np.full(len(redundant), -1, np.int8)
     verdict[~redundant] = 0
     t0 = time.time()
-    for b, lo in enumerate(range(0, len(idx), a.block)):
+    blocks = list(enumerate(range(0, len(idx), a.block)))
+    for b, lo in (blocks[::-1] if a.reverse else blocks):
         path = out_dir / f"block_{a.block}_{b:04d}.npy"
         sel = idx[lo:lo + a.block]
         if path.exists():
