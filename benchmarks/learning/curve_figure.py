@@ -45,12 +45,13 @@ def plot(points, out, *, sel, n_test, guess=None, long_runs=()):
             pts = sorted((p["n_train"], p["test_accuracy_percent"][f"raw_{h}"]) for p in points if p["model"] == model)
             mins = sorted({p["budget_min"] for p in points if p["model"] == model})
             recipe = "own recipe" if model.startswith("HodgeGNN") else "fast recipe, adaptive batch"
-            ax.plot(*zip(*pts), "-", markersize=7, **styles.get(model, {}),
-                    label=f"{model} ({recipe}), {'/'.join(f'{m:g}' for m in mins)} min a point, 1 thread — generated data")
+            ax.plot(*zip(*pts), "-", markersize=7, zorder=3, **styles.get(model, {}),
+                    label=f"{model} ({recipe}), {'/'.join(f'{m:g}' for m in mins)}-min budget a point, 1 thread — generated data")
             for x, v in pts:
                 ax.annotate(f"{v:.1f}", (x, v), textcoords="offset points", xytext=(6, -12), fontsize=7)
         for f in long_runs:
-            ax.plot([f["n_train"]], [f["accuracy_percent"][f"test_raw_{h}"]], "*", markersize=14, color="tab:blue",
+            ax.plot([f["n_train"]], [f["accuracy_percent"][f"test_raw_{h}"]], "*", markersize=20, color="navy",
+                    markerfacecolor="none", zorder=1,
                     label=f"{f['model']}, shipped run: {f['epochs']} epochs, {f['train_seconds'] / 60:.1f} min — generated data")
         if guess is not None:
             ax.axhline(guess[0 if h == "h11" else 1], color="grey", ls="--", lw=1,
