@@ -100,6 +100,10 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "Results_p1_Figures" / "fig_learning_curve.png"))
     ap.add_argument("--long-run", nargs="*", default=None, help="test.json of train_final.py runs (default: the "
                     "longest final_<data>_* run)")
+    ap.add_argument("--guess", nargs=3, type=float, default=None, metavar=("H11", "H21", "N_TEST"),
+                    help="the favourable guess's test accuracy and test size as recorded, instead of loading the data "
+                         "(when the release has grown since the points were trained)")
+    ap.add_argument("--title-data", default=None, help="the data's name in the title (default: SELECTION[data])")
     a = ap.parse_args()
     curve = Path(a.curve) if a.curve else HERE / "runs" / f"curve_{a.data}"
     points = [json.loads(p.read_text()) for p in sorted(curve.glob("*/test.json"))]
@@ -109,11 +113,15 @@ def main():
         long_runs = sorted(finals, key=lambda f: f["epochs"])[-1:]
     else:
         long_runs = [json.loads(Path(p).read_text()) for p in a.long_run]
-    g11, g21, n_test, n_data = guess_accuracy(a.data)
-    other = {p.get("n_data") for p in points} - {None, n_data}
-    if other:  # the release grew or changed since the points were trained: their split is another one
-        raise SystemExit(f"the curve's points were trained on {other} entries, {a.data} has {n_data} now")
-    out = plot(points, Path(a.out), sel=SELECTION.get(a.data, a.data), n_test=n_test, guess=(g11, g21),
+    if a.guess:
+        g11, g21, n_test = a.guess[0], a.guess[1], int(a.guess[2])
+    else:
+        g11, g21, n_test, n_data = guess_accuracy(a.data)
+        other = {p.get("n_data") for p in points} - {None, n_data}
+        if other:  # the release grew or changed since the points were trained: their split is another one
+            raise SystemExit(f"the curve's points were trained on {other} entries, {a.data} has {n_data} now; "
+                             "pass --guess with the recorded favourable guess")
+    out = plot(points, Path(a.out), sel=a.title_data or SELECTION.get(a.data, a.data), n_test=n_test, guess=(g11, g21),
                long_runs=long_runs)
     print(out, len(points), "points; guess", round(g11, 2), round(g21, 2))
     print(markdown_table(points))
