@@ -218,7 +218,7 @@ def _add_train(sub, recipes) -> None:
                    help="mixed precision: bfloat16 on Ampere+ GPUs and on CPUs with native bfloat16 "
                         "(AVX512-BF16/AMX), float16 + GradScaler on older GPUs")
     p.add_argument("--recipe", default="paper", choices=recipes,
-                   help="paper (default) | fast (NOT the paper's: standardised targets, batch 512, one-cycle)"
+                   help="paper (default) | fast (NOT the paper's: standardised targets, batch clip(n_train // 200, 32, 512), one-cycle)"
                         " | cicyminer; see cicy4lib.training.recipes")
     p.add_argument("--compile", action="store_true", help="torch.compile the model (GPU)")
     p.add_argument("--augment-permutations", action="store_true",

@@ -131,13 +131,15 @@ def recipe_for(name: str, recipe: str) -> str:
 
 def estimate_minutes(name, data, split, config) -> float:
     """Training minutes ``config.max_epochs`` epochs of ``name`` would take here, from the time of one
-    training step at ``config.batch_size`` (the second of two; the first warms up)."""
+    training step at the batch the run will use (the fast recipe's adapts to the training rows: the
+    second of two steps is timed; the first warms up)."""
     import torch  # lazy: imports torch
     import torch.nn.functional as F  # lazy: imports torch
 
     from ..models import build_model  # lazy: imports torch
     from ..models.hooks import hooks_of  # lazy: imports torch
 
+    config = config.for_train_rows(len(split.train))
     model = build_model(name).train()
     rows = np.asarray(split.train)[:config.batch_size]
     x = torch.from_numpy(np.ascontiguousarray(data.features(rows), dtype=np.float32))

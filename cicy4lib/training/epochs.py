@@ -144,6 +144,7 @@ def validation_loss(model, x, y, *, batch_size=128, eval_batch_size=4096, delta=
 
 
 @torch.inference_mode()
+# nine parameters: the loop's own tensors and settings, passed as they are (no bundle built per epoch)
 def validate(compiled, model, x, y_fit, y_raw, stats, scale, config, amp):
     """Validation loss in training units (mean of per-batch means) and raw-unit metrics of one pass,
     among them ``val_pred_spread``: the largest standard deviation over rows of any raw output (0: a

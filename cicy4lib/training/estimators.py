@@ -20,6 +20,7 @@ from .config import TrainResult
 from .runs import RunLock, data_fingerprint, data_provenance
 
 
+# many keyword options: the same signature as train() (cicy4lib.train_model dispatches to either)
 def train_tree(model_name, data, split="72", config=None, *, output_dir="Results_p2_Trained_models",
                run_name=None, resume: bool = True, overwrite: bool = False, progress: bool = True,
                params: dict | None = None, **_ignored):

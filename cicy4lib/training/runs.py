@@ -384,6 +384,7 @@ class Run:
         self.close()
 
 
+# many keyword options: what train() and train_tree() check before they touch a run directory
 def open_run(run_dir: str | os.PathLike, *, resume: bool = True, overwrite: bool = False,
              fingerprint: Mapping | None = None, init_from: str | os.PathLike | None = None,
              arch: Any = None, check_state: Callable[[dict, Path], None] | None = None,
@@ -446,6 +447,7 @@ def open_run(run_dir: str | os.PathLike, *, resume: bool = True, overwrite: bool
         raise
 
 
+# open_run's options passed on unchanged: the checks it runs while holding the lock
 def _check(run_dir: Path, lock: RunLock, *, resume, overwrite, fingerprint, init_from, arch, check_state,
            columns=()) -> Run:
     state_path = run_dir / STATE_FILE
