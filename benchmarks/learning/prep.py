@@ -2,7 +2,9 @@
 
     .venv/bin/python benchmarks/learning/prep.py r2nr   # release 2, non-redundant entries (mask cached)
     .venv/bin/python benchmarks/learning/prep.py r2     # release 2, all entries
-    .venv/bin/python benchmarks/learning/prep.py r3     # release 3 (load_dataset("generated") once it lands)
+    .venv/bin/python benchmarks/learning/prep.py r3     # release 3 as served now (load_dataset("generated"))
+    .venv/bin/python benchmarks/learning/prep.py r3.0   # release 3 as first released (chunks 0-209, 55,645)
+    .venv/bin/python benchmarks/learning/prep.py r2h    # release 2 under the Hodge rule (generated-hodge-rule)
 
 Split: cicy4lib's split_72 (seed 42) over the entries kept, i.e. indices into the kept subset.
 """
@@ -28,6 +30,17 @@ def load(which):
             data = data.subset(~mask)
     elif which == "r3":
         data = cicy4lib.load_dataset("generated")
+    elif which == "r3.0":  # release 3 as first released (chunks 0-209, 55,645): the shipped model's data
+        from cicy4lib.data.generated import GENERATED_DIR, load_generated
+        from cicy4lib.data.readers import LoadOptions, dataset_from_arrays
+        arrays = load_generated(GENERATED_DIR, chunks=210, allow_partial=True)
+        meta = arrays.pop("meta")
+        arrays.pop("chunk")
+        data = dataset_from_arrays(arrays, GENERATED_DIR, LoadOptions(None, True, True, True), meta=meta,
+                                   provenance={"kind": "generated", "source": "generated", "release": "3.0",
+                                               "n_chunks": 210}, source="generated")
+    elif which == "r2h":
+        data = cicy4lib.load_dataset("generated-hodge-rule")
     elif which == "sample":
         data = cicy4lib.load_dataset("sample")
     else:
