@@ -47,8 +47,6 @@ def block_verdicts(conf, euler, hodge, timeout):
 
 def summary(data, redundant, verdict):
     rows = (np.asarray(data.conf) != 0).any(2).sum(1)
-    keep = verdict == 0
-    keep[redundant] = False
     done = verdict >= 0
     kinds = {"minimal (Euler rule)": (~redundant) & done, "distinct (Hodge rule keeps)": (verdict == 2),
              "redundant (same Hodge numbers)": verdict == 1, "undetermined": verdict == 3}
@@ -111,8 +109,7 @@ def main():
         verdict[sel] = got
         print(f"block {b}: {np.bincount(got, minlength=4).tolist()} in {time.time() - t:.0f} s", flush=True)
     if a.sample:  # only the judged ones count; the Euler-minimal entries stay in the summary as they are
-        redundant = redundant & (verdict >= 0) | ~redundant
-        redundant[~np.load(MASK)] = False
+        redundant = redundant & (verdict >= 0)
     s = summary(data, redundant, verdict)
     s.update(command="python benchmarks/bench_hodge_rule_release2.py" + (f" --sample {a.sample}" if a.sample else ""),
              date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), seconds_this_run=round(time.time() - t0),

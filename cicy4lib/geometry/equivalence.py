@@ -15,7 +15,7 @@ import numpy as np
 
 from .euler import euler_numbers
 from .labelling import LABEL_TIMEOUT_S, label_with_limit
-from .splitting import _padded, _trim, contractions, ineffective_splittings
+from .splitting import _padded, _trim, contractions, ineffective_rows, ineffective_splittings
 
 
 def _verdict(P, chi, hodge, timeout, cache):
@@ -27,7 +27,7 @@ def _verdict(P, chi, hodge, timeout, cache):
     return "unlabelled" if h is None else "same" if tuple(h) == tuple(hodge) else "different"
 
 
-def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S):
+def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S, chi_equal_rows=None):
     """Sort each configuration's χ-equal contractions into same and different manifolds.
 
     Parameters
@@ -39,6 +39,9 @@ def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S):
         Their Hodge numbers (h11, h21, h31, h22).
     timeout : float
         CPU seconds allowed to label one contraction.
+    chi_equal_rows : list of list of int, optional
+        :func:`.splitting.ineffective_rows` of ``mats`` when the caller has them (computed here
+        otherwise): the contractions that keep χ, the only ones labelled.
 
     Returns
     -------
@@ -52,20 +55,16 @@ def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S):
     mats = [_trim(P) for P in mats]
     eulers = np.asarray(eulers, dtype=np.int64)
     hodge = np.asarray(hodge, dtype=np.int64).reshape(len(mats), 4)
+    if chi_equal_rows is None:
+        chi_equal_rows = ineffective_rows(mats, eulers)
     out = {k: [[] for _ in mats] for k in ("same", "different", "unlabelled")}
-    owners, smaller = [], []
-    for k, P in enumerate(mats):
-        for i, Q in contractions(P):
-            owners.append((k, i))
-            smaller.append(Q)
-    if not smaller:
-        return out
-    chis = euler_numbers(_padded(smaller))
     cache = {}
-    for (k, i), Q, chi in zip(owners, smaller, chis.tolist()):
-        if chi != eulers[k]:
+    for k, (P, rows) in enumerate(zip(mats, chi_equal_rows)):
+        if not rows:
             continue
-        out[_verdict(Q, chi, hodge[k], timeout, cache)][k].append(i)
+        smaller = dict(contractions(P))
+        for i in rows:
+            out[_verdict(smaller[i], int(eulers[k]), hodge[k], timeout, cache)][k].append(i)
     return out
 
 

@@ -107,10 +107,11 @@ def _redundancy(conf, euler, stored_hodge, timeout):
     hodge = np.full((n, 4), -1, np.int64) if stored_hodge is None else np.asarray(stored_hodge, np.int64)
     judge = [i for i, r in enumerate(rows) if r and (hodge[i] >= 0).all()]
     for i, r in enumerate(rows):
-        if r and i not in set(judge):
+        if r and not (hodge[i] >= 0).all():
             redundant_row[i] = r[0]  # no labels to compare: the Euler rule alone
     if judge:
-        v = contraction_verdicts([conf[i] for i in judge], euler[judge], hodge[judge], timeout)
+        v = contraction_verdicts([conf[i] for i in judge], euler[judge], hodge[judge], timeout,
+                                 chi_equal_rows=[rows[i] for i in judge])
         for k, i in enumerate(judge):
             if v["same"][k]:
                 redundant_row[i] = v["same"][k][0]
