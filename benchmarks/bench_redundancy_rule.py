@@ -25,18 +25,15 @@ import numpy as np
 from cicy4lib.geometry.equivalence import contraction_verdicts
 from cicy4lib.geometry.euler import euler_numbers
 from cicy4lib.geometry.labelling import label_with_limit
-from cicy4lib.geometry.splitting import _padded, _trim, contractions, ineffective_splittings
+from cicy4lib.geometry.splitting import _padded, _trim, contractions, ineffective_rows, ineffective_splittings
 
 HERE = Path(__file__).parent
 
 
 def chi_equal_contractions(P, chi):
     """(row, contracted matrix) for each contraction of P with P's Euler number."""
-    cons = list(contractions(P))
-    if not cons:
-        return []
-    chis = euler_numbers(_padded([Q for _, Q in cons]))
-    return [(i, Q) for (i, Q), c in zip(cons, chis.tolist()) if c == chi]
+    smaller = dict(contractions(P))
+    return [(i, smaller[i]) for i in ineffective_rows([P], [chi])[0]]
 
 
 def compare(pairs, timeout):
@@ -83,9 +80,7 @@ def main():
     for k in rng.permutation(idx):
         if len(pairs) >= a.n:
             break
-        P, chi = _trim(r2.conf[k]), int(r2.euler[k]) if hasattr(r2, "euler") else None
-        if chi is None:
-            chi = int(euler_numbers(_padded([P]))[0])
+        P, chi = _trim(r2.conf[k]), int(r2.euler[k])
         same = chi_equal_contractions(P, chi)
         if same:
             i, Q = same[int(rng.integers(len(same)))]
