@@ -50,6 +50,7 @@ from ..data.label import data_label, provenance
 from ..data.splits import as_split
 from ..fileio import atomic_write_json
 from .baselines import BASELINE_GROUP, baseline_predictions
+from .tables import format_table, markdown_table  # text tables live in tables.py; names kept here for callers
 
 __all__ = [
     "HODGE", "TARGETS", "METRICS", "H31_MIN", "MINIMUM", "predict", "round_predictions", "metrics_table",
@@ -518,37 +519,6 @@ def metric_summary(model_table: pd.DataFrame, name: str, baselines: pd.DataFrame
 
 
 _DECIMALS = {"accuracy": 2, "mse": 3, "mae": 3, "r2": 3}
-
-
-def _cell(value, decimals: int) -> str:
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return "–"
-        return f"{value:.{decimals}f}"
-    return str(value)
-
-
-def markdown_table(df: pd.DataFrame, decimals: int | dict = 2, *, index: bool = True) -> str:
-    """A GitHub-flavoured Markdown pipe table (no extra dependency); floats rounded to
-    ``decimals`` (an int, or {column: int}), NaN shown as "–"."""
-    frame = df.reset_index() if index else df
-    if index and all(n is None for n in df.index.names):
-        frame = frame.rename(columns={"index": ""})
-    cols = [str(c) for c in frame.columns]
-
-    def dec(col):
-        return decimals.get(col, 2) if isinstance(decimals, dict) else decimals
-
-    lines = ["| " + " | ".join(cols) + " |",
-             "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"]
-    for row in frame.itertuples(index=False):
-        lines.append("| " + " | ".join(_cell(v, dec(c)).replace("|", "\\|") for c, v in zip(cols, row)) + " |")
-    return "\n".join(lines)
-
-
-def format_table(df: pd.DataFrame, decimals: int = 2) -> str:
-    """Plain-text table with floats rounded to ``decimals`` (NaN as "–") for terminals."""
-    return df.to_string(float_format=lambda v: "–" if np.isnan(v) else f"{v:.{decimals}f}")
 
 
 def write_metrics(run_dir, summary: pd.DataFrame, *, data=None, split=None, extra: dict | None = None) -> Path:

@@ -1,5 +1,6 @@
-"""The ensembles' accuracy table as text and as files: the lines beneath it, a printable report,
-``results.csv`` / ``results.md`` with their provenance."""
+"""Tables as text: Markdown pipe tables and plain-text tables, and the ensembles' accuracy table
+as text and as files (the lines beneath it, a printable report, ``results.csv`` / ``results.md``
+with their provenance)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,37 @@ import pandas as pd
 
 from ..data.label import data_label, provenance
 from ..fileio import atomic_write_json, atomic_write_text
-from .evaluate import markdown_table
+
+
+def _cell(value, decimals: int) -> str:
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return "–"
+        return f"{value:.{decimals}f}"
+    return str(value)
+
+
+def markdown_table(df: pd.DataFrame, decimals: int | dict = 2, *, index: bool = True) -> str:
+    """A GitHub-flavoured Markdown pipe table (no extra dependency); floats rounded to
+    ``decimals`` (an int, or {column: int}), NaN shown as "–"."""
+    frame = df.reset_index() if index else df
+    if index and all(n is None for n in df.index.names):
+        frame = frame.rename(columns={"index": ""})
+    cols = [str(c) for c in frame.columns]
+
+    def dec(col):
+        return decimals.get(col, 2) if isinstance(decimals, dict) else decimals
+
+    lines = ["| " + " | ".join(cols) + " |",
+             "|" + "|".join("---:" if pd.api.types.is_numeric_dtype(frame[c]) else "---" for c in frame.columns) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v, dec(c)).replace("|", "\\|") for c, v in zip(cols, row)) + " |")
+    return "\n".join(lines)
+
+
+def format_table(df: pd.DataFrame, decimals: int = 2) -> str:
+    """Plain-text table with floats rounded to ``decimals`` (NaN as "–") for terminals."""
+    return df.to_string(float_format=lambda v: "–" if np.isnan(v) else f"{v:.{decimals}f}")
 
 
 def _fmt(v, decimals=2) -> str:
