@@ -3,12 +3,11 @@
 PyTorch starts with one intra-op thread per core. For this library's workloads (2-layer LSTMs
 and GRUs over 16 time steps at batch 128) that default is a trap on small machines: the work per
 time step is too small to split, and as soon as anything else uses another core, the threads
-wait for each other. Measured on the 2-vCPU machine (LSTM-448, batch 128 training step):
-~550 samples/s with one thread, 503 with two on an idle machine, 78-145 with two while another
-process used the second core. One trainer epoch of LSTM-448 on 864 configurations
-(``benchmarks/bench_train_threads.py --epoch-rows 864``, 2026-12-05, load average 4.5-5.6 from other
-jobs on both cores): the library's default (1 thread here) 226 samples/s, forced 2 threads 42 (0.19x);
-with a ``yes`` process added, 219 vs 48 (0.22x). Why readings disagree: two threads meet at a barrier
+wait for each other. One trainer epoch of LSTM-448 on 864 configurations on the 2-vCPU machine
+(``benchmarks/bench_train_threads.py --epoch-rows 864``, medians of 3 fresh processes, 2026-12-05):
+idle (load average < 0.6), one thread 686 samples/s, two 1,168 (1.7x); with a ``yes`` process on the
+second core, one thread 708, two 455 (0.64x); with other jobs on both cores (load average 4.5-5.6),
+one thread 224, two 42 (0.19x), and 48 with a ``yes`` added (0.22x). Why readings disagree: two threads meet at a barrier
 in every parallel region, so a step runs at the pace of whichever thread the scheduler last took
 away; the ratio depends on what else runs, not on the code. Kaggle's and Colab's CPU sessions are
 the same kind of 2-vCPU machine.
@@ -25,8 +24,8 @@ the same kind of 2-vCPU machine.
    machine it picks 1 while another process uses the second core and 2 when the machine is idle
    (LSTM-448 training steps: 2 threads 1.7-1.8x one thread idle, 0.55-0.7x with the other core
    busy; a whole trainer epoch under load 4.5-5.6: 0.19-0.32x, above). The rule
-   stays at 1 for long runs: a busy core later costs two threads far more than an idle one costs
-   one thread. ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer
+   stays at 1 for long runs: a busy core later costs two threads (0.19-0.64x) more than an idle
+   one costs one thread (0.58x), and a long run rarely keeps the machine to itself. ``CICY4_THREADS=probe`` runs the probe instead of the rule (about 2 s; the answer
    is cached per process).
 
 The trainer (:func:`cicy4lib.training.loop.train`), the command line and the notebook runner's kernels

@@ -5,6 +5,8 @@
         --minutes 15 --threads 1 > benchmarks/learning/runs/curve_r3.log 2>&1 &
 
 ``--data``: a name of prep.py (``r3`` = release 3, ``load_dataset("generated")``; ``r2nr``; ...).
+``--out``: the run folder under runs/ (default ``curve_<data>``; the shipped LSTM-type checkpoints
+came from ``--models LSTM-424 CNN-LSTM-400 LSTM-448 --sizes 10000 --minutes 30 --out ship_r3``).
 ``--sizes``: training rows per point, drawn from the 72 % split's training part (seed 0); 0 or a
 size above it means the whole training part. Sizes run in the order given, models in the order
 given (HodgeGNN-64 first). HodgeGNN-64 trains with its own recipe; LSTM-448 with the fast recipe at
@@ -35,6 +37,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--models", nargs="+", default=["HodgeGNN-64", "LSTM-448"])
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=None, help="run folder under runs/ (default curve_<data>)")
     ap.add_argument("--cap", type=float, default=1.25, help="time_budget_h = cap x minutes (a run that falls behind stops)")
     a = ap.parse_args()
     import torch
@@ -48,7 +51,7 @@ def main():
     split = split_72(len(data))
     prov = data.provenance if isinstance(data.provenance, dict) else {}
     print("data", a.data, len(data), "release", prov.get("release"), "split", split.sizes, flush=True)
-    out_dir = HERE / "runs" / f"curve_{a.data}"
+    out_dir = HERE / "runs" / (a.out or f"curve_{a.data}")
     for n in a.sizes:
         n = len(split.train) if n <= 0 or n > len(split.train) else n
         train_idx = np.random.default_rng(0).permutation(split.train)[:n]
