@@ -247,12 +247,14 @@ def _findings(n: int, counts: Counter, methods: Counter) -> dict:
                   "methods": dict(sorted(methods.items()))},
         "redundancy": {"checked": counts["redundancy_checked"], "ineffective_splittings": counts["redundant"],
                        "chi_equal_other_hodge": counts["chi_equal_other_hodge"],
+                       "euler_rule": counts["redundant"] + counts["chi_equal_other_hodge"],
                        "note": "ineffective_splittings: entries with a row P^n of n+1 ones whose contraction keeps "
                                "the Euler number and the stored Hodge numbers (chi alone where none are stored): "
                                "redundant descriptions of a smaller configuration, kind 'redundant' in "
                                "mismatches.csv. chi_equal_other_hodge: entries whose every chi-equal contraction "
                                "has other Hodge numbers (another manifold; the Euler rule alone would call them "
-                               "redundant), kind 'chi-equal'. Neither counts in all_agree"},
+                               "redundant), kind 'chi-equal'. euler_rule: both together, the entries the Euler rule alone (a contraction "
+                               "keeps chi) calls ineffective splittings. None counts in all_agree"},
         "all_agree": counts["euler_mismatch"] == 0 and counts["relation_mismatch"] == 0 and counts["hodge_mismatch"] == 0,
     }
 
@@ -367,7 +369,7 @@ def run_from_args(args, argv=None) -> dict:
     red = summary["redundancy"]
     print(f"  redundant descriptions (ineffective splittings of a smaller configuration): "
           f"{red['ineffective_splittings']} of {red['checked']}; same chi but other Hodge numbers "
-          f"(other manifolds): {red['chi_equal_other_hodge']}")
+          f"(other manifolds): {red['chi_equal_other_hodge']}; Euler rule (either): {red['euler_rule']}")
     print(f"  {'ALL AGREE' if summary['all_agree'] else 'DISAGREEMENTS FOUND'}: see {summary['files']['mismatches']}, "
           f"{summary['files']['summary']}")
     return summary

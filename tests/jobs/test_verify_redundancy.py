@@ -22,7 +22,8 @@ def test_planted_ineffective_splittings_are_listed(tmp_path):
     n_planted = int(planted.meta["redundant"].sum())
     assert n_planted >= 4
     s = verify(planted, out=tmp_path / "v", workers=1, sample=0, progress=False)
-    assert s["redundancy"] == {**s["redundancy"], "checked": len(planted), "ineffective_splittings": n_planted}
+    assert s["redundancy"] == {**s["redundancy"], "checked": len(planted), "ineffective_splittings": n_planted,
+                              "euler_rule": n_planted}
     assert s["all_agree"]  # the labels themselves are right
     with open(s["files"]["mismatches"], newline="") as f:
         flagged = sorted(int(r["index"]) for r in csv.DictReader(f) if r["kind"] == "redundant")
@@ -50,6 +51,7 @@ def test_chi_equal_contraction_of_another_manifold_is_not_called_redundant(tmp_p
     s = verify(data, out=tmp_path / "v", workers=1, sample=0, progress=False)
     assert s["redundancy"]["ineffective_splittings"] == 1
     assert s["redundancy"]["chi_equal_other_hodge"] == 1
+    assert s["redundancy"]["euler_rule"] == 2  # the rule counts both
     with open(s["files"]["mismatches"], newline="") as f:
         kinds = {int(r["index"]): r["kind"] for r in csv.DictReader(f)}
     assert kinds == {0: "chi-equal", 1: "redundant"}
