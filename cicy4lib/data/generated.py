@@ -487,3 +487,40 @@ def load_hodge_rule(out_dir=GENERATED_R2_DIR):
     meta["n"] = int(keep.sum())
     out["meta"] = meta
     return out
+
+
+def load_hodge_rule_union(release_dir=GENERATED_DIR, r2_dir=GENERATED_R2_DIR):
+    """Every entry kept by the Hodge rule in both releases: release 3 (minimal under the Euler rule,
+    hence under the Hodge rule too), then release 2's Hodge-rule entries that release 3 lacks.
+
+    Parameters
+    ----------
+    release_dir : path
+        Release 3's chunk folder (its entries come first, in their own order).
+    r2_dir : path
+        Release 2's chunk folder with its ``hodge_rule.npz`` (see :func:`load_hodge_rule`).
+
+    Returns
+    -------
+    dict
+        Like :func:`load_generated`; ``meta["union"]`` counts the entries from each release.
+
+    Raises
+    ------
+    DataError
+        As :func:`load_generated` and :func:`load_hodge_rule`.
+    """
+    first = load_generated(release_dir)
+    second = load_hodge_rule(r2_dir)
+
+    def keys(conf):
+        flat = np.ascontiguousarray(np.asarray(conf, dtype=np.int8)).reshape(len(conf), -1)
+        return flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
+
+    new = ~np.isin(keys(second["conf"]), keys(first["conf"]))  # both are stored canonical
+    meta_first, meta_second = first.pop("meta"), second.pop("meta")
+    out = {k: np.concatenate([first[k], second[k][new]]) for k in first}
+    out["meta"] = {**meta_first, "n": int(len(out["conf"])), "hodge_rule": meta_second["hodge_rule"],
+                   "union": {"release_3": int(len(first["conf"])), "release_2_hodge_rule": int(len(new)),
+                             "release_2_added": int(new.sum())}}
+    return out

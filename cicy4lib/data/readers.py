@@ -409,6 +409,15 @@ def _read_generated_hodge_rule(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options, arrays=load_hodge_rule(path))
 
 
+@register_reader("generated-hodge-rule-all", default=_generated_dir,
+                 description="every Hodge-rule entry of both releases: release 3, then release 2's Hodge-rule "
+                             "entries release 3 lacks (192,402; rows 1-14)")
+def _read_generated_hodge_rule_all(path: Path, options: LoadOptions) -> CICYData:
+    from .generated import GENERATED_R2_DIR, load_hodge_rule_union  # lazy: imports flint
+
+    return _generated_dataset(path, options, arrays=load_hodge_rule_union(path, GENERATED_R2_DIR))
+
+
 def _generated_dataset(path: Path, options: LoadOptions, arrays: dict | None = None) -> CICYData:
     from .generated import load_generated  # lazy: imports flint
 
@@ -422,6 +431,8 @@ def _generated_dataset(path: Path, options: LoadOptions, arrays: dict | None = N
     if "hodge_rule" in meta:
         prov.update(release="2-hodge-rule", rule="same manifold = same chi and same Hodge numbers",
                     hodge_rule=meta["hodge_rule"]["counts"])
+    if "union" in meta:
+        prov.update(release="3+2-hodge-rule", union=meta["union"])
     return dataset_from_arrays(arrays, path, options, meta=meta, provenance=prov, source="generated")
 
 

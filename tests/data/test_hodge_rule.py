@@ -52,3 +52,28 @@ def test_shipped_hodge_rule_set_holds_no_redundant_description():
     pick = np.random.default_rng(1).choice(len(data), size=40, replace=False)
     v = contraction_verdicts(list(data.conf[pick]), data.euler[pick], data.hodge[pick])
     assert not any(v["same"])
+
+
+def test_union_of_both_releases_adds_only_what_release_3_lacks(two_chunks, tmp_path, monkeypatch):
+    from cicy4lib.data.generated import GENERATED_DIR, load_hodge_rule_union
+
+    monkeypatch.setenv("CICY4_GENERATED_PARTIAL", "1")  # two chunks are below the served size
+    r3 = tmp_path / "r3"
+    r3.mkdir()
+    for p in sorted(GENERATED_DIR.glob("chunk_*.npz"))[:2]:
+        shutil.copy(p, r3 / p.name)
+    n2 = len(load_generated(two_chunks, allow_partial=True)["conf"])
+    write_hodge_rule(np.random.default_rng(2).integers(0, 4, size=n2), two_chunks)
+    first, second = load_generated(r3), load_hodge_rule(two_chunks)
+    got = load_hodge_rule_union(r3, two_chunks)
+
+    def keyset(conf):
+        return {c.tobytes() for c in np.asarray(conf, dtype=np.int8)}
+
+    union = keyset(first["conf"]) | keyset(second["conf"])
+    overlap = len(keyset(first["conf"]) & keyset(second["conf"]))
+    assert overlap > 0  # both releases start from the complete enumeration of small configurations
+    assert len(got["conf"]) == len(union) == len(keyset(got["conf"]))  # no entry twice
+    np.testing.assert_array_equal(got["conf"][:len(first["conf"])], first["conf"])  # release 3 first, in order
+    assert got["meta"]["union"]["release_2_added"] == len(second["conf"]) - overlap
+    assert len(got["hodge"]) == len(got["euler"]) == len(got["conf"])
