@@ -6,7 +6,7 @@
 
 ``--data``: a name of prep.py (``r3`` = release 3, ``load_dataset("generated")``; ``r2nr``; ...).
 ``--out``: the run folder under runs/ (default ``curve_<data>``; the shipped LSTM-type checkpoints
-came from ``--models LSTM-424 CNN-LSTM-400 LSTM-448 --sizes 10000 --minutes 30 --out ship_r3``).
+came from ``--models LSTM-424 CNN-LSTM-400 LSTM-448 --sizes 10000 --minutes 30 --out ship_r3.0 --data r3.0``).
 ``--sizes``: training rows per point, drawn from the 72 % split's training part (seed 0); 0 or a
 size above it means the whole training part. Sizes run in the order given, models in the order
 given (HodgeGNN-64 first). HodgeGNN-64 trains with its own recipe; LSTM-448 with the fast recipe at
