@@ -20,22 +20,9 @@ import numpy as np
 
 from cicy4lib.geometry import walks
 from cicy4lib.geometry.canonical import canonical_form
-from cicy4lib.geometry.equivalence import contraction_verdicts
+from cicy4lib.geometry.equivalence import hodge_rule_minimal
 from cicy4lib.geometry.euler import euler_numbers
-from cicy4lib.geometry.labelling import label_with_limit
 from cicy4lib.geometry.splitting import _padded, redundant_mask
-
-
-def hodge_rule_minimal(mats, chis, chi_minimal, timeout=20):
-    """Where ``chi_minimal`` is False, whether every χ-equal contraction has other Hodge numbers."""
-    out = np.asarray(chi_minimal, bool).copy()
-    for k in np.flatnonzero(~out):
-        h, _ = label_with_limit(mats[k], timeout, euler=int(chis[k]))
-        if h is None:
-            continue
-        v = contraction_verdicts([mats[k]], [chis[k]], [h], timeout)
-        out[k] = not v["same"][0] and not v["unlabelled"][0]
-    return out
 
 
 def layer_yields(parents_per_layer=300, tries=30, seed=1, max_rows=16, rule="euler"):

@@ -359,11 +359,28 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
     return atomic_write_text("\n".join(lines), Path(path or out_dir / "CARD.md"))
 
 
+def _release_of(st: dict) -> int:
+    """The release whose settings ``st`` are: 4 (Hodge rule), 3 (Euler rule) or 2."""
+    return 4 if st.get("minimal_rule") == "hodge" else 3 if st.get("minimal_only") else 2
+
+
+RELEASE_NAMES = {2: "generated-r2", 3: "generated", 4: "generated-r4"}
+
+HODGE_RULE_LINES = [
+    "- **minimal under the Hodge rule** (release 4): a child whose contraction along a row P^n of n + 1",
+    "  ones keeps χ is kept only when it is labelled and every such contraction has other Hodge numbers",
+    "  (another manifold: for four-folds equal χ is not the same manifold, `geometry.equivalence`);",
+    "  a contraction with the same χ and Hodge numbers makes it a redundant description, dropped. An",
+    "  entry or contraction that cannot be labelled in time is dropped. The seeds are release 3's;",
+]
+
+
 def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
     """The card's title, provenance and construction choices."""
+    release = _release_of(st)
     return [
-        (f"# Generated CICY four-folds, release {3 if st.get('minimal_only') else 2} "
-         f"(`load_dataset(\"{'generated' if st.get('minimal_only') else 'generated-r2'}\")`, "
+        (f"# Generated CICY four-folds, release {release} "
+         f"(`load_dataset(\"{RELEASE_NAMES[release]}\")`, "
          f"`cicy4lib/_data/{out_dir.name}/`)"),
         "",
         "**Provenance** (`provenance = {\"kind\": \"generated\", ...}`). Generated and labelled by `cicy4lib` —",
@@ -398,6 +415,7 @@ def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
            "  (`benchmarks/bench_redundancy_rule.py`, `geometry.equivalence`). The set keeps the stricter rule,",
            "  so no entry is a redundant description under either rule; `verify` tells the two kinds apart;"]
           if st.get("minimal_only") else []),
+        *(HODGE_RULE_LINES if release == 4 else []),
         "- de-duplicated under row and column permutations (exact canonical form) within each chunk and",
         "  across chunks (the lowest chunk holding a canonical form keeps it); no direct products;",
         "- χ exact (`geometry.euler_numbers`); Hodge numbers from line-bundle cohomology",
@@ -426,7 +444,7 @@ def _card_runs(out_dir: Path, arrays: dict, n_seed: int) -> list:
     cpu_only = [t["cpu"] for t in times if "cpu" in t]
     n_cpu = sum(t.get("n", 0) for t in times if "cpu" in t)
     command = (f"python -m cicy4lib.jobs.generate --chunks {max(meta['chunks']) + 1} "
-               + ("" if st.get("minimal_only") else f"--settings-release 2 --out-dir {out_dir} ")
+               + ("" if _release_of(st) == 3 else f"--settings-release {_release_of(st)} --out-dir {out_dir} ")
                + f"--chunk-size {st['chunk_size']} --chunk-seed {st['seed']} --block-share {st['block_share']:g}"
                + (f" --timeout {st['timeout']:g}" if st["timeout"] != LABEL_TIMEOUT_S else "")
                + (f" --max-rows {st['max_rows']}" if st["max_rows"] != MAX_ROWS else ""))

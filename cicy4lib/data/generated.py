@@ -37,6 +37,8 @@ CARD_PATH = DATA_DIR / "SAMPLE_CARD.md"
 GENERATED_DIR = DATA_DIR / "generated-r3"  # release 3 (minimal descriptions): load_dataset("generated")
 GENERATED_CARD = GENERATED_DIR / "CARD.md"
 GENERATED_R2_DIR = DATA_DIR / "generated"  # release 2, kept for reproducibility: load_dataset("generated-r2")
+GENERATED_R4_DIR = DATA_DIR / "generated-r4"  # release 4, the Hodge rule (opt-in): load_dataset("generated-r4")
+RELEASE_DIRS = {2: GENERATED_R2_DIR, 3: GENERATED_DIR, 4: GENERATED_R4_DIR}
 
 # one verdict per release-2 entry under "the same manifold = same χ and same Hodge numbers"
 # (benchmarks/bench_hodge_rule_release2.py): load_dataset("generated-hodge-rule")
@@ -489,9 +491,10 @@ def load_hodge_rule(out_dir=GENERATED_R2_DIR):
     return out
 
 
-def load_hodge_rule_union(release_dir=GENERATED_DIR, r2_dir=GENERATED_R2_DIR):
-    """Every entry kept by the Hodge rule in both releases: release 3 (minimal under the Euler rule,
-    hence under the Hodge rule too), then release 2's Hodge-rule entries that release 3 lacks.
+def load_hodge_rule_union(release_dir=GENERATED_DIR, r2_dir=GENERATED_R2_DIR, r4_dir=None):
+    """Every entry kept by the Hodge rule in the releases: release 3 (minimal under the Euler rule,
+    hence under the Hodge rule too), then release 2's Hodge-rule entries that release 3 lacks, then
+    release 4's (the walk under the Hodge rule) that neither holds.
 
     Parameters
     ----------
@@ -499,6 +502,8 @@ def load_hodge_rule_union(release_dir=GENERATED_DIR, r2_dir=GENERATED_R2_DIR):
         Release 3's chunk folder (its entries come first, in their own order).
     r2_dir : path
         Release 2's chunk folder with its ``hodge_rule.npz`` (see :func:`load_hodge_rule`).
+    r4_dir : path, optional
+        Release 4's chunk folder; its release, or every chunk present, is added when it has chunks.
 
     Returns
     -------
@@ -512,15 +517,22 @@ def load_hodge_rule_union(release_dir=GENERATED_DIR, r2_dir=GENERATED_R2_DIR):
     """
     first = load_generated(release_dir)
     second = load_hodge_rule(r2_dir)
+    third = load_generated(r4_dir, allow_partial=True) if r4_dir and completed_chunks(r4_dir) else None
 
     def keys(conf):
         flat = np.ascontiguousarray(np.asarray(conf, dtype=np.int8)).reshape(len(conf), -1)
         return flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
 
-    new = ~np.isin(keys(second["conf"]), keys(first["conf"]))  # both are stored canonical
     meta_first, meta_second = first.pop("meta"), second.pop("meta")
+    union = {"release_3": int(len(first["conf"])), "release_2_hodge_rule": int(len(second["conf"]))}
+    new = ~np.isin(keys(second["conf"]), keys(first["conf"]))  # all are stored canonical
     out = {k: np.concatenate([first[k], second[k][new]]) for k in first}
-    out["meta"] = {**meta_first, "n": int(len(out["conf"])), "hodge_rule": meta_second["hodge_rule"],
-                   "union": {"release_3": int(len(first["conf"])), "release_2_hodge_rule": int(len(new)),
-                             "release_2_added": int(new.sum())}}
+    union["release_2_added"] = int(new.sum())
+    if third is not None:
+        meta_third = third.pop("meta")
+        new = ~np.isin(keys(third["conf"]), keys(out["conf"]))
+        out = {k: np.concatenate([out[k], third[k][new]]) for k in out}
+        union.update(release_4=int(len(third["conf"])), release_4_chunks=meta_third["n_chunks"],
+                     release_4_added=int(new.sum()))
+    out["meta"] = {**meta_first, "n": int(len(out["conf"])), "hodge_rule": meta_second["hodge_rule"], "union": union}
     return out

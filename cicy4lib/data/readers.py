@@ -409,13 +409,27 @@ def _read_generated_hodge_rule(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options, arrays=load_hodge_rule(path))
 
 
-@register_reader("generated-hodge-rule-all", default=_generated_dir,
-                 description="every Hodge-rule entry of both releases: release 3, then release 2's Hodge-rule "
-                             "entries release 3 lacks (192,402; rows 1-14)")
-def _read_generated_hodge_rule_all(path: Path, options: LoadOptions) -> CICYData:
-    from .generated import GENERATED_R2_DIR, load_hodge_rule_union  # lazy: imports flint
+def _generated_r4_dir() -> Path:
+    from .generated import GENERATED_R4_DIR  # lazy: imports flint
 
-    return _generated_dataset(path, options, arrays=load_hodge_rule_union(path, GENERATED_R2_DIR))
+    return Path(GENERATED_R4_DIR)
+
+
+@register_reader("generated-r4", default=_generated_r4_dir,  # a chunk folder by path reads as "generated"
+                 description="release 4 (opt-in): the walk under the Hodge rule, chi-equal children of other "
+                             "Hodge numbers kept (chunks under cicy4lib/_data/generated-r4/)",
+                 missing_hint="; make it with `python -m cicy4lib.jobs.generate --settings-release 4 --chunks N`")
+def _read_generated_r4(path: Path, options: LoadOptions) -> CICYData:
+    return _generated_dataset(path, options)
+
+
+@register_reader("generated-hodge-rule-all", default=_generated_dir,
+                 description="every Hodge-rule entry of the releases: release 3, then release 2's Hodge-rule "
+                             "entries and release 4's that are not already in (rows 1-14 and more)")
+def _read_generated_hodge_rule_all(path: Path, options: LoadOptions) -> CICYData:
+    from .generated import GENERATED_R2_DIR, GENERATED_R4_DIR, load_hodge_rule_union  # lazy: imports flint
+
+    return _generated_dataset(path, options, arrays=load_hodge_rule_union(path, GENERATED_R2_DIR, GENERATED_R4_DIR))
 
 
 def _generated_dataset(path: Path, options: LoadOptions, arrays: dict | None = None) -> CICYData:
@@ -426,7 +440,7 @@ def _generated_dataset(path: Path, options: LoadOptions, arrays: dict | None = N
     arrays = {k: v for k, v in arrays.items() if k != "chunk"}
     settings = meta.get("settings") or {}
     prov = {"kind": "generated", "source": "generated", "folder": str(path),
-            "release": 3 if settings.get("minimal_only") else 2,
+            "release": 4 if settings.get("minimal_rule") == "hodge" else 3 if settings.get("minimal_only") else 2,
             "n_chunks": meta.get("n_chunks"), "settings": meta.get("settings")}
     if "hodge_rule" in meta:
         prov.update(release="2-hodge-rule", rule="same manifold = same chi and same Hodge numbers",

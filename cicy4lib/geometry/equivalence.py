@@ -112,3 +112,42 @@ def same_hodge_splittings(mats, hodge, rng, n, tries=64, dims=(1, 2), timeout=LA
             if verdict == "same":
                 out[k].append(Q)
     return out, counts
+
+
+def hodge_rule_minimal(mats, eulers, chi_minimal, timeout=LABEL_TIMEOUT_S, cache=None):
+    """Whether each configuration is minimal under the Hodge rule: minimal under the Euler rule
+    (``chi_minimal``), or labelled and with every χ-equal contraction labelled and of other Hodge
+    numbers (another manifold).
+
+    Parameters
+    ----------
+    mats : sequence of integer arrays
+    eulers : sequence of int
+        Their exact Euler numbers.
+    chi_minimal : array_like of bool
+        Minimal under the Euler rule (no contraction keeps χ); those are not labelled here.
+    timeout : float
+        CPU seconds allowed to label one configuration or contraction.
+    cache : dict, optional
+        Labels by matrix (``bytes`` of the array and its shape), shared between calls.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        An entry that cannot be labelled within ``timeout``, or has an unlabelled χ-equal
+        contraction, counts as not minimal.
+    """
+    cache = {} if cache is None else cache
+    out = np.asarray(chi_minimal, bool).copy()
+    for k in np.flatnonzero(~out):
+        P, chi = _trim(mats[k]), int(eulers[k])
+        key = P.tobytes() + bytes(P.shape)
+        if key not in cache:
+            cache[key] = label_with_limit(P, timeout, euler=chi)[0]
+        h = cache[key]
+        if h is None:
+            continue
+        rows = ineffective_rows([P], [chi])[0]
+        smaller = dict(contractions(P))
+        out[k] = all(_verdict(smaller[i], chi, h, timeout, cache) == "different" for i in rows)
+    return out

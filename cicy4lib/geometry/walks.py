@@ -25,6 +25,7 @@ from ..constants import MAX_COLS, MAX_ROWS
 from ..errors import CanonicalFormError
 from .canonical import canonical_form
 from .enumeration import SEED_ROWS, enumerate_configurations, ineffective_mask
+from .equivalence import hodge_rule_minimal
 from .euler import euler_numbers
 from .labelling import LABEL_TIMEOUT_S, index_relations_hold, label_with_limit, labeller_version
 from .products import is_product
@@ -35,6 +36,7 @@ CHUNK_FORMAT = "cicy4-generated-chunk/1"
 CHUNKED_GENERATOR_VERSION = "2.0"
 DEFAULT_CHUNK_SEED = 20261202
 RELEASE3_CHUNK_SEED = 20261205
+RELEASE4_CHUNK_SEED = 20261206
 # target row counts of the random walks (relative weights; rows <= seed_rows come from the
 # complete enumeration). Peaks at 9-10 rows, tail to 16: the list's mean h11 is 10.1
 CHUNK_ROW_WEIGHTS = {5: 3, 6: 5, 7: 7, 8: 9, 9: 10, 10: 10, 11: 9, 12: 7, 13: 5, 14: 3, 15: 2, 16: 1}
@@ -49,7 +51,9 @@ def default_chunk_settings(release=3, **overrides):
     ----------
     release : int
         2: the settings that made release 2 (kept so it can be resumed and reproduced);
-        3 (default): minimal descriptions only.
+        3 (default): minimal descriptions only (the Euler rule: no contraction keeps χ);
+        4: minimal under the Hodge rule (a child whose every χ-equal contraction has other
+        Hodge numbers is another manifold and is kept; :mod:`.equivalence`).
     **overrides
         Any of the keys (``seed``, ``chunk_size``, ``max_rows``, ``block_share``, ``timeout``, ...).
 
@@ -79,6 +83,9 @@ def default_chunk_settings(release=3, **overrides):
         # release 3: minimal descriptions only, in the walk itself (every layer, the parents of
         # the next one included, holds no ineffective splitting of a smaller configuration)
         s.update(seed=RELEASE3_CHUNK_SEED, chunk_size=500, minimal_only=True)
+    if release >= 4:
+        # a new key only here: release 3's settings, and so its chunk files, stay as they were
+        s.update(seed=RELEASE4_CHUNK_SEED, minimal_rule="hodge")
     unknown = set(overrides) - set(s)
     if unknown:
         raise ValueError(f"unknown chunk settings {sorted(unknown)}")
@@ -337,7 +344,7 @@ def _grow_layer(parents, quota, rng, settings):  # one loop kept whole: its orde
     nothing after it is made or evaluated. Stops after ``max_stalls`` rounds without a new one.
     """
     kept, seen = [], set()
-    chi_cache, min_cache = {}, {}
+    chi_cache, min_cache, label_cache = {}, {}, {}
     stalls = 0
     rows = parents[0][0].shape[0] if parents else 0
     n_try = _tries_at(rows, settings)
@@ -387,14 +394,20 @@ def _grow_layer(parents, quota, rng, settings):  # one loop kept whole: its orde
             chis = np.array([chi_cache[key] for key in keys], dtype=np.int64)
             owner = np.asarray(owner)
             parent_chis = np.array([parents[picks[k]][1] for k in owner.tolist()], dtype=np.int64)
-            ok = chis != parent_chis
+            effective = chis != parent_chis
+            ok = effective.copy()
             if settings.get("minimal_only"):
                 # effective for its parent is not enough: no contraction along *any* row may
                 # keep the Euler number (batched over the wave, cached per distinct matrix)
-                ok &= ~_redundant_cached([batch[j] for j in range(len(batch))], keys, chis, ok, min_cache)
+                ok = effective & ~_redundant_cached(batch, keys, chis, effective, min_cache)
+            hodge_rule = settings.get("minimal_rule") == "hodge"
             still = []
             for k in need:
                 for j in np.flatnonzero(owner == k):
+                    if effective[j] and not ok[j] and hodge_rule:
+                        # labelled only here, for the first candidates of a parent (labels are costly)
+                        ok[j] = hodge_rule_minimal([batch[j]], [chis[j]], [False], settings["timeout"],
+                                                   label_cache)[0]
                     if ok[j] and not is_product(batch[j]):
                         first[k] = (batch[j], int(chis[j]))
                         break

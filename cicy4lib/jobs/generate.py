@@ -29,7 +29,7 @@ from pathlib import Path
 from .. import outputs
 from ..constants import MAX_ROWS
 from ..data.cards import summary, write_card, write_generated_card
-from ..data.generated import GENERATED_DIR, release_chunks, run_generation, sample_from_generated, save_sample
+from ..data.generated import GENERATED_DIR, RELEASE_DIRS, release_chunks, run_generation, sample_from_generated, save_sample
 from ..errors import Cicy4Error
 from ..geometry.labelling import LABEL_TIMEOUT_S
 from ..geometry.sample_generator import DEFAULT_N, DEFAULT_SEED, build_sample
@@ -61,6 +61,8 @@ def main(argv=None):
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
+    if args.out_dir is None:
+        args.out_dir = str(RELEASE_DIRS[args.settings_release])
     if args.chunks is not None or args.card or args.release is not None:
         return _main_chunked(args, log)
     return _main_sample(args, log)
@@ -89,9 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     g = ap.add_argument_group("chunked mode (the large generated set; resumable, parallel, distributed)")
     g.add_argument("--chunks", type=int, default=None,
                    help="make chunks 0..CHUNKS-1 (those already in --out-dir are skipped); enables chunked mode")
-    g.add_argument("--out-dir", default=str(GENERATED_DIR), help="chunk folder (default: cicy4lib/_data/generated-r3)")
-    g.add_argument("--settings-release", type=int, choices=(2, 3), default=3,
-                   help="settings of release 2 (kept to reproduce it) or 3 (minimal descriptions only; default)")
+    g.add_argument("--out-dir", default=None, help="chunk folder (default: the release's, cicy4lib/_data/generated-r3 "
+                   "for release 3)")
+    g.add_argument("--settings-release", type=int, choices=(2, 3, 4), default=3,
+                   help="settings of release 2 (kept to reproduce it), 3 (minimal under the Euler rule; default) or 4 "
+                        "(minimal under the Hodge rule: chi-equal children of other Hodge numbers kept)")
     g.add_argument("--chunk-size", type=int, default=None, help="candidates per chunk (release 3: 500, 2: 1000)")
     g.add_argument("--chunk-seed", type=int, default=None, help="walk seed (default: the release's)")
     g.add_argument("--block-share", type=float, default=None,
