@@ -21,7 +21,7 @@ from ..geometry.enumeration import SEED_ROWS
 from ..geometry.labelling import LABEL_TIMEOUT_S
 from ..geometry.sample_generator import H21_SHARE, OVERSHOOT
 from ..geometry.walks import n_seed_chunks
-from .generated import (CARD_PATH, GENERATED_DIR, GENERATED_MIN_ENTRIES, chunk_path, completed_chunks,
+from .generated import (CARD_PATH, GENERATED_DIR, GENERATED_MIN_ENTRIES, RELEASE_DIRS, chunk_path, completed_chunks,
                         load_generated)
 
 def summary(arrays):
@@ -367,11 +367,14 @@ def _release_of(st: dict) -> int:
 RELEASE_NAMES = {2: "generated-r2", 3: "generated", 4: "generated-r4"}
 
 HODGE_RULE_LINES = [
-    "- **minimal under the Hodge rule** (release 4): a child whose contraction along a row P^n of n + 1",
-    "  ones keeps χ is kept only when it is labelled and every such contraction has other Hodge numbers",
-    "  (another manifold: for four-folds equal χ is not the same manifold, `geometry.equivalence`);",
-    "  a contraction with the same χ and Hodge numbers makes it a redundant description, dropped. An",
-    "  entry or contraction that cannot be labelled in time is dropped. The seeds are release 3's;",
+    "- **minimal under the Hodge rule** (release 4): for four-folds equal χ is not the same manifold",
+    "  (the contraction's singular locus is a curve, whose Euler number can be 0; `geometry.equivalence`,",
+    "  `benchmarks/results/data_release3.md`). A child with a contraction along a row P^n of n + 1 ones",
+    "  that keeps χ — its parent's included — is kept only when it and every such contraction are",
+    "  labelled and of other Hodge numbers (another manifold); a contraction with the same χ and Hodge",
+    "  numbers makes it a redundant description (dropped), and so does a label that is not found in time.",
+    "  Permutations (canonical form), direct products and degree-1 columns as in release 3; the seeds are",
+    "  release 3's (minimal under the stricter Euler rule);",
 ]
 
 
@@ -397,7 +400,8 @@ def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
          if st.get("minimal_only") else "  splittings reach);"),
         f"- every later chunk: {st['chunk_size']} configurations with {st['seed_rows'] + 1}–{st['max_rows']} rows, grown layer by layer",
         f"  from random {st['seed_rows']}-row seeds by random *effective* splittings (a splitting that leaves the",
-        "  Euler number unchanged is the same manifold and is discarded), random numbers from",
+        ("  Euler number unchanged is the same manifold and is discarded), random numbers from" if release < 4 else
+         "  Euler number and the Hodge numbers unchanged is the same manifold and is discarded), random numbers from"),
         f"  `default_rng([{st['seed']}, chunk])`;",
         *(["- **minimal descriptions only** (release 3): a configuration with a row P^n of n + 1 ones is a",
            "  splitting of the configuration without that row and with those n + 1 columns added up; when",
@@ -414,7 +418,7 @@ def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
            "  topological invariant, from every χ-equal contraction: distinct manifolds this set leaves out",
            "  (`benchmarks/bench_redundancy_rule.py`, `geometry.equivalence`). The set keeps the stricter rule,",
            "  so no entry is a redundant description under either rule; `verify` tells the two kinds apart;"]
-          if st.get("minimal_only") else []),
+          if st.get("minimal_only") and release == 3 else []),
         *(HODGE_RULE_LINES if release == 4 else []),
         "- de-duplicated under row and column permutations (exact canonical form) within each chunk and",
         "  across chunks (the lowest chunk holding a canonical form keeps it); no direct products;",
@@ -423,7 +427,8 @@ def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
         "  index relations (χ = 4 + 2h11 − 4h21 + 2h31 + h22, 44 = −4h11 + 2h21 − 4h31 + h22); `method`",
         f"  says how (\"exact\" or \"generic-rank\"); at most {st['timeout']:g} s per configuration.",
         "",
-        "**Construction choices, not selection.** No entry is chosen or dropped for its labels. The shares",
+        ("**Construction choices, not selection.** No entry is chosen or dropped for its labels. The shares"
+         if release < 4 else "**Construction choices, not selection.** Labels only decide the Hodge rule above. The shares"),
         "below are moved towards the list's only by how configurations are built: target row counts",
         "weighted " + ", ".join(f"{k}: {v:g}" for k, v in sorted((int(a), b) for a, b in st["row_weights"].items()))
         + " (peak at 9–10 rows: the list's mean h11 is 10.1),",
@@ -444,7 +449,8 @@ def _card_runs(out_dir: Path, arrays: dict, n_seed: int) -> list:
     cpu_only = [t["cpu"] for t in times if "cpu" in t]
     n_cpu = sum(t.get("n", 0) for t in times if "cpu" in t)
     command = (f"python -m cicy4lib.jobs.generate --chunks {max(meta['chunks']) + 1} "
-               + ("" if _release_of(st) == 3 else f"--settings-release {_release_of(st)} --out-dir {out_dir} ")
+               + ("" if _release_of(st) == 3 else f"--settings-release {_release_of(st)} ")
+               + ("" if out_dir.resolve() == Path(RELEASE_DIRS[_release_of(st)]).resolve() else f"--out-dir {out_dir} ")
                + f"--chunk-size {st['chunk_size']} --chunk-seed {st['seed']} --block-share {st['block_share']:g}"
                + (f" --timeout {st['timeout']:g}" if st["timeout"] != LABEL_TIMEOUT_S else "")
                + (f" --max-rows {st['max_rows']}" if st["max_rows"] != MAX_ROWS else ""))

@@ -142,12 +142,15 @@ def hodge_rule_minimal(mats, eulers, chi_minimal, timeout=LABEL_TIMEOUT_S, cache
     for k in np.flatnonzero(~out):
         P, chi = _trim(mats[k]), int(eulers[k])
         key = P.tobytes() + bytes(P.shape)
+        if ("verdict", key) in cache:  # a walk meets the same candidate again and again
+            out[k] = cache["verdict", key]
+            continue
         if key not in cache:
             cache[key] = label_with_limit(P, timeout, euler=chi)[0]
         h = cache[key]
-        if h is None:
-            continue
-        rows = ineffective_rows([P], [chi])[0]
-        smaller = dict(contractions(P))
-        out[k] = all(_verdict(smaller[i], chi, h, timeout, cache) == "different" for i in rows)
+        if h is not None:
+            rows = ineffective_rows([P], [chi])[0]
+            smaller = dict(contractions(P))
+            out[k] = all(_verdict(smaller[i], chi, h, timeout, cache) == "different" for i in rows)
+        cache["verdict", key] = bool(out[k])
     return out

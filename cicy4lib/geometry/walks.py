@@ -404,8 +404,10 @@ def _grow_layer(parents, quota, rng, settings):  # one loop kept whole: its orde
             still = []
             for k in need:
                 for j in np.flatnonzero(owner == k):
-                    if effective[j] and not ok[j] and hodge_rule:
-                        # labelled only here, for the first candidates of a parent (labels are costly)
+                    if not ok[j] and hodge_rule:
+                        # χ-equal to its parent or to another contraction: the same manifold only if the
+                        # Hodge numbers agree too. Labelled only here, for the first candidates of a
+                        # parent (labels are costly)
                         ok[j] = hodge_rule_minimal([batch[j]], [chis[j]], [False], settings["timeout"],
                                                    label_cache)[0]
                     if ok[j] and not is_product(batch[j]):
