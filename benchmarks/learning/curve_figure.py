@@ -15,6 +15,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 SELECTION = {"r2nr": "generated set release 2, non-redundant entries only", "r3": "generated set release 3",
+             "r3.0": "generated set release 3, first edition (55,645 entries)",
              "r2": "generated set release 2"}
 # CICYMiner's single-task Inception classifiers on the REAL CICY4 list (SPEC 6b): % of 905,684 -> h11, h21
 CICYMINER_CLS = {10: (99.26, 86.2), 30: (99.41, 85.6), 50: (99.58, 93.0), 80: (99.74, 94.3)}

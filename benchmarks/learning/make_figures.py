@@ -57,7 +57,7 @@ def main():
     data = load(a.data)
     split = split_72(len(data))
     sel = SELECTION.get(a.data, a.data)
-    note = f"({sel}, 72 % split, test {len(split.test):,} – not the CICY4 list)"
+    note = f"({sel},\n72 % split, test {len(split.test):,} – not the CICY4 list)"
     out = Path(a.out)
     out.mkdir(exist_ok=True)
     y = data.hodge[split.test].astype(np.float64)
