@@ -425,7 +425,7 @@ def _read_generated_r4(path: Path, options: LoadOptions) -> CICYData:
 
 @register_reader("generated-hodge-rule-all", default=_generated_dir,
                  description="every Hodge-rule entry of the releases: release 3, then release 2's Hodge-rule "
-                             "entries and release 4's that are not already in (rows 1-14 and more)")
+                             "entries and release 4's that are not already in (212,248; rows 1-16)")
 def _read_generated_hodge_rule_all(path: Path, options: LoadOptions) -> CICYData:
     from .generated import GENERATED_R2_DIR, GENERATED_R4_DIR, load_hodge_rule_union  # lazy: imports flint
 

@@ -1,12 +1,12 @@
-"""Release 2 under the Hodge rule: the verdict file, its checks, and what it keeps."""
+"""The Hodge rule: release 2's verdict file, its checks and what it keeps; the union view; release 4."""
 import shutil
 
 import numpy as np
 import pytest
 
 import cicy4lib
-from cicy4lib.data.generated import (GENERATED_R2_DIR, HODGE_RULE_FILE, load_generated, load_hodge_rule,
-                                     write_hodge_rule)
+from cicy4lib.data.generated import (GENERATED_R2_DIR, GENERATED_R4_DIR, HODGE_RULE_FILE, load_generated,
+                                     load_hodge_rule, write_hodge_rule)
 from cicy4lib.errors import DataError
 from cicy4lib.geometry.equivalence import contraction_verdicts
 
@@ -77,3 +77,20 @@ def test_union_of_both_releases_adds_only_what_release_3_lacks(two_chunks, tmp_p
     np.testing.assert_array_equal(got["conf"][:len(first["conf"])], first["conf"])  # release 3 first, in order
     assert got["meta"]["union"]["release_2_added"] == len(second["conf"]) - overlap
     assert len(got["hodge"]) == len(got["euler"]) == len(got["conf"])
+
+
+@pytest.mark.skipif(not (GENERATED_R4_DIR / "release.json").exists(),
+                    reason="release 4 not shipped in this checkout")
+def test_shipped_release4_is_minimal_under_the_hodge_rule():
+    from cicy4lib.geometry.equivalence import hodge_rule_minimal
+    from cicy4lib.geometry.splitting import redundant_mask
+
+    data = cicy4lib.load_dataset("generated-r4")
+    rows = (data.conf != 0).any(2).sum(1)
+    assert data.provenance["release"] == 4
+    assert (data.hodge[:, 0] >= rows).all()  # h11 < rows marks a redundant description
+    assert rows.max() >= 15  # the Hodge rule reaches the list's many-row configurations
+    chi_equal = np.flatnonzero(redundant_mask(list(data.conf), data.euler))
+    assert len(chi_equal) > len(data) // 4  # what the Euler rule alone would have dropped
+    pick = np.random.default_rng(4).choice(chi_equal, size=25, replace=False)
+    assert hodge_rule_minimal(list(data.conf[pick]), data.euler[pick], np.zeros(25, bool)).all()
