@@ -37,8 +37,10 @@ def load(which):
         meta = arrays.pop("meta")
         arrays.pop("chunk")
         data = dataset_from_arrays(arrays, GENERATED_DIR, LoadOptions(None, True, True, True), meta=meta,
-                                   provenance={"kind": "generated", "source": "generated", "release": "3.0",
-                                               "n_chunks": 210}, source="generated")
+                                   provenance={"kind": "generated", "source": "generated", "folder": str(GENERATED_DIR),
+                                               "release": 3, "edition": "3.0", "n_chunks": 210,
+                                               "settings": meta.get("settings")},
+                                   source="generated")  # folder + n_chunks: the demo finds a checkpoint's rows
     elif which == "r2h":
         data = cicy4lib.load_dataset("generated-hodge-rule")
     elif which == "sample":
