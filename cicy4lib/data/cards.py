@@ -20,9 +20,9 @@ from ..fileio import atomic_write_text
 from ..geometry.enumeration import SEED_ROWS
 from ..geometry.labelling import LABEL_TIMEOUT_S
 from ..geometry.sample_generator import H21_SHARE, OVERSHOOT
-from ..geometry.walks import n_seed_chunks
-from .generated import (CARD_PATH, GENERATED_DIR, GENERATED_MIN_ENTRIES, RELEASE_DIRS, chunk_path, completed_chunks,
-                        load_generated)
+from ..geometry.walks import n_seed_chunks, release_of
+from .generated import (CARD_PATH, GENERATED_DIR, GENERATED_MIN_ENTRIES, chunk_path, completed_chunks,
+                        load_generated, release_dir)
 
 def summary(arrays):
     """Shares, shapes and label distributions of a sample.
@@ -361,11 +361,6 @@ def write_generated_card(out_dir=GENERATED_DIR, path=None):
     return atomic_write_text("\n".join(lines), Path(path or out_dir / "CARD.md"))
 
 
-def _release_of(st: dict) -> int:
-    """The release whose settings ``st`` are: 4 (Hodge rule), 3 (Euler rule) or 2."""
-    return 4 if st.get("minimal_rule") == "hodge" else 3 if st.get("minimal_only") else 2
-
-
 RELEASE_NAMES = {2: "generated-r2", 3: "generated", 4: "generated-r4"}
 
 HODGE_RULE_LINES = [
@@ -382,7 +377,7 @@ HODGE_RULE_LINES = [
 
 def _card_intro(st: dict, out_dir: Path, n_seed: int) -> list:
     """The card's title, provenance and construction choices."""
-    release = _release_of(st)
+    release = release_of(st)
     return [
         (f"# Generated CICY four-folds, release {release} "
          f"(`load_dataset(\"{RELEASE_NAMES[release]}\")`, "
@@ -450,9 +445,10 @@ def _card_runs(out_dir: Path, arrays: dict, n_seed: int) -> list:
     cpu_s = sum(t.get("total", 0.0) for t in times)  # worker wall seconds
     cpu_only = [t["cpu"] for t in times if "cpu" in t]
     n_cpu = sum(t.get("n", 0) for t in times if "cpu" in t)
+    release = release_of(st)
     command = (f"python -m cicy4lib.jobs.generate --chunks {max(meta['chunks']) + 1} "
-               + ("" if _release_of(st) == 3 else f"--settings-release {_release_of(st)} ")
-               + ("" if out_dir.resolve() == Path(RELEASE_DIRS[_release_of(st)]).resolve() else f"--out-dir {out_dir} ")
+               + ("" if release == 3 else f"--settings-release {release} ")
+               + ("" if out_dir.resolve() == release_dir(release).resolve() else f"--out-dir {out_dir} ")
                + f"--chunk-size {st['chunk_size']} --chunk-seed {st['seed']} --block-share {st['block_share']:g}"
                + (f" --timeout {st['timeout']:g}" if st["timeout"] != LABEL_TIMEOUT_S else "")
                + (f" --max-rows {st['max_rows']}" if st["max_rows"] != MAX_ROWS else ""))
@@ -534,7 +530,7 @@ def _card_contents(out_dir: Path, arrays: dict, n_seed: int) -> list:
         f"| mean number of rows | {s['mean_rows']:.2f} | 8.97 |",
         *_shape_rows(arrays),
         "",
-        *(_differences_release4(arrays, n_seed) if _release_of(meta["settings"]) == 4
+        *(_differences_release4(arrays, n_seed) if release_of(meta["settings"]) == 4
           else _differences_euler_rule(arrays, n_seed)),
         "",
         "## Shapes",

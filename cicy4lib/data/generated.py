@@ -38,7 +38,6 @@ GENERATED_DIR = DATA_DIR / "generated-r3"  # release 3 (minimal descriptions): l
 GENERATED_CARD = GENERATED_DIR / "CARD.md"
 GENERATED_R2_DIR = DATA_DIR / "generated"  # release 2, kept for reproducibility: load_dataset("generated-r2")
 GENERATED_R4_DIR = DATA_DIR / "generated-r4"  # release 4, the Hodge rule (opt-in): load_dataset("generated-r4")
-RELEASE_DIRS = {2: GENERATED_R2_DIR, 3: GENERATED_DIR, 4: GENERATED_R4_DIR}
 
 # one verdict per release-2 entry under "the same manifold = same χ and same Hodge numbers"
 # (benchmarks/bench_hodge_rule_release2.py): load_dataset("generated-hodge-rule")
@@ -281,11 +280,10 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None
         if release is not None:
             allow_partial = True  # a release is served whatever its size
     arrays, versions, settings = _read_chunks(out_dir, idx)
-    flat = np.ascontiguousarray(arrays["conf"]).reshape(len(arrays["conf"]), -1)
-    _, first = np.unique(flat.view(np.dtype((np.void, flat.shape[1]))).ravel(), return_index=True)
-    keep = np.zeros(len(flat), bool)
+    _, first = np.unique(_matrix_keys(arrays["conf"]), return_index=True)
+    keep = np.zeros(len(arrays["conf"]), bool)
     keep[first] = True
-    n_all, n_dup = len(flat), int(len(flat) - len(first))
+    n_all, n_dup = len(keep), int(len(keep) - len(first))
     methods_all = dict(sorted(Counter(arrays["method"][keep].tolist()).items()))
     if labelled_only:
         keep &= (arrays["hodge"] >= 0).all(1)
@@ -301,6 +299,28 @@ def load_generated(out_dir=GENERATED_DIR, labelled_only=True, allow_partial=None
                       "chunk_versions": dict(versions), "n_candidates": n_all, "n_duplicates_across_chunks": n_dup,
                       "methods_all": methods_all, "n": int(len(arrays["conf"]))}
     return arrays
+
+
+def release_dir(release):
+    """The chunk folder of a release (2, 3 or 4), read from this module when called (so a
+    test or a user can point ``GENERATED_DIR`` and its siblings elsewhere).
+
+    Parameters
+    ----------
+    release : int
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return Path({2: GENERATED_R2_DIR, 3: GENERATED_DIR, 4: GENERATED_R4_DIR}[release])
+
+
+def _matrix_keys(conf):
+    """One hashable, sortable key per padded matrix (its int8 bytes): canonical matrices are equal
+    configurations exactly when their keys are."""
+    flat = np.ascontiguousarray(np.asarray(conf, dtype=np.int8)).reshape(len(conf), -1)
+    return flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
 
 
 def _read_chunks(out_dir, idx):
@@ -515,24 +535,21 @@ def load_hodge_rule_union(release_dir=GENERATED_DIR, r2_dir=GENERATED_R2_DIR, r4
     DataError
         As :func:`load_generated` and :func:`load_hodge_rule`.
     """
-    first = load_generated(release_dir)
+    out = load_generated(release_dir)
     second = load_hodge_rule(r2_dir)
     third = load_generated(r4_dir, allow_partial=True) if r4_dir and completed_chunks(r4_dir) else None
+    meta, meta_second = out.pop("meta"), second.pop("meta")
+    union = {"release_3": int(len(out["conf"])), "release_2_hodge_rule": int(len(second["conf"]))}
 
-    def keys(conf):
-        flat = np.ascontiguousarray(np.asarray(conf, dtype=np.int8)).reshape(len(conf), -1)
-        return flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
+    def append(part):
+        """``out`` with the entries of ``part`` it lacks (all are stored canonical); how many."""
+        new = ~np.isin(_matrix_keys(part["conf"]), _matrix_keys(out["conf"]))
+        return {k: np.concatenate([out[k], part[k][new]]) for k in out}, int(new.sum())
 
-    meta_first, meta_second = first.pop("meta"), second.pop("meta")
-    union = {"release_3": int(len(first["conf"])), "release_2_hodge_rule": int(len(second["conf"]))}
-    new = ~np.isin(keys(second["conf"]), keys(first["conf"]))  # all are stored canonical
-    out = {k: np.concatenate([first[k], second[k][new]]) for k in first}
-    union["release_2_added"] = int(new.sum())
+    out, union["release_2_added"] = append(second)
     if third is not None:
         meta_third = third.pop("meta")
-        new = ~np.isin(keys(third["conf"]), keys(out["conf"]))
-        out = {k: np.concatenate([out[k], third[k][new]]) for k in out}
-        union.update(release_4=int(len(third["conf"])), release_4_chunks=meta_third["n_chunks"],
-                     release_4_added=int(new.sum()))
-    out["meta"] = {**meta_first, "n": int(len(out["conf"])), "hodge_rule": meta_second["hodge_rule"], "union": union}
+        union.update(release_4=int(len(third["conf"])), release_4_chunks=meta_third["n_chunks"])
+        out, union["release_4_added"] = append(third)
+    out["meta"] = {**meta, "n": int(len(out["conf"])), "hodge_rule": meta_second["hodge_rule"], "union": union}
     return out

@@ -35,6 +35,7 @@ import os
 import warnings
 from collections import defaultdict, deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -372,19 +373,14 @@ def dataset_from_arrays(arrays: dict, path, options: LoadOptions, *, meta: dict 
 
 # --------------------------------------------------------------------------- the generated set
 
-def _generated_dir() -> Path:
-    from .generated import GENERATED_DIR  # lazy: imports flint
+def _release_dir(release: int) -> Path:
+    """The chunk folder of a release of the generated set (``partial(_release_dir, n)`` is a default)."""
+    from .generated import release_dir  # lazy: imports flint
 
-    return Path(GENERATED_DIR)
-
-
-def _generated_r2_dir() -> Path:
-    from .generated import GENERATED_R2_DIR  # lazy: imports flint
-
-    return Path(GENERATED_R2_DIR)
+    return release_dir(release)
 
 
-@register_reader("generated", default=_generated_dir, folder=("chunk_*.npz",),
+@register_reader("generated", default=partial(_release_dir, 3), folder=("chunk_*.npz",),
                  description="the large generated set, release 3: minimal descriptions only "
                              "(chunks under cicy4lib/_data/generated-r3/)",
                  missing_hint="; make it with `python -m cicy4lib.jobs.generate` (see its --help for chunks)")
@@ -392,14 +388,14 @@ def _read_generated(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options)
 
 
-@register_reader("generated-r2", default=_generated_r2_dir,
+@register_reader("generated-r2", default=partial(_release_dir, 2),
                  description="release 2 of the generated set (80 % redundant descriptions; kept to reproduce "
                              "earlier figures; chunks under cicy4lib/_data/generated/)")
 def _read_generated_r2(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options)
 
 
-@register_reader("generated-hodge-rule", default=_generated_r2_dir,
+@register_reader("generated-hodge-rule", default=partial(_release_dir, 2),
                  description="release 2 under the Hodge rule: its entries minimal under the Euler rule plus those "
                              "whose every chi-equal contraction is another manifold (other Hodge numbers); "
                              "verdicts in cicy4lib/_data/generated/hodge_rule.npz")
@@ -409,13 +405,7 @@ def _read_generated_hodge_rule(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options, arrays=load_hodge_rule(path))
 
 
-def _generated_r4_dir() -> Path:
-    from .generated import GENERATED_R4_DIR  # lazy: imports flint
-
-    return Path(GENERATED_R4_DIR)
-
-
-@register_reader("generated-r4", default=_generated_r4_dir,  # a chunk folder by path reads as "generated"
+@register_reader("generated-r4", default=partial(_release_dir, 4),  # a chunk folder by path reads as "generated"
                  description="release 4 (opt-in): the walk under the Hodge rule, chi-equal children of other "
                              "Hodge numbers kept (chunks under cicy4lib/_data/generated-r4/)",
                  missing_hint="; make it with `python -m cicy4lib.jobs.generate --settings-release 4 --chunks N`")
@@ -423,7 +413,7 @@ def _read_generated_r4(path: Path, options: LoadOptions) -> CICYData:
     return _generated_dataset(path, options)
 
 
-@register_reader("generated-hodge-rule-all", default=_generated_dir,
+@register_reader("generated-hodge-rule-all", default=partial(_release_dir, 3),
                  description="every Hodge-rule entry of the releases: release 3, then release 2's Hodge-rule "
                              "entries and release 4's that are not already in (212,248; rows 1-16)")
 def _read_generated_hodge_rule_all(path: Path, options: LoadOptions) -> CICYData:
@@ -433,14 +423,14 @@ def _read_generated_hodge_rule_all(path: Path, options: LoadOptions) -> CICYData
 
 
 def _generated_dataset(path: Path, options: LoadOptions, arrays: dict | None = None) -> CICYData:
+    from ..geometry.walks import release_of  # lazy: imports flint
     from .generated import load_generated  # lazy: imports flint
 
     arrays = load_generated(path) if arrays is None else arrays
     meta = arrays.pop("meta", {}) or {}
     arrays = {k: v for k, v in arrays.items() if k != "chunk"}
     settings = meta.get("settings") or {}
-    prov = {"kind": "generated", "source": "generated", "folder": str(path),
-            "release": 4 if settings.get("minimal_rule") == "hodge" else 3 if settings.get("minimal_only") else 2,
+    prov = {"kind": "generated", "source": "generated", "folder": str(path), "release": release_of(settings),
             "n_chunks": meta.get("n_chunks"), "settings": meta.get("settings")}
     if "hodge_rule" in meta:
         prov.update(release="2-hodge-rule", rule="same manifold = same chi and same Hodge numbers",

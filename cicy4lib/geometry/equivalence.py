@@ -60,12 +60,18 @@ def contraction_verdicts(mats, eulers, hodge, timeout=LABEL_TIMEOUT_S, chi_equal
     out = {k: [[] for _ in mats] for k in ("same", "different", "unlabelled")}
     cache = {}
     for k, (P, rows) in enumerate(zip(mats, chi_equal_rows)):
-        if not rows:
-            continue
+        for i, verdict in _row_verdicts(P, rows, int(eulers[k]), hodge[k], timeout, cache):
+            out[verdict][k].append(i)
+    return out
+
+
+def _row_verdicts(P, rows, chi, hodge, timeout, cache):
+    """(row, verdict) for the contraction of ``P`` along each of ``rows`` (χ-equal ones), lazily:
+    a caller that stops early labels no further contraction."""
+    if rows:
         smaller = dict(contractions(P))
         for i in rows:
-            out[_verdict(smaller[i], int(eulers[k]), hodge[k], timeout, cache)][k].append(i)
-    return out
+            yield i, _verdict(smaller[i], chi, hodge, timeout, cache)
 
 
 def same_hodge_splittings(mats, hodge, rng, n, tries=64, dims=(1, 2), timeout=LABEL_TIMEOUT_S):
@@ -150,7 +156,6 @@ def hodge_rule_minimal(mats, eulers, chi_minimal, timeout=LABEL_TIMEOUT_S, cache
         h = cache[key]
         if h is not None:
             rows = ineffective_rows([P], [chi])[0]
-            smaller = dict(contractions(P))
-            out[k] = all(_verdict(smaller[i], chi, h, timeout, cache) == "different" for i in rows)
+            out[k] = all(v == "different" for _, v in _row_verdicts(P, rows, chi, h, timeout, cache))
         cache["verdict", key] = bool(out[k])
     return out

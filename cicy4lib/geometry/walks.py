@@ -95,6 +95,21 @@ def default_chunk_settings(release=3, **overrides):
     return s
 
 
+def release_of(settings):
+    """The release whose settings these are: 4 (the Hodge rule), 3 (the Euler rule) or 2.
+
+    Parameters
+    ----------
+    settings : dict
+        Settings (:func:`default_chunk_settings`, or as stored in a chunk).
+
+    Returns
+    -------
+    int
+    """
+    return 4 if settings.get("minimal_rule") == "hodge" else 3 if settings.get("minimal_only") else 2
+
+
 def settings_key(s):
     """Canonical JSON of the settings (what must match for chunks to belong together).
 
@@ -348,6 +363,7 @@ def _grow_layer(parents, quota, rng, settings):  # one loop kept whole: its orde
     stalls = 0
     rows = parents[0][0].shape[0] if parents else 0
     n_try = _tries_at(rows, settings)
+    hodge_rule = settings.get("minimal_rule") == "hodge"
     for _ in range(MAX_ROUNDS):
         if len(kept) >= quota or stalls >= settings["max_stalls"] or not parents:
             break
@@ -400,7 +416,6 @@ def _grow_layer(parents, quota, rng, settings):  # one loop kept whole: its orde
                 # effective for its parent is not enough: no contraction along *any* row may
                 # keep the Euler number (batched over the wave, cached per distinct matrix)
                 ok = effective & ~_redundant_cached(batch, keys, chis, effective, min_cache)
-            hodge_rule = settings.get("minimal_rule") == "hodge"
             still = []
             for k in need:
                 for j in np.flatnonzero(owner == k):

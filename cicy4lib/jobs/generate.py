@@ -29,7 +29,7 @@ from pathlib import Path
 from .. import outputs
 from ..constants import MAX_ROWS
 from ..data.cards import summary, write_card, write_generated_card
-from ..data.generated import GENERATED_DIR, RELEASE_DIRS, release_chunks, run_generation, sample_from_generated, save_sample
+from ..data.generated import GENERATED_DIR, release_chunks, release_dir, run_generation, sample_from_generated, save_sample
 from ..errors import Cicy4Error
 from ..geometry.labelling import LABEL_TIMEOUT_S
 from ..geometry.sample_generator import DEFAULT_N, DEFAULT_SEED, build_sample
@@ -62,7 +62,7 @@ def main(argv=None):
         print(msg, file=sys.stderr, flush=True)
 
     if args.out_dir is None:
-        args.out_dir = str(RELEASE_DIRS[args.settings_release])
+        args.out_dir = str(release_dir(args.settings_release))
     if args.chunks is not None or args.card or args.release is not None:
         return _main_chunked(args, log)
     return _main_sample(args, log)
